@@ -1,0 +1,72 @@
+package io.mss.e2e;
+
+import io.mss.client.MssClient;
+import io.mss.client.SyncMessage;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * An app install in a test: the real client SDK over real TLS, recording every message its
+ * callbacks receive into a {@link DeliveryChecker}, then acking it as an app would.
+ */
+final class Device implements AutoCloseable {
+    final String deviceId;
+    final MssClient client;
+    final List<SyncMessage> received = new CopyOnWriteArrayList<>();
+    private final DeliveryChecker checker;
+    /** Which messages the app acks; an app that crashes before storing one does not. */
+    volatile java.util.function.Predicate<SyncMessage> acks = m -> true;
+
+    Device(String deviceId, String userId, int port, File cert, Path stateDir, DeliveryChecker checker,
+           String... bizTypes) {
+        this.deviceId = deviceId;
+        this.checker = checker;
+        this.client = MssClient.builder()
+                .server("localhost", port)
+                .trustCertificate(cert)
+                .deviceId(deviceId)
+                .tokenProvider((did, uid) -> TestServer.token(did, uid))
+                .stateDir(stateDir.toFile())
+                .reconnectBackoff(50, 500)
+                .build();
+        for (String bizType : bizTypes) {
+            client.registerBiz(bizType, this::onMessage);
+        }
+        if (userId != null) {
+            client.updateUserInfo(userId);
+        }
+    }
+
+    static Device connect(String deviceId, String userId, TestServer server, Path stateDir, DeliveryChecker checker,
+                          String... bizTypes) {
+        Device device = new Device(deviceId, userId, server.syncPort(), server.certFile().toFile(), stateDir,
+                checker, bizTypes);
+        device.client.appToForeground();
+        return device;
+    }
+
+    private void onMessage(SyncMessage message) {
+        received.add(message);
+        if (acks.test(message)) {
+            checker.delivered(deviceId, scopeOf(message), message.id(), message.payload());
+            client.reportMsgReceived(message);
+        }
+    }
+
+    String scopeOf(SyncMessage message) {
+        String owner = switch (message.scope()) {
+            case USER -> message.userId();
+            case DEVICE -> deviceId;
+            case GLOBAL -> "";
+        };
+        return DeliveryChecker.scope(message.bizType(), message.scope().name(), owner);
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+        client.close();
+    }
+}

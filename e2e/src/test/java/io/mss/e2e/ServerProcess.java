@@ -1,0 +1,91 @@
+package io.mss.e2e;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The server as a separate JVM, started the way {@code ./mss server} starts it, so that a test
+ * can kill it with SIGKILL and restart it on the same data dir and ports.
+ */
+final class ServerProcess implements AutoCloseable {
+    final Path dataDir;
+    final int syncPort;
+    final int httpPort;
+    private final Path logDir;
+    private Process process;
+    private int starts;
+
+    ServerProcess(Path dataDir, Path logDir) throws IOException {
+        this.dataDir = dataDir;
+        this.logDir = logDir;
+        this.syncPort = freePort();
+        this.httpPort = freePort();
+    }
+
+    void start() throws IOException {
+        String classpath = System.getProperty("mss.server.classpath");
+        if (classpath == null || classpath.isBlank()) {
+            throw new IllegalStateException("system property mss.server.classpath is not set; run the tests with Maven");
+        }
+        classpath = classpath + java.io.File.pathSeparator + System.getProperty("java.class.path");
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-Dio.netty.leakDetection.level=paranoid",
+                "-cp", classpath, "io.mss.cli.Main", "server",
+                "--data-dir", dataDir.toString(), "--bind", "127.0.0.1",
+                "--sync-port", String.valueOf(syncPort), "--http-port", String.valueOf(httpPort)));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(logDir.resolve("server-" + (++starts) + ".log").toFile());
+        builder.environment().putAll(TestServer.ENV);
+        process = builder.start();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
+                .timeout(Duration.ofSeconds(1)).build();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("server exited with " + process.exitValue() + "; see " + logDir);
+            }
+            return http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        });
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no goodbye. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
+    Api api() {
+        return new Api("http://127.0.0.1:" + httpPort, TestServer.API_KEY);
+    }
+
+    Path certFile() {
+        return dataDir.resolve("tls").resolve("server.crt");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                kill();
+            }
+        }
+    }
+}

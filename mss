@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# MSS launcher: builds the distribution on first use (and after the sources change), then
+# runs the command line. Usage: ./mss server | token | push | listen | biz  (./mss --help)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DIST="$ROOT/cli/target"
+JAR="$DIST/mss-cli.jar"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+
+stale() {
+  [ ! -f "$JAR" ] && return 0
+  [ -n "$(find "$ROOT/pom.xml" "$ROOT"/*/pom.xml "$ROOT"/*/src/main -newer "$JAR" -print -quit 2>/dev/null)" ]
+}
+
+if stale; then
+  # one build at a time when several ./mss start together on a fresh clone
+  exec 9>"$ROOT/.mss-build.lock"
+  flock 9
+  if stale; then
+    echo "mss: building the distribution (once; ./mvnw package)..." >&2
+    (cd "$ROOT" && ./mvnw -q -B -DskipTests -pl cli -am package) >&2
+  fi
+  flock -u 9
+fi
+
+exec "$JAVA" ${MSS_JAVA_OPTS:-} -cp "$JAR:$DIST/lib/*" io.mss.cli.Main "$@"

@@ -1,0 +1,127 @@
+package io.mss.server;
+
+import io.mss.server.api.HttpApi;
+import io.mss.server.auth.Secrets;
+import io.mss.server.auth.SelfSignedCertificate;
+import io.mss.server.auth.TokenVerifier;
+import io.mss.server.config.ServerConfig;
+import io.mss.server.gateway.GatewayServer;
+import io.mss.server.store.rocksdb.RocksDbStore;
+import io.mss.server.sync.SyncEngine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+
+/**
+ * One MSS node on the embedded store: RocksDB in the data dir, the TLS sync port and the
+ * HTTP API. {@link #start} returns once both ports accept connections.
+ */
+public final class MssServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MssServer.class);
+
+    private final ServerConfig config;
+    private final Secrets secrets;
+    private final Path certFile;
+    private final RocksDbStore store;
+    private final SyncEngine engine;
+    private final GatewayServer gateway;
+    private final HttpApi api;
+
+    private MssServer(ServerConfig config, Secrets secrets, Path certFile, RocksDbStore store, SyncEngine engine,
+                      GatewayServer gateway, HttpApi api) {
+        this.config = config;
+        this.secrets = secrets;
+        this.certFile = certFile;
+        this.store = store;
+        this.engine = engine;
+        this.gateway = gateway;
+        this.api = api;
+    }
+
+    public static MssServer start(ServerConfig config, Map<String, String> env) throws Exception {
+        config.validate();
+        Path dataDir = config.dataPath().toAbsolutePath();
+        Files.createDirectories(dataDir);
+        Secrets secrets = Secrets.loadOrCreate(dataDir, env);
+
+        Path certFile;
+        Path keyFile;
+        if (config.tlsCert.isBlank()) {
+            certFile = dataDir.resolve("tls").resolve(SelfSignedCertificate.CERT_FILE);
+            keyFile = dataDir.resolve("tls").resolve(SelfSignedCertificate.KEY_FILE);
+            if (SelfSignedCertificate.createIfMissing(certFile, keyFile)) {
+                log.info("generated a self-signed TLS certificate: {} (clients trust it with --ca {})", certFile, certFile);
+            }
+        } else {
+            certFile = Path.of(config.tlsCert);
+            keyFile = Path.of(config.tlsKey);
+        }
+
+        Clock clock = Clock.systemUTC();
+        RocksDbStore store = RocksDbStore.open(dataDir.resolve("store"),
+                RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+        GatewayServer gateway = null;
+        HttpApi api = null;
+        try {
+            SyncEngine engine = new SyncEngine(store, store, store, clock, config.maxOplogsPerFrame, config.maxFrameBytes);
+            TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), clock);
+            gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
+            api = new HttpApi(config, secrets.apiKey(), engine, store).start();
+            MssServer server = new MssServer(config, secrets, certFile, store, engine, gateway, api);
+            server.announce();
+            return server;
+        } catch (Exception e) {
+            if (api != null) {
+                api.close();
+            }
+            if (gateway != null) {
+                gateway.close();
+            }
+            store.close();
+            throw e;
+        }
+    }
+
+    private void announce() {
+        log.info("MSS started: sync port {} (TLS, {}), HTTP API port {}, data dir {}, fsync {}",
+                syncPort(), gateway.tlsProvider(), httpPort(), config.dataPath().toAbsolutePath(),
+                config.fsync ? "on" : "OFF");
+        log.info("API key: {}", secrets.apiKeyGenerated() ? "generated into " + secrets.apiKeyFile()
+                : (System.getenv(Secrets.API_KEY_ENV) != null ? "from " + Secrets.API_KEY_ENV : "read from " + secrets.apiKeyFile()));
+        log.info("client token secret: {}", secrets.tokenSecretGenerated() ? "generated into " + secrets.tokenSecretFile()
+                : (System.getenv(Secrets.TOKEN_SECRET_ENV) != null ? "from " + Secrets.TOKEN_SECRET_ENV : "read from " + secrets.tokenSecretFile()));
+        log.info("TLS certificate: {}", certFile);
+    }
+
+    public int syncPort() {
+        return gateway.port();
+    }
+
+    public int httpPort() {
+        return api.port();
+    }
+
+    public Secrets secrets() {
+        return secrets;
+    }
+
+    public Path certFile() {
+        return certFile;
+    }
+
+    public SyncEngine engine() {
+        return engine;
+    }
+
+    @Override
+    public void close() {
+        api.close();
+        gateway.close();
+        store.close();
+        log.info("MSS stopped");
+    }
+}

@@ -1,0 +1,151 @@
+package io.mss.server.config;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the server can be told, read from one YAML file ({@code mss.yaml}), then
+ * environment variables ({@code MSS_SYNC_PORT}, ...), then command-line flags; validated at
+ * start. YAML keys are kebab-case versions of the field names ({@code sync-port}).
+ */
+public final class ServerConfig {
+    public String dataDir = "./data";
+    public String bindHost = "0.0.0.0";
+    public int syncPort = 7443;
+    public int httpPort = 7080;
+
+    /** fsync every group commit before answering OK. Off only for benchmarks, labelled as such. */
+    public boolean fsync = true;
+
+    /** PEM files; generated in {@code <data-dir>/tls} when both are empty. */
+    public String tlsCert = "";
+    public String tlsKey = "";
+
+    public int heartbeatSeconds = 30;
+    /** A connection that has not completed TLS and Hello in this time is closed. */
+    public int handshakeTimeoutSeconds = 10;
+    public int maxFrameBytes = 1 << 20;
+    public int maxPayloadChars = 4096;
+    public int maxThirdMsgIdBytes = 99;
+    public int maxRetentionDays = 365;
+    /** Oplogs per SyncData frame; frames also stop growing near max-frame-bytes / 2. */
+    public int maxOplogsPerFrame = 500;
+    /** Outbound bytes buffered per connection before it counts as not writable. */
+    public int writeBufferHighBytes = 256 * 1024;
+    public int writeBufferLowBytes = 64 * 1024;
+    /** Largest HTTP request body the push API reads. */
+    public int maxRequestBytes = 64 * 1024;
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** Reads the YAML file when given (a missing default file is fine), then the environment. */
+    public static ServerConfig load(Path yamlFile, Map<String, String> env) {
+        ServerConfig config = new ServerConfig();
+        if (yamlFile != null) {
+            if (!Files.exists(yamlFile)) {
+                throw new ConfigException("config file " + yamlFile + " does not exist");
+            }
+            try {
+                config = YAML.readValue(yamlFile.toFile(), ServerConfig.class);
+            } catch (IOException e) {
+                throw new ConfigException("cannot read " + yamlFile + ": " + e.getMessage());
+            }
+        }
+        config.applyEnvironment(env);
+        return config;
+    }
+
+    private void applyEnvironment(Map<String, String> env) {
+        dataDir = env.getOrDefault("MSS_DATA_DIR", dataDir);
+        bindHost = env.getOrDefault("MSS_BIND_HOST", bindHost);
+        syncPort = intEnv(env, "MSS_SYNC_PORT", syncPort);
+        httpPort = intEnv(env, "MSS_HTTP_PORT", httpPort);
+        if (env.containsKey("MSS_FSYNC")) {
+            fsync = Boolean.parseBoolean(env.get("MSS_FSYNC"));
+        }
+    }
+
+    private static int intEnv(Map<String, String> env, String name, int fallback) {
+        String value = env.get(name);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException(name + " must be a number, got '" + value + "'");
+        }
+    }
+
+    /** Throws {@link ConfigException} listing every problem at once. */
+    public ServerConfig validate() {
+        List<String> problems = new ArrayList<>();
+        port(problems, "sync-port", syncPort);
+        port(problems, "http-port", httpPort);
+        if (syncPort != 0 && syncPort == httpPort) {
+            problems.add("sync-port and http-port must differ");
+        }
+        positive(problems, "heartbeat-seconds", heartbeatSeconds);
+        positive(problems, "handshake-timeout-seconds", handshakeTimeoutSeconds);
+        if (maxFrameBytes < 16 * 1024 || maxFrameBytes > 64 << 20) {
+            problems.add("max-frame-bytes must be between 16384 and 67108864");
+        }
+        positive(problems, "max-payload-chars", maxPayloadChars);
+        if (maxPayloadChars * 4L + 1024 > maxFrameBytes) {
+            problems.add("max-payload-chars must fit in a frame: at most (max-frame-bytes - 1024) / 4");
+        }
+        positive(problems, "max-third-msg-id-bytes", maxThirdMsgIdBytes);
+        positive(problems, "max-retention-days", maxRetentionDays);
+        positive(problems, "max-oplogs-per-frame", maxOplogsPerFrame);
+        positive(problems, "max-request-bytes", maxRequestBytes);
+        if (writeBufferLowBytes <= 0 || writeBufferHighBytes <= writeBufferLowBytes) {
+            problems.add("write-buffer-low-bytes must be positive and below write-buffer-high-bytes");
+        }
+        if (tlsCert.isBlank() != tlsKey.isBlank()) {
+            problems.add("tls-cert and tls-key go together: give both or neither");
+        }
+        if (dataDir == null || dataDir.isBlank()) {
+            problems.add("data-dir is required");
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException("invalid configuration:\n  - " + String.join("\n  - ", problems));
+        }
+        return this;
+    }
+
+    private static void port(List<String> problems, String name, int value) {
+        if (value < 0 || value > 65535) {
+            problems.add(name + " must be between 0 (any free port) and 65535");
+        }
+    }
+
+    private static void positive(List<String> problems, String name, int value) {
+        if (value <= 0) {
+            problems.add(name + " must be positive");
+        }
+    }
+
+    public Path dataPath() {
+        return Path.of(dataDir);
+    }
+
+    /** A configuration problem the operator must fix; the message says what. */
+    public static final class ConfigException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}

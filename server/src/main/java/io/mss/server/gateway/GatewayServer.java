@@ -1,0 +1,82 @@
+package io.mss.server.gateway;
+
+import io.mss.server.auth.TokenVerifier;
+import io.mss.server.config.ServerConfig;
+import io.mss.server.sync.SyncEngine;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/** The sync port: TLS over TCP, TLS 1.2 and 1.3 only. */
+public final class GatewayServer implements AutoCloseable {
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Channel serverChannel;
+    private final String tlsProvider;
+
+    public GatewayServer(ServerConfig config, TokenVerifier tokens, SyncEngine engine, File certFile, File keyFile)
+            throws Exception {
+        boolean epoll = Epoll.isAvailable();
+        SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        this.tlsProvider = provider.name();
+        SslContext ssl = SslContextBuilder.forServer(certFile, keyFile)
+                .sslProvider(provider)
+                .protocols("TLSv1.3", "TLSv1.2")
+                .build();
+        this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.workers = new MultiThreadIoEventLoopGroup(0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Class<? extends ServerChannel> channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        GatewayContext context = new GatewayContext(config, tokens, engine);
+        Channel bound = null;
+        try {
+            bound = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(channelClass)
+                    .option(ChannelOption.SO_BACKLOG, 4096)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                            new WriteBufferWaterMark(config.writeBufferLowBytes, config.writeBufferHighBytes))
+                    .childHandler(new TlsGatewayInitializer(context, ssl))
+                    .bind(new InetSocketAddress(config.bindHost, config.syncPort))
+                    .sync()
+                    .channel();
+        } catch (Exception e) {
+            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            throw e;
+        }
+        this.serverChannel = bound;
+    }
+
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    public String tlsProvider() {
+        return tlsProvider;
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().awaitUninterruptibly();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+}

@@ -1,0 +1,96 @@
+package io.mss.server.store.rocksdb;
+
+import io.mss.server.store.Oplog;
+import io.mss.server.store.Scope;
+import io.mss.server.store.StoreException;
+
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads of the {@code oplog} and {@code idem} column families, shared by readers and the writer. */
+final class OplogTable {
+
+    private final RocksDB db;
+    private final ColumnFamilyHandle oplogs;
+    private final ColumnFamilyHandle idempotencyKeys;
+
+    OplogTable(RocksDB db, ColumnFamilyHandle oplogs, ColumnFamilyHandle idempotencyKeys) {
+        this.db = db;
+        this.oplogs = oplogs;
+        this.idempotencyKeys = idempotencyKeys;
+    }
+
+    ColumnFamilyHandle oplogs() {
+        return oplogs;
+    }
+
+    ColumnFamilyHandle idempotencyKeys() {
+        return idempotencyKeys;
+    }
+
+    /** The highest stored id of the scope, 0 when it has none. */
+    long lastId(Scope scope) {
+        byte[] prefix = Keys.scopePrefix(scope.key());
+        try (Slice lower = new Slice(prefix);
+             Slice upper = new Slice(Keys.scopeUpperBound(prefix));
+             ReadOptions options = new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper);
+             RocksIterator it = db.newIterator(oplogs, options)) {
+            it.seekToLast();
+            if (it.isValid()) {
+                return Keys.oplogId(it.key());
+            }
+            it.status();
+            return 0;
+        } catch (RocksDBException e) {
+            throw new StoreException("could not read the last oplog id of scope " + scope + ": " + e, e);
+        }
+    }
+
+    List<Oplog> read(Scope scope, long afterId, int maxCount) {
+        if (maxCount < 0) {
+            throw new IllegalArgumentException("maxCount must not be negative: " + maxCount);
+        }
+        if (maxCount == 0 || afterId == Long.MAX_VALUE) {
+            return List.of();
+        }
+        byte[] prefix = Keys.scopePrefix(scope.key());
+        // ids start at 1, and a negative afterId would sort after every id as unsigned bytes
+        byte[] from = Keys.oplogKey(prefix, Math.max(afterId, 0) + 1);
+        List<Oplog> result = new ArrayList<>(Math.min(maxCount, 256));
+        try (Slice lower = new Slice(from);
+             Slice upper = new Slice(Keys.scopeUpperBound(prefix));
+             ReadOptions options = new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper);
+             RocksIterator it = db.newIterator(oplogs, options)) {
+            for (it.seek(from); it.isValid() && result.size() < maxCount; it.next()) {
+                result.add(OplogCodec.decode(scope, Keys.oplogId(it.key()), it.value()));
+            }
+            it.status();
+            return result;
+        } catch (RocksDBException e) {
+            throw new StoreException("could not read oplogs of scope " + scope + " after " + afterId + ": " + e, e);
+        }
+    }
+
+    /**
+     * The oplog first stored with the idempotency key, or null when there is none. An entry
+     * whose oplog is gone (expired and purged) does not count: the push is then new again.
+     */
+    Oplog findByIdempotencyKey(byte[] idempotencyKey) throws RocksDBException {
+        byte[] oplogKey = db.get(idempotencyKeys, idempotencyKey);
+        if (oplogKey == null) {
+            return null;
+        }
+        byte[] value = db.get(oplogs, oplogKey);
+        if (value == null) {
+            return null;
+        }
+        return OplogCodec.decode(Keys.parseScopeKey(Keys.scopeKeyOf(oplogKey)), Keys.oplogId(oplogKey), value);
+    }
+}

@@ -1,0 +1,472 @@
+package io.mss.server.store.rocksdb;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mss.server.biz.BizType;
+import io.mss.server.store.AppendRequest;
+import io.mss.server.store.AppendResult;
+import io.mss.server.store.BizTypeStore;
+import io.mss.server.store.Oplog;
+import io.mss.server.store.OplogStore;
+import io.mss.server.store.Scope;
+import io.mss.server.store.StoreException;
+import io.mss.server.store.SyncPointStore;
+
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+/**
+ * The embedded store: oplogs, idempotency keys, sync points and bizTypes in one RocksDB,
+ * one column family each.
+ *
+ * <p>Oplog appends go through a single group-commit writer thread ({@value GroupCommitWriter#THREAD_NAME}).
+ * Everything else is called directly on the caller's thread.
+ */
+public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeStore {
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(RocksDbStore.class);
+
+    private static final String CF_OPLOG = "oplog";
+    private static final String CF_IDEMPOTENCY = "idem";
+    private static final String CF_SYNC_POINT = "syncpoint";
+    private static final String CF_BIZ_TYPE = "biztype";
+
+    /** Enough stripes that devices acking at once rarely wait on each other. */
+    private static final int SYNC_POINT_STRIPES = 64;
+
+    /**
+     * How the store is opened.
+     *
+     * @param fsync    whether an append's future waits for the fsync of its batch; off trades
+     *                 the last batches before an OS crash (not a process crash) for throughput
+     * @param maxBatch the most appends committed together
+     * @param clock    stamps createdAt on appends that come without one
+     */
+    public record Options(boolean fsync, int maxBatch, Clock clock) {
+
+        public Options {
+            if (maxBatch < 1) {
+                throw new IllegalArgumentException("maxBatch must be at least 1: " + maxBatch);
+            }
+            Objects.requireNonNull(clock, "clock");
+        }
+
+        public static Options defaults() {
+            return new Options(true, 1024, Clock.systemUTC());
+        }
+
+        public Options withFsync(boolean fsync) {
+            return new Options(fsync, maxBatch, clock);
+        }
+
+        public Options withMaxBatch(int maxBatch) {
+            return new Options(fsync, maxBatch, clock);
+        }
+
+        public Options withClock(Clock clock) {
+            return new Options(fsync, maxBatch, clock);
+        }
+    }
+
+    private final Path dir;
+    private final DBOptions dbOptions;
+    private final ColumnFamilyOptions cfOptions;
+    private final List<ColumnFamilyHandle> handles;
+    private final RocksDB db;
+    private final ColumnFamilyHandle syncPoints;
+    private final ColumnFamilyHandle bizTypes;
+    private final WriteOptions oplogWrites;
+    private final WriteOptions syncPointWrites;
+    private final WriteOptions bizTypeWrites;
+    private final OplogTable oplogTable;
+    private final GroupCommitWriter writer;
+    private final ObjectMapper json = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private final Object[] syncPointLocks = new Object[SYNC_POINT_STRIPES];
+    private final Object bizTypeLock = new Object();
+
+    /**
+     * Readers hold it shared so the native handles cannot be freed under them (a use after
+     * free crashes the JVM instead of throwing); closing holds it exclusively.
+     */
+    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean acceptingAppends = true;
+    private boolean closeRequested;
+    private boolean open = true;
+
+    private RocksDbStore(Path dir, Options opts, DBOptions dbOptions, ColumnFamilyOptions cfOptions,
+                         List<ColumnFamilyHandle> handles, RocksDB db, UnaryOperator<BatchWriter> decorate) {
+        this.dir = dir;
+        this.dbOptions = dbOptions;
+        this.cfOptions = cfOptions;
+        this.handles = handles;
+        this.db = db;
+        // handles come back in descriptor order: default, oplog, idem, syncpoint, biztype
+        this.oplogTable = new OplogTable(db, handles.get(1), handles.get(2));
+        this.syncPoints = handles.get(3);
+        this.bizTypes = handles.get(4);
+        this.oplogWrites = new WriteOptions().setSync(opts.fsync());
+        // losing an ack only means redelivering an oplog the client already has
+        this.syncPointWrites = new WriteOptions().setSync(false);
+        this.bizTypeWrites = new WriteOptions().setSync(true);
+        for (int i = 0; i < syncPointLocks.length; i++) {
+            syncPointLocks[i] = new Object();
+        }
+        BatchWriter durableWrite = batch -> db.write(oplogWrites, batch);
+        this.writer = new GroupCommitWriter(oplogTable, decorate.apply(durableWrite), opts.maxBatch(),
+                opts.clock(), this::writerExited);
+    }
+
+    public static RocksDbStore open(Path dir) {
+        return open(dir, Options.defaults());
+    }
+
+    public static RocksDbStore open(Path dir, Options opts) {
+        return open(dir, opts, UnaryOperator.identity());
+    }
+
+    /** @param decorate wraps the batch write; tests use it to make writes fail */
+    static RocksDbStore open(Path dir, Options opts, UnaryOperator<BatchWriter> decorate) {
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(opts, "opts");
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StoreException("could not create store directory " + dir + ": " + e, e);
+        }
+        ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+        DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+        List<ColumnFamilyDescriptor> descriptors = List.of(
+                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_OPLOG), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_IDEMPOTENCY), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_SYNC_POINT), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_BIZ_TYPE), cfOptions));
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        RocksDB db = null;
+        try {
+            db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
+            RocksDbStore store = new RocksDbStore(dir, opts, dbOptions, cfOptions, handles, db, decorate);
+            store.writer.start();
+            return store;
+        } catch (RocksDBException | RuntimeException e) {
+            handles.forEach(ColumnFamilyHandle::close);
+            if (db != null) {
+                db.close();
+            }
+            dbOptions.close();
+            cfOptions.close();
+            if (e instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new StoreException("could not open store at " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ---- OplogStore
+
+    @Override
+    public CompletableFuture<AppendResult> append(AppendRequest request) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(request.scope(), "request.scope");
+        Objects.requireNonNull(request.linkToken(), "request.linkToken");
+        Objects.requireNonNull(request.payload(), "request.payload");
+        // rejected here rather than failing the whole batch it would land in
+        Keys.scopePrefix(request.scope().key());
+        CompletableFuture<AppendResult> future = new CompletableFuture<>();
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (!acceptingAppends) {
+                future.completeExceptionally(new StoreException("store at " + dir + " is closed"));
+            } else {
+                writer.submit(request, future);
+            }
+        } finally {
+            lock.unlock();
+        }
+        return future;
+    }
+
+    @Override
+    public void onCommit(Consumer<List<Oplog>> listener) {
+        writer.addListener(Objects.requireNonNull(listener, "listener"));
+    }
+
+    @Override
+    public List<Oplog> read(Scope scope, long afterId, int maxCount) {
+        Objects.requireNonNull(scope, "scope");
+        Lock lock = readLock();
+        try {
+            return oplogTable.read(scope, afterId, maxCount);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public long lastId(Scope scope) {
+        Objects.requireNonNull(scope, "scope");
+        Lock lock = readLock();
+        try {
+            // the writer puts a batch in RocksDB before completing its futures, so disk is never behind
+            return oplogTable.lastId(scope);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- SyncPointStore
+
+    @Override
+    public long get(String deviceId, Scope scope) {
+        byte[] key = Keys.syncPointKey(Objects.requireNonNull(deviceId, "deviceId"), scope.key());
+        Lock lock = readLock();
+        try {
+            return readSyncPoint(key);
+        } catch (RocksDBException e) {
+            throw new StoreException("could not read the sync point of device " + deviceId + " in " + scope
+                    + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void advance(String deviceId, Scope scope, long id) {
+        byte[] key = Keys.syncPointKey(Objects.requireNonNull(deviceId, "deviceId"), scope.key());
+        Lock lock = readLock();
+        try {
+            // two acks of one device racing must not let the lower one win
+            synchronized (syncPointLocks[Math.floorMod(Arrays.hashCode(key), SYNC_POINT_STRIPES)]) {
+                if (id > readSyncPoint(key)) {
+                    db.put(syncPoints, syncPointWrites, key, Keys.encodeLong(id));
+                }
+            }
+        } catch (RocksDBException e) {
+            throw new StoreException("could not advance the sync point of device " + deviceId + " in " + scope
+                    + " to " + id + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long readSyncPoint(byte[] key) throws RocksDBException {
+        byte[] value = db.get(syncPoints, key);
+        return value == null ? 0 : Keys.decodeLong(value);
+    }
+
+    // ---- BizTypeStore
+
+    @Override
+    public Optional<BizType> get(String id) {
+        Objects.requireNonNull(id, "id");
+        Lock lock = readLock();
+        try {
+            byte[] value = db.get(bizTypes, Keys.bizTypeKey(id));
+            return value == null ? Optional.empty() : Optional.of(decodeBizType(id, value));
+        } catch (RocksDBException e) {
+            throw new StoreException("could not read bizType " + id + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public List<BizType> list() {
+        Lock lock = readLock();
+        try (RocksIterator it = db.newIterator(bizTypes)) {
+            List<BizType> result = new ArrayList<>();
+            // UTF-8 byte order is code point order, and ids are ASCII anyway
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                result.add(decodeBizType(new String(it.key(), StandardCharsets.UTF_8), it.value()));
+            }
+            it.status();
+            return result;
+        } catch (RocksDBException e) {
+            throw new StoreException("could not list bizTypes: " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void put(BizType bizType) {
+        Objects.requireNonNull(bizType, "bizType");
+        Objects.requireNonNull(bizType.id(), "bizType.id");
+        byte[] value;
+        try {
+            value = json.writeValueAsBytes(bizType);
+        } catch (JsonProcessingException e) {
+            throw new StoreException("could not encode bizType " + bizType.id() + ": " + e, e);
+        }
+        Lock lock = readLock();
+        try {
+            synchronized (bizTypeLock) {
+                db.put(bizTypes, bizTypeWrites, Keys.bizTypeKey(bizType.id()), value);
+            }
+        } catch (RocksDBException e) {
+            throw new StoreException("could not store bizType " + bizType.id() + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean delete(String id) {
+        Objects.requireNonNull(id, "id");
+        byte[] key = Keys.bizTypeKey(id);
+        Lock lock = readLock();
+        try {
+            // so that of two concurrent deletes only one reports that it existed
+            synchronized (bizTypeLock) {
+                if (db.get(bizTypes, key) == null) {
+                    return false;
+                }
+                db.delete(bizTypes, bizTypeWrites, key);
+                return true;
+            }
+        } catch (RocksDBException e) {
+            throw new StoreException("could not delete bizType " + id + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private BizType decodeBizType(String id, byte[] value) {
+        try {
+            return json.readValue(value, BizType.class);
+        } catch (IOException e) {
+            throw new StoreException("stored bizType " + id + " is unreadable: " + e, e);
+        }
+    }
+
+    // ---- lifecycle
+
+    /**
+     * Stops taking appends, lets the writer commit everything already queued, then frees the
+     * database. Idempotent. Called from an onCommit listener, it returns at once and the
+     * writer frees the database when it has drained the queue.
+     */
+    @Override
+    public void close() {
+        Lock lock = lifecycle.writeLock();
+        lock.lock();
+        try {
+            if (closeRequested) {
+                if (writer.isWriterThread()) {
+                    return;
+                }
+            } else {
+                closeRequested = true;
+                acceptingAppends = false;
+                writer.stop();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (writer.isWriterThread()) {
+            return;
+        }
+        writer.awaitExit();
+        releaseNatives();
+    }
+
+    /** Runs on the writer thread as its last act, whether it was stopped or died. */
+    private void writerExited() {
+        Lock lock = lifecycle.writeLock();
+        lock.lock();
+        try {
+            acceptingAppends = false;
+        } finally {
+            lock.unlock();
+        }
+        writer.failQueued("store at " + dir + " is closed");
+        boolean closing;
+        lock.lock();
+        try {
+            closing = closeRequested;
+        } finally {
+            lock.unlock();
+        }
+        if (closing) {
+            releaseNatives();
+        }
+    }
+
+    private void releaseNatives() {
+        Lock lock = lifecycle.writeLock();
+        lock.lock();
+        try {
+            if (!open) {
+                return;
+            }
+            open = false;
+            try {
+                // sync points are written without sync; a clean shutdown should still keep them
+                db.syncWal();
+            } catch (RocksDBException e) {
+                log.warn("Could not sync the WAL of {} before closing", dir, e);
+            }
+            // column family handles must go before the DB, options only after it
+            handles.forEach(ColumnFamilyHandle::close);
+            try {
+                db.closeE();
+            } catch (RocksDBException e) {
+                log.warn("Closing the store at {} reported an error", dir, e);
+            }
+            oplogWrites.close();
+            syncPointWrites.close();
+            bizTypeWrites.close();
+            dbOptions.close();
+            cfOptions.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes the shared lock, or throws when the database is already freed. */
+    private Lock readLock() {
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        if (!open) {
+            lock.unlock();
+            throw new StoreException("store at " + dir + " is closed");
+        }
+        return lock;
+    }
+
+    private static byte[] bytes(String name) {
+        return name.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,112 @@
+package io.mss.server.sync;
+
+import io.mss.protocol.v1.BizBatch;
+import io.mss.protocol.v1.ServerFrame;
+import io.mss.protocol.v1.SyncData;
+import io.mss.server.store.Oplog;
+import io.mss.server.store.Scope;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.mss.protocol.Frames;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Tells the sessions interested in a scope that it advanced. In-process: one node holds all
+ * sessions. Called by the store's writer thread after each durable batch; every session is
+ * then handed its part on its own event loop.
+ *
+ * <p>The frame for a committed run of oplogs is encoded once and the same buffer is written
+ * to every session that is up to date with the scope (a global push to 10,000 devices is
+ * serialized once); a session that lags reads from the store instead.
+ */
+public final class Dispatcher {
+    private final Map<String, Set<Session>> subscribers = new ConcurrentHashMap<>();
+    private final int maxOplogsPerFrame;
+    private final int frameBudgetBytes;
+
+    public Dispatcher(int maxOplogsPerFrame, int frameBudgetBytes) {
+        this.maxOplogsPerFrame = maxOplogsPerFrame;
+        this.frameBudgetBytes = frameBudgetBytes;
+    }
+
+    void subscribe(Scope scope, Session session) {
+        subscribers.computeIfAbsent(scope.key(), k -> ConcurrentHashMap.newKeySet()).add(session);
+    }
+
+    void unsubscribe(Scope scope, Session session) {
+        subscribers.computeIfPresent(scope.key(), (k, set) -> {
+            set.remove(session);
+            return set.isEmpty() ? null : set;
+        });
+    }
+
+    /** How many sessions are subscribed to the scope right now. */
+    public int subscriberCount(Scope scope) {
+        Set<Session> set = subscribers.get(scope.key());
+        return set == null ? 0 : set.size();
+    }
+
+    /** The store's commit listener: oplogs in commit order, ascending per scope. */
+    public void committed(List<Oplog> oplogs) {
+        Map<Scope, List<Oplog>> byScope = new LinkedHashMap<>();
+        for (Oplog oplog : oplogs) {
+            byScope.computeIfAbsent(oplog.scope(), s -> new ArrayList<>()).add(oplog);
+        }
+        byScope.forEach(this::publish);
+    }
+
+    private void publish(Scope scope, List<Oplog> run) {
+        Set<Session> sessions = subscribers.get(scope.key());
+        if (sessions == null || sessions.isEmpty()) {
+            return;
+        }
+        for (List<Oplog> chunk : chunks(run)) {
+            ByteBuf frame = encode(scope, chunk);
+            try {
+                for (Session session : sessions) {
+                    session.live(scope, chunk, frame.retainedDuplicate());
+                }
+            } finally {
+                frame.release();
+            }
+        }
+    }
+
+    /** Splits a run so that every frame stays under the oplog count and byte budget. */
+    private List<List<Oplog>> chunks(List<Oplog> run) {
+        List<List<Oplog>> chunks = new ArrayList<>();
+        List<Oplog> current = new ArrayList<>();
+        long bytes = 0;
+        for (Oplog oplog : run) {
+            long size = Session.estimatedBytes(oplog);
+            if (!current.isEmpty() && (current.size() >= maxOplogsPerFrame || bytes + size > frameBudgetBytes)) {
+                chunks.add(current);
+                current = new ArrayList<>();
+                bytes = 0;
+            }
+            current.add(oplog);
+            bytes += size;
+        }
+        if (!current.isEmpty()) {
+            chunks.add(current);
+        }
+        return chunks;
+    }
+
+    private static ByteBuf encode(Scope scope, List<Oplog> chunk) {
+        BizBatch.Builder batch = Session.batchFor(scope);
+        for (Oplog oplog : chunk) {
+            batch.addOplogs(Session.toWire(oplog));
+        }
+        ServerFrame frame = ServerFrame.newBuilder()
+                .setSyncData(SyncData.newBuilder().addBatches(batch))
+                .build();
+        return Unpooled.wrappedBuffer(Frames.encode(frame));
+    }
+}

@@ -1,0 +1,293 @@
+package io.mss.server.sync;
+
+import io.mss.protocol.v1.Ack;
+import io.mss.protocol.v1.BizBatch;
+import io.mss.protocol.v1.ScopeKind;
+import io.mss.protocol.v1.ServerFrame;
+import io.mss.protocol.v1.SyncData;
+import io.mss.protocol.v1.SyncPoint;
+import io.mss.server.biz.BizType;
+import io.mss.server.store.Oplog;
+import io.mss.server.store.OplogStore;
+import io.mss.server.store.Scope;
+import io.mss.server.store.SyncPointStore;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One connected app install: what it reads (a cursor per scope), what was sent, what was
+ * acknowledged.
+ *
+ * <p>Threading: every method except {@link #live} runs on the channel's event loop, and
+ * {@code live} only hops onto it, so the state here needs no locks.
+ *
+ * <p>Flow: at the handshake, every cursor starts at the client's sync point and the session
+ * sends everything above it, merged across bizTypes, {@code hasMore} set until the backlog is
+ * drained. Afterwards committed oplogs arrive through {@link #live}. Reads from the store only
+ * happen while the channel is writable, so a slow reader costs at most the write buffer's
+ * high-water mark plus one frame of memory; the rest waits in the store.
+ */
+public final class Session {
+    private static final Logger log = LoggerFactory.getLogger(Session.class);
+    private static final long DAY_MS = 24L * 3600 * 1000;
+
+    private final Channel channel;
+    private final String sessionId;
+    private final String deviceId;
+    private final String userId;
+    private final OplogStore oplogs;
+    private final SyncPointStore syncPoints;
+    private final Clock clock;
+    private final int maxOplogsPerFrame;
+    private final int frameBudgetBytes;
+    /** By bizType; iteration order is the merge order of catch-up frames. */
+    private final Map<String, Cursor> cursors = new LinkedHashMap<>();
+    private final Map<Scope, Cursor> byScope = new LinkedHashMap<>();
+    private boolean catchingUp = true;
+    private boolean closed;
+
+    /** Where one scope stands for this session. */
+    static final class Cursor {
+        final BizType bizType;
+        final Scope scope;
+        /** Highest id written to the channel (or skipped as undeliverable). */
+        long sentUpTo;
+        /** Highest id known to be committed in the scope. */
+        long knownHead;
+        /** Highest id the client acknowledged in this session or before. */
+        long acked;
+
+        Cursor(BizType bizType, Scope scope, long start) {
+            this.bizType = bizType;
+            this.scope = scope;
+            this.sentUpTo = start;
+            this.acked = start;
+        }
+    }
+
+    Session(Channel channel, String sessionId, String deviceId, String userId, OplogStore oplogs,
+            SyncPointStore syncPoints, Clock clock, int maxOplogsPerFrame, int frameBudgetBytes) {
+        this.channel = channel;
+        this.sessionId = sessionId;
+        this.deviceId = deviceId;
+        this.userId = userId;
+        this.oplogs = oplogs;
+        this.syncPoints = syncPoints;
+        this.clock = clock;
+        this.maxOplogsPerFrame = maxOplogsPerFrame;
+        this.frameBudgetBytes = frameBudgetBytes;
+    }
+
+    void addCursor(BizType bizType, Scope scope, long start) {
+        Cursor cursor = new Cursor(bizType, scope, start);
+        cursors.put(bizType.id(), cursor);
+        byScope.put(scope, cursor);
+    }
+
+    Iterable<Scope> scopes() {
+        return byScope.keySet();
+    }
+
+    /** Starts the catch-up; call after subscribing to every scope so no commit falls between. */
+    void start() {
+        for (Cursor cursor : cursors.values()) {
+            cursor.knownHead = oplogs.lastId(cursor.scope);
+        }
+        drain();
+    }
+
+    public String sessionId() {
+        return sessionId;
+    }
+
+    public String deviceId() {
+        return deviceId;
+    }
+
+    public String userId() {
+        return userId;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    /**
+     * Committed oplogs of one scope, ascending. Called on the store's writer thread; takes
+     * ownership of {@code frame}, the same oplogs already encoded.
+     */
+    void live(Scope scope, List<Oplog> run, ByteBuf frame) {
+        try {
+            channel.eventLoop().execute(() -> onLive(scope, run, frame));
+        } catch (RuntimeException rejected) {
+            // the event loop is shutting down; the session is going away anyway
+            frame.release();
+        }
+    }
+
+    private void onLive(Scope scope, List<Oplog> run, ByteBuf frame) {
+        Cursor cursor = byScope.get(scope);
+        if (closed || cursor == null) {
+            frame.release();
+            return;
+        }
+        long first = run.get(0).id();
+        long last = run.get(run.size() - 1).id();
+        cursor.knownHead = Math.max(cursor.knownHead, last);
+        boolean upToDate = cursor.sentUpTo == first - 1;
+        if (!catchingUp && upToDate && channel.isWritable() && allDeliverable(cursor, run)) {
+            cursor.sentUpTo = last;
+            channel.writeAndFlush(frame, channel.voidPromise());
+            return;
+        }
+        frame.release();
+        drain();
+    }
+
+    /** Sends what is committed and not yet sent, for as long as the channel takes it. */
+    public void drain() {
+        if (closed) {
+            return;
+        }
+        boolean wrote = false;
+        while (channel.isWritable()) {
+            SyncData.Builder data = SyncData.newBuilder();
+            int count = 0;
+            long bytes = 0;
+            boolean progressed = false;
+            for (Cursor cursor : cursors.values()) {
+                if (cursor.sentUpTo >= cursor.knownHead) {
+                    continue;
+                }
+                int room = maxOplogsPerFrame - count;
+                if (room <= 0 || bytes >= frameBudgetBytes) {
+                    break;
+                }
+                List<Oplog> read = oplogs.read(cursor.scope, cursor.sentUpTo, room);
+                if (read.isEmpty()) {
+                    // not readable yet: the commit notification that follows will raise it again
+                    cursor.knownHead = cursor.sentUpTo;
+                    continue;
+                }
+                progressed = true;
+                BizBatch.Builder batch = batchFor(cursor.scope);
+                long now = clock.millis();
+                for (Oplog oplog : read) {
+                    long size = estimatedBytes(oplog);
+                    if (count > 0 && bytes + size > frameBudgetBytes) {
+                        break;
+                    }
+                    cursor.sentUpTo = oplog.id();
+                    if (deliverable(cursor, oplog, now)) {
+                        batch.addOplogs(toWire(oplog));
+                        count++;
+                        bytes += size;
+                    }
+                }
+                if (batch.getOplogsCount() > 0) {
+                    data.addBatches(batch);
+                }
+            }
+            boolean more = lagging();
+            if (catchingUp && !more) {
+                // the last catch-up frame says so, even when it is empty
+                catchingUp = false;
+                channel.write(ServerFrame.newBuilder().setSyncData(data.setHasMore(false)).build(),
+                        channel.voidPromise());
+                wrote = true;
+                break;
+            }
+            if (data.getBatchesCount() > 0) {
+                data.setHasMore(catchingUp);
+                channel.write(ServerFrame.newBuilder().setSyncData(data).build(), channel.voidPromise());
+                wrote = true;
+            }
+            if (!progressed) {
+                break;
+            }
+        }
+        if (wrote) {
+            channel.flush();
+        }
+    }
+
+    private boolean lagging() {
+        for (Cursor cursor : cursors.values()) {
+            if (cursor.sentUpTo < cursor.knownHead) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Cumulative acks: raises the stored sync points, never past what this session sent. */
+    void onAck(Ack ack) {
+        for (SyncPoint point : ack.getSyncPointsList()) {
+            Cursor cursor = cursors.get(point.getBizType());
+            if (cursor == null || kindOf(cursor.scope.kind()) != point.getScope()) {
+                log.debug("session {} acked {} {} which it does not read", sessionId, point.getBizType(),
+                        point.getScope());
+                continue;
+            }
+            // an ack beyond what was sent would let a client skip data it never saw
+            long id = Math.min(point.getId(), cursor.sentUpTo);
+            if (id > cursor.acked) {
+                cursor.acked = id;
+                syncPoints.advance(deviceId, cursor.scope, id);
+            }
+        }
+    }
+
+    void markClosed() {
+        closed = true;
+    }
+
+    private boolean allDeliverable(Cursor cursor, List<Oplog> run) {
+        long now = clock.millis();
+        for (Oplog oplog : run) {
+            if (!deliverable(cursor, oplog, now)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean deliverable(Cursor cursor, Oplog oplog, long now) {
+        if (oplog.createdAt() + cursor.bizType.retentionDays() * DAY_MS < now) {
+            return false;
+        }
+        return oplog.validUntil() == 0 || now <= oplog.validUntil();
+    }
+
+    static long estimatedBytes(Oplog oplog) {
+        // UTF-8 takes at most 3 bytes per char of a Java string; plus id, time and tags
+        return oplog.payload().length() * 3L + 24;
+    }
+
+    static BizBatch.Builder batchFor(Scope scope) {
+        return BizBatch.newBuilder().setBizType(scope.bizType()).setScope(kindOf(scope.kind()));
+    }
+
+    static io.mss.protocol.v1.Oplog toWire(Oplog oplog) {
+        return io.mss.protocol.v1.Oplog.newBuilder()
+                .setId(oplog.id())
+                .setPayload(oplog.payload())
+                .setCreatedAt(oplog.createdAt())
+                .build();
+    }
+
+    public static ScopeKind kindOf(Scope.Kind kind) {
+        return switch (kind) {
+            case USER -> ScopeKind.USER;
+            case DEVICE -> ScopeKind.DEVICE;
+            case GLOBAL -> ScopeKind.GLOBAL;
+        };
+    }
+}
