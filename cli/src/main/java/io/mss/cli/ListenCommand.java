@@ -111,6 +111,9 @@ final class ListenCommand implements Callable<Integer> {
 
             @Override
             public void onDisconnected(String reason, boolean willRetry) {
+                if (done.getCount() == 0) {
+                    return; // we are closing on purpose
+                }
                 System.err.println("mss listen: disconnected: " + reason + (willRetry ? "; reconnecting" : ""));
                 if (!willRetry) {
                     exitCode.set(1);

@@ -25,8 +25,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -361,7 +363,23 @@ class MssClientTlsTest {
     }
 
     @Test
-    void pingsAtTheHeartbeatAndDropsASilentServer() throws Exception {
+    void pingsEveryHeartbeatIntervalAndPongsKeepTheConnection() throws Exception {
+        MssClient client = start(builder());
+        client.registerBiz("notes", received::add);
+        client.appToForeground();
+        TestTlsServer.Peer peer = server.accept();
+        peer.answerPings();
+        peer.nextHello();
+        peer.send(welcome("s-1", null, 200));
+
+        // five intervals on one connection: the Pongs alone keep the idle timeout (500 ms) away
+        await().atMost(WAIT).until(() -> peer.pings() >= 5);
+        assertThat(events).containsExactly("connected s-1");
+        assertThat(peer.ended()).isFalse();
+    }
+
+    @Test
+    void dropsAServerThatStaysSilentForTwoAndAHalfHeartbeats() throws Exception {
         MssClient client = start(builder());
         client.registerBiz("notes", received::add);
         client.appToForeground();
@@ -369,8 +387,6 @@ class MssClientTlsTest {
         peer.nextHello();
         peer.send(welcome("s-1", null, 100));
 
-        // the server never answers: after 2.5 intervals of silence the client gives up on it
-        await().atMost(WAIT).until(() -> peer.pings() >= 2);
         await().atMost(WAIT).until(() -> events.stream()
                 .anyMatch(e -> e.startsWith("disconnected true") && e.contains("heartbeat")));
         await().atMost(WAIT).until(peer::ended);
@@ -443,6 +459,35 @@ class MssClientTlsTest {
         client.registerBiz("notes", received::add);
         client.appToForeground();
         connect(client, "s-1", null);
+    }
+
+    @Test
+    void changesBeforeTheHelloNeedNoExtraConnection() throws Exception {
+        CountDownLatch tokenGate = new CountDownLatch(1);
+        List<String> tokenRequests = new CopyOnWriteArrayList<>();
+        MssClient client = start(builder().tokenProvider((deviceId, userId) -> {
+            tokenRequests.add(String.valueOf(userId));
+            // holds the first attempt before its Hello while the test changes things
+            assertThat(tokenGate.await(10, TimeUnit.SECONDS)).isTrue();
+            return "token:" + userId;
+        }));
+        client.registerBiz("notes", received::add);
+        client.appToForeground();
+        await().atMost(WAIT).until(() -> tokenRequests.size() == 1);
+
+        client.registerBiz("chat", received::add);
+        client.registerBiz("alerts", received::add);
+        // the token being fetched is for nobody: this attempt is stale, a new one starts
+        client.updateUserInfo("alice");
+        await().atMost(WAIT).until(() -> tokenRequests.size() == 2);
+        client.unregisterBiz("chat");
+        tokenGate.countDown();
+
+        Hello hello = server.accept().nextHello();
+        assertThat(hello.getToken()).isEqualTo("token:alice");
+        assertThat(hello.getBizTypesList()).containsExactly("alerts", "notes");
+        assertThat(tokenRequests).containsExactly("null", "alice");
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.acceptedCount() == 1);
     }
 
     @Test

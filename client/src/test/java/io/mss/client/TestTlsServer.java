@@ -7,6 +7,7 @@ import io.mss.protocol.Frames;
 import io.mss.protocol.v1.Ack;
 import io.mss.protocol.v1.ClientFrame;
 import io.mss.protocol.v1.Hello;
+import io.mss.protocol.v1.Pong;
 import io.mss.protocol.v1.ServerFrame;
 
 import java.io.BufferedInputStream;
@@ -177,6 +178,7 @@ final class TestTlsServer implements AutoCloseable {
         private final OutputStream out;
         private final BlockingQueue<ClientFrame> frames = new LinkedBlockingQueue<>();
         private final AtomicInteger pings = new AtomicInteger();
+        private volatile boolean answerPings;
         private volatile boolean ended;
 
         Peer(SSLSocket socket) {
@@ -199,6 +201,10 @@ final class TestTlsServer implements AutoCloseable {
                     ClientFrame frame = ClientFrame.parseFrom(body);
                     if (frame.hasPing()) {
                         pings.incrementAndGet();
+                        if (answerPings) {
+                            send(ServerFrame.newBuilder().setPong(Pong.newBuilder()
+                                    .setTimestamp(frame.getPing().getTimestamp())).build());
+                        }
                     } else {
                         frames.add(frame);
                     }
@@ -236,6 +242,11 @@ final class TestTlsServer implements AutoCloseable {
 
         int pings() {
             return pings.get();
+        }
+
+        /** Answer every Ping with a Pong from now on, as the real server does. */
+        void answerPings() {
+            answerPings = true;
         }
 
         /** Whether the client closed (or the test closed) this connection. */

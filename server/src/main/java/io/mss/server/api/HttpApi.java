@@ -66,19 +66,18 @@ public final class HttpApi implements AutoCloseable {
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.resultCode(), e.getMessage()));
         app.exception(SyncEngine.PushRefused.class, (e, ctx) -> error(ctx, e.status(), e.resultCode(), e.getMessage()));
         app.exception(StoreException.class, (e, ctx) -> storeFailed(ctx, e));
-        app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
-                e.getStatus() == 413 ? "REQUEST_TOO_LARGE" : "HTTP_" + e.getStatus(),
-                e.getStatus() == 413 ? "request body exceeds " + config.maxRequestBytes + " bytes" : e.getMessage()));
+        app.exception(HttpResponseException.class, (e, ctx) -> {
+            switch (e.getStatus()) {
+                case 404 -> error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.method() + " " + ctx.path());
+                case 405 -> error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.method() + " is not allowed on " + ctx.path());
+                case 413 -> error(ctx, 413, "REQUEST_TOO_LARGE", "request body exceeds " + config.maxRequestBytes + " bytes");
+                default -> error(ctx, e.getStatus(), "HTTP_" + e.getStatus(), e.getMessage());
+            }
+        });
         app.exception(Exception.class, (e, ctx) -> {
             log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
             error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
         });
-        app.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty()) {
-                error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.method() + " " + ctx.path());
-            }
-        });
-        app.error(405, ctx -> error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.method() + " is not allowed on " + ctx.path()));
     }
 
     public HttpApi start() {

@@ -137,7 +137,7 @@ public final class ServerConfig {
     }
 
     public Path dataPath() {
-        return Path.of(dataDir);
+        return Path.of(dataDir).toAbsolutePath().normalize();
     }
 
     /** A configuration problem the operator must fix; the message says what. */

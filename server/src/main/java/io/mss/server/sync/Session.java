@@ -228,7 +228,7 @@ public final class Session {
     }
 
     /** Cumulative acks: raises the stored sync points, never past what this session sent. */
-    void onAck(Ack ack) {
+    public void onAck(Ack ack) {
         for (SyncPoint point : ack.getSyncPointsList()) {
             Cursor cursor = cursors.get(point.getBizType());
             if (cursor == null || kindOf(cursor.scope.kind()) != point.getScope()) {

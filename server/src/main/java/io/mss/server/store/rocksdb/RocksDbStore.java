@@ -45,7 +45,7 @@ import java.util.function.UnaryOperator;
  * The embedded store: oplogs, idempotency keys, sync points and bizTypes in one RocksDB,
  * one column family each.
  *
- * <p>Oplog appends go through a single group-commit writer thread ({@value GroupCommitWriter#THREAD_NAME}).
+ * <p>Oplog appends go through a single group-commit writer thread named {@code mss-store-writer}.
  * Everything else is called directly on the caller's thread.
  */
 public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeStore {

@@ -1,0 +1,270 @@
+package io.mss.server.store.rocksdb;
+
+import io.mss.server.store.AppendRequest;
+import io.mss.server.store.AppendResult;
+import io.mss.server.store.Oplog;
+import io.mss.server.store.OplogStoreContract;
+import io.mss.server.store.StoreException;
+
+import org.junit.jupiter.api.Test;
+import org.rocksdb.RocksDBException;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
+
+    @Override
+    protected RocksDbStore open(Path dir) {
+        return RocksDbStore.open(dir, RocksDbStore.Options.defaults());
+    }
+
+    private void reopenWith(RocksDbStore.Options options, UnaryOperator<BatchWriter> decorate) {
+        store.close();
+        store = RocksDbStore.open(dir, options, decorate);
+    }
+
+    /**
+     * Holds the writer thread inside the onCommit listener of its first batch, so that
+     * everything appended meanwhile queues up and lands in the following batches.
+     */
+    private static final class WriterGate implements Consumer<List<Oplog>> {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch released = new CountDownLatch(1);
+        final List<List<Oplog>> batches = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void accept(List<Oplog> oplogs) {
+            batches.add(oplogs);
+            if (entered.getCount() > 0) {
+                entered.countDown();
+                try {
+                    released.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** Appends one oplog and returns once the writer is held with it. */
+        AppendResult hold(RocksDbStore store, AppendRequest request) {
+            CompletableFuture<AppendResult> first = store.append(request);
+            await().atMost(TIMEOUT).until(() -> entered.getCount() == 0);
+            return completed(first);
+        }
+
+        void release() {
+            released.countDown();
+        }
+
+        int committedOplogs() {
+            return batches.stream().mapToInt(List::size).sum();
+        }
+    }
+
+    @Test
+    void groupCommitPutsManyAppendsInOneBatch() {
+        List<List<Oplog>> batches = new CopyOnWriteArrayList<>();
+        store.onCommit(batches::add);
+        List<CompletableFuture<AppendResult>> futures = new ArrayList<>();
+
+        for (int i = 0; i < 5000; i++) {
+            futures.add(store.append(request(i % 3 == 0 ? ALICE : BOB, "p" + i, null)));
+        }
+        futures.forEach(OplogStoreContract::completed);
+
+        await().atMost(TIMEOUT).until(() -> batches.stream().mapToInt(List::size).sum() == 5000);
+        assertThat(batches.size()).isLessThan(500);
+        assertThat(batches).allSatisfy(batch -> assertThat(batch).hasSizeLessThanOrEqualTo(1024));
+    }
+
+    @Test
+    void appendsQueuedWhileTheWriterIsBusyAreCommittedInBatchesOfAtMostMaxBatch() {
+        reopenWith(RocksDbStore.Options.defaults().withMaxBatch(100), UnaryOperator.identity());
+        WriterGate gate = new WriterGate();
+        store.onCommit(gate);
+        gate.hold(store, request(ALICE, "first", null));
+
+        List<CompletableFuture<AppendResult>> futures = new ArrayList<>();
+        for (int i = 0; i < 4999; i++) {
+            futures.add(store.append(request(BOB, "p" + i, null)));
+        }
+        gate.release();
+        futures.forEach(OplogStoreContract::completed);
+
+        await().atMost(TIMEOUT).until(() -> gate.committedOplogs() == 5000);
+        // the held batch, then the 4999 queued ones in full batches of 100
+        assertThat(gate.batches).hasSize(1 + 50);
+        assertThat(gate.batches).allSatisfy(batch -> assertThat(batch).hasSizeLessThanOrEqualTo(100));
+        assertThat(store.read(BOB, 0, 10_000)).extracting(Oplog::id).isSorted().hasSize(4999);
+    }
+
+    @Test
+    void secondOfTwoEqualKeysInOneBatchIsADuplicateOfTheFirst() {
+        WriterGate gate = new WriterGate();
+        store.onCommit(gate);
+        gate.hold(store, request(BOB, "held", null));
+
+        CompletableFuture<AppendResult> first = store.append(request(ALICE, "first", "m-1"));
+        CompletableFuture<AppendResult> second = store.append(request(ALICE, "second", "m-1"));
+        CompletableFuture<AppendResult> other = store.append(request(ALICE, "other", "m-2"));
+        gate.release();
+
+        assertThat(completed(first).duplicate()).isFalse();
+        assertThat(completed(second)).isEqualTo(new AppendResult(completed(first).oplog(), true));
+        assertThat(completed(other).oplog().id()).isEqualTo(2);
+        await().atMost(TIMEOUT).until(() -> gate.batches.size() == 2);
+        assertThat(gate.batches.get(1)).containsExactly(completed(first).oplog(), completed(other).oplog());
+    }
+
+    @Test
+    void failedBatchStoresNothingFailsEveryAppendInItAndSkipsNoId() {
+        AtomicBoolean failNextWrite = new AtomicBoolean();
+        reopenWith(RocksDbStore.Options.defaults(), durable -> batch -> {
+            if (failNextWrite.getAndSet(false)) {
+                throw new RocksDBException("injected: No space left on device");
+            }
+            durable.write(batch);
+        });
+        WriterGate gate = new WriterGate();
+        store.onCommit(gate);
+        Oplog original = gate.hold(store, request(ALICE, "original", "m-0")).oplog();
+
+        failNextWrite.set(true);
+        List<CompletableFuture<AppendResult>> failed = List.of(
+                store.append(request(ALICE, "new", "m-1")),
+                store.append(request(ALICE, "duplicate of the new one", "m-1")),
+                store.append(request(BOB, "other scope", null)),
+                store.append(request(ALICE, "duplicate of a stored one", "m-0")));
+        gate.release();
+
+        for (CompletableFuture<AppendResult> future : failed) {
+            assertFailsWithStoreException(future);
+        }
+        assertThatThrownBy(() -> failed.get(0).join()).cause()
+                .hasMessageContaining("could not store a batch of 4 oplog appends")
+                .hasMessageContaining("No space left on device");
+        assertThat(store.lastId(ALICE)).isEqualTo(1);
+        assertThat(store.lastId(BOB)).isZero();
+
+        AppendResult retried = append(ALICE, "new", "m-1");
+        assertThat(retried.duplicate()).isFalse();
+        assertThat(retried.oplog().id()).isEqualTo(2);
+        assertThat(append(BOB, "other scope", null).oplog().id()).isEqualTo(1);
+        assertThat(store.read(ALICE, 0, 10)).containsExactly(original, retried.oplog());
+        await().atMost(TIMEOUT).until(() -> gate.committedOplogs() == 3);
+        assertThat(gate.batches).flatExtracting(batch -> batch).extracting(Oplog::payload)
+                .containsExactly("original", "new", "other scope");
+    }
+
+    @Test
+    void writerRunsOnItsOwnThreadAndSurvivesAFailingListener() {
+        List<String> threads = new CopyOnWriteArrayList<>();
+        store.onCommit(oplogs -> {
+            throw new IllegalStateException("listener bug");
+        });
+        store.onCommit(oplogs -> threads.add(Thread.currentThread().getName()));
+
+        append(ALICE, "a1", null);
+        append(ALICE, "a2", null);
+
+        await().atMost(TIMEOUT).until(() -> threads.size() == 2);
+        assertThat(threads).containsOnly("mss-store-writer");
+    }
+
+    @Test
+    void closeFromAnOnCommitListenerDoesNotDeadlock() {
+        CountDownLatch closedInListener = new CountDownLatch(1);
+        store.onCommit(oplogs -> {
+            store.close();
+            closedInListener.countDown();
+        });
+
+        append(ALICE, "a1", null);
+        await().atMost(TIMEOUT).until(() -> closedInListener.getCount() == 0);
+
+        assertFailsWithStoreException(store.append(request(ALICE, "late", null)));
+        store.close();
+        assertThatThrownBy(() -> store.read(ALICE, 0, 10)).isInstanceOf(StoreException.class);
+    }
+
+    @Test
+    void readsAfterCloseFailWithStoreException() {
+        store.close();
+
+        assertThatThrownBy(() -> store.read(ALICE, 0, 10)).isInstanceOf(StoreException.class);
+        assertThatThrownBy(() -> store.lastId(ALICE)).isInstanceOf(StoreException.class);
+        assertThatThrownBy(() -> store.get("phone-1", ALICE)).isInstanceOf(StoreException.class);
+        assertThatThrownBy(() -> store.list()).isInstanceOf(StoreException.class);
+    }
+
+    @Test
+    void createdAtComesFromTheClockWhenTheRequestHasNone() {
+        Instant now = Instant.parse("2025-01-02T03:04:05Z");
+        reopenWith(RocksDbStore.Options.defaults().withClock(Clock.fixed(now, ZoneOffset.UTC)),
+                UnaryOperator.identity());
+
+        Oplog stamped = completed(store.append(new AppendRequest(ALICE, "alice", "x", null, 0, 0, 0))).oplog();
+        Oplog given = completed(store.append(new AppendRequest(ALICE, "alice", "y", null, 42, 0, 0))).oplog();
+
+        assertThat(stamped.createdAt()).isEqualTo(now.toEpochMilli());
+        assertThat(given.createdAt()).isEqualTo(42);
+        assertThat(store.read(ALICE, 0, 10)).containsExactly(stamped, given);
+    }
+
+    @Test
+    void largePayloadsAndOddValuesRoundTrip() {
+        String large = "x".repeat(200_000) + "✓";
+        Oplog big = completed(store.append(
+                new AppendRequest(PHONE, "phone-1", large, "", -1, Long.MAX_VALUE, Long.MIN_VALUE))).oplog();
+        Oplog empty = completed(store.append(new AppendRequest(PHONE, "phone-1", "", null, 1, 0, 0))).oplog();
+
+        reopen();
+
+        assertThat(store.read(PHONE, 0, 10)).containsExactly(big, empty);
+        assertThat(store.read(PHONE, 0, 1).get(0).payload()).hasSize(200_001);
+    }
+
+    @Test
+    void worksWithoutFsync() {
+        reopenWith(RocksDbStore.Options.defaults().withFsync(false), UnaryOperator.identity());
+        Oplog oplog = append(ALICE, "a1", "m-1").oplog();
+
+        store.close();
+        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults().withFsync(false));
+
+        assertThat(store.read(ALICE, 0, 10)).containsExactly(oplog);
+    }
+
+    @Test
+    void rejectsIncompleteRequestsAtOnce() {
+        assertThatThrownBy(() -> store.append(new AppendRequest(ALICE, "alice", null, null, 1, 0, 0)))
+                .isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> store.append(new AppendRequest(ALICE, null, "x", null, 1, 0, 0)))
+                .isInstanceOf(NullPointerException.class);
+        assertThat(append(ALICE, "still works", null).oplog().id()).isEqualTo(1);
+    }
+
+    @Test
+    void optionsRejectNonsense() {
+        assertThatThrownBy(() -> RocksDbStore.Options.defaults().withMaxBatch(0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(RocksDbStore.Options.defaults())
+                .isEqualTo(new RocksDbStore.Options(true, 1024, Clock.systemUTC()));
+    }
+}
