@@ -89,6 +89,27 @@ final class Api {
         return post("/api/v1/push", body);
     }
 
+    /** Pushes {@code count} copies from 8 concurrent callers; fails on the first refusal. */
+    void pushMany(String bizType, String linkToken, String payload, int count) {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            java.util.List<java.util.concurrent.Future<Answer>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                answers.add(pool.submit(() -> push(bizType, linkToken, payload, null)));
+            }
+            for (java.util.concurrent.Future<Answer> answer : answers) {
+                Answer a = answer.get();
+                if (a.status() != 200) {
+                    throw new IllegalStateException("push refused: " + a);
+                }
+            }
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     Answer pushGlobal(String bizType, String payload) {
         return post("/api/v1/push/global", Map.of("bizType", bizType, "payload", payload));
     }

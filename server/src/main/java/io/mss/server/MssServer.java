@@ -43,6 +43,7 @@ public final class MssServer implements AutoCloseable {
     }
 
     public static MssServer start(ServerConfig config, Map<String, String> env) throws Exception {
+        long t0 = System.nanoTime();
         config.validate();
         Path dataDir = config.dataPath().toAbsolutePath();
         Files.createDirectories(dataDir);
@@ -72,7 +73,7 @@ public final class MssServer implements AutoCloseable {
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
             api = new HttpApi(config, secrets.apiKey(), engine, store).start();
             MssServer server = new MssServer(config, secrets, certFile, store, engine, gateway, api);
-            server.announce();
+            server.announce((System.nanoTime() - t0) / 1_000_000);
             return server;
         } catch (Exception e) {
             if (api != null) {
@@ -86,9 +87,9 @@ public final class MssServer implements AutoCloseable {
         }
     }
 
-    private void announce() {
-        log.info("MSS started: sync port {} (TLS, {}), HTTP API port {}, data dir {}, fsync {}",
-                syncPort(), gateway.tlsProvider(), httpPort(), config.dataPath().toAbsolutePath(),
+    private void announce(long startMillis) {
+        log.info("MSS started in {} ms: sync port {} (TLS, {}), HTTP API port {}, data dir {}, fsync {}",
+                startMillis, syncPort(), gateway.tlsProvider(), httpPort(), config.dataPath(),
                 config.fsync ? "on" : "OFF");
         log.info("API key: {}", secrets.apiKeyGenerated() ? "generated into " + secrets.apiKeyFile()
                 : (System.getenv(Secrets.API_KEY_ENV) != null ? "from " + Secrets.API_KEY_ENV : "read from " + secrets.apiKeyFile()));

@@ -22,10 +22,19 @@ import io.netty.handler.ssl.SslProvider;
 
 import java.io.File;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The sync port: TLS over TCP, TLS 1.2 and 1.3 only. */
 public final class GatewayServer implements AutoCloseable {
+    /** Forward secrecy and AEAD only; TLS 1.3's own suites are all of that kind. */
+    static final List<String> STRONG_CIPHERS = List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
@@ -39,6 +48,7 @@ public final class GatewayServer implements AutoCloseable {
         SslContext ssl = SslContextBuilder.forServer(certFile, keyFile)
                 .sslProvider(provider)
                 .protocols("TLSv1.3", "TLSv1.2")
+                .ciphers(STRONG_CIPHERS)
                 .build();
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
@@ -50,6 +60,7 @@ public final class GatewayServer implements AutoCloseable {
                     .group(boss, workers)
                     .channel(channelClass)
                     .option(ChannelOption.SO_BACKLOG, 4096)
+                    .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                             new WriteBufferWaterMark(config.writeBufferLowBytes, config.writeBufferHighBytes))

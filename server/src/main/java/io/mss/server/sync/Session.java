@@ -119,6 +119,12 @@ public final class Session {
         return channel;
     }
 
+    /** Bytes written to the channel and not yet handed to the socket: what a slow reader costs us. */
+    public long pendingOutboundBytes() {
+        var buffer = channel.unsafe().outboundBuffer();
+        return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    }
+
     /**
      * Committed oplogs of one scope, ascending. Called on the store's writer thread; takes
      * ownership of {@code frame}, the same oplogs already encoded.

@@ -13,13 +13,16 @@ import io.mss.server.store.SyncPointStore;
 import io.netty.channel.Channel;
 
 import java.time.Clock;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Appends pushes, and opens and closes sessions. Pushes become oplogs in the store; the
@@ -33,7 +36,7 @@ public final class SyncEngine {
     private final Clock clock;
     private final int maxOplogsPerFrame;
     private final int frameBudgetBytes;
-    private final AtomicInteger sessions = new AtomicInteger();
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
 
     public SyncEngine(OplogStore oplogs, SyncPointStore syncPoints, BizTypeStore bizTypes, Clock clock,
                       int maxOplogsPerFrame, int maxFrameBytes) {
@@ -128,7 +131,7 @@ public final class SyncEngine {
         for (Scope scope : session.scopes()) {
             dispatcher.subscribe(scope, session);
         }
-        sessions.incrementAndGet();
+        sessions.add(session);
         session.start();
     }
 
@@ -137,11 +140,16 @@ public final class SyncEngine {
         for (Scope scope : session.scopes()) {
             dispatcher.unsubscribe(scope, session);
         }
-        sessions.decrementAndGet();
+        sessions.remove(session);
     }
 
     public int sessionCount() {
-        return sessions.get();
+        return sessions.size();
+    }
+
+    /** The sessions open right now, for lookups and tests; each one's state belongs to its event loop. */
+    public Collection<Session> sessions() {
+        return Collections.unmodifiableSet(sessions);
     }
 
     public Dispatcher dispatcher() {
