@@ -24,6 +24,8 @@ final class ServerProcess implements AutoCloseable {
     private final Path logDir;
     private Process process;
     private int starts;
+    /** false: no MSS_API_KEY / MSS_TOKEN_SECRET, so the server generates them into the data dir. */
+    boolean secretsFromEnvironment = true;
 
     ServerProcess(Path dataDir, Path logDir) throws IOException {
         this.dataDir = dataDir;
@@ -46,7 +48,11 @@ final class ServerProcess implements AutoCloseable {
                 "--sync-port", String.valueOf(syncPort), "--http-port", String.valueOf(httpPort)));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(logDir.resolve("server-" + (++starts) + ".log").toFile());
-        builder.environment().putAll(TestServer.ENV);
+        builder.environment().remove("MSS_API_KEY");
+        builder.environment().remove("MSS_TOKEN_SECRET");
+        if (secretsFromEnvironment) {
+            builder.environment().putAll(TestServer.ENV);
+        }
         process = builder.start();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
@@ -66,7 +72,30 @@ final class ServerProcess implements AutoCloseable {
     }
 
     Api api() {
-        return new Api("http://127.0.0.1:" + httpPort, TestServer.API_KEY);
+        return new Api("http://127.0.0.1:" + httpPort, secretsFromEnvironment ? TestServer.API_KEY : fileSecret("api-key"));
+    }
+
+    private String fileSecret(String name) {
+        try {
+            return java.nio.file.Files.readString(dataDir.resolve(name)).trim();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A CLI command ({@code ./mss <args>}) as a child JVM; its stdout is handed to the caller. */
+    static Process cli(Path workDir, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("mss.server.classpath") + java.io.File.pathSeparator
+                        + System.getProperty("java.class.path"),
+                "io.mss.cli.Main"));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile())
+                .redirectError(workDir.resolve("cli-" + args[0] + "-" + System.nanoTime() + ".log").toFile());
+        builder.environment().remove("MSS_API_KEY");
+        builder.environment().remove("MSS_TOKEN_SECRET");
+        return builder.start();
     }
 
     Path certFile() {
@@ -80,11 +109,16 @@ final class ServerProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         if (process != null && process.isAlive()) {
             process.destroy();
-            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                kill();
+            try {
+                if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    kill();
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
     }
