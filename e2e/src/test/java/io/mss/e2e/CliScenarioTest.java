@@ -71,6 +71,7 @@ class CliScenarioTest {
                 assertThat(line.get("userId").asText()).isEqualTo("alice");
                 assertThat(line.get("payload").asText()).isEqualTo("order " + line.get("id").asLong());
             });
+            server.assertNoLeaksLogged();
         }
     }
 

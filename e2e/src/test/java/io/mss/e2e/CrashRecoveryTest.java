@@ -122,6 +122,7 @@ class CrashRecoveryTest {
             for (Device device : devices) {
                 device.close();
             }
+            server.assertNoLeaksLogged();
         }
     }
 }

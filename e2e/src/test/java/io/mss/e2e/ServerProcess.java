@@ -71,6 +71,18 @@ final class ServerProcess implements AutoCloseable {
         process.waitFor();
     }
 
+    /** The child JVMs run with paranoid leak detection too; their logs must not report a leak. */
+    void assertNoLeaksLogged() throws IOException {
+        try (var logs = java.nio.file.Files.list(logDir)) {
+            for (Path log : (Iterable<Path>) logs::iterator) {
+                String text = java.nio.file.Files.readString(log);
+                if (text.contains("LEAK:")) {
+                    throw new AssertionError("Netty reported a leak in " + log + ":\n" + text);
+                }
+            }
+        }
+    }
+
     Api api() {
         return new Api("http://127.0.0.1:" + httpPort, secretsFromEnvironment ? TestServer.API_KEY : fileSecret("api-key"));
     }
