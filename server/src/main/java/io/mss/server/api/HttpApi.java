@@ -7,7 +7,6 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
-import io.mss.server.store.AppendResult;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.StoreException;
 import io.mss.server.sync.SyncEngine;
@@ -143,11 +142,14 @@ public final class HttpApi implements AutoCloseable {
                 }));
     }
 
-    private void pushed(Context ctx, AppendResult result) {
+    private void pushed(Context ctx, SyncEngine.PushOutcome result) {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("success", true);
-        answer.put("resultCode", result.duplicate() ? "DUPLICATED_BIZ_ID" : "OK");
-        answer.put("oplogId", result.oplog().id());
+        answer.put("resultCode", result.resultCode());
+        answer.put("oplogId", result.oplogId());
+        if (result.delivered() >= 0) {
+            answer.put("delivered", result.delivered());
+        }
         ctx.status(200).json(answer);
     }
 
@@ -213,12 +215,18 @@ public final class HttpApi implements AutoCloseable {
         BizType.Target target = or(body.enumValue("target", BizType.Target.class),
                 current == null ? BizType.Target.USER : current.target());
         boolean multiDevice = or(body.bool("multiDevice"),
-                current == null ? target == BizType.Target.USER : current.multiDevice());
+                current == null ? target == BizType.Target.USER && range == BizType.Range.APPOINTED
+                        : current.multiDevice());
         boolean persistent = or(body.bool("persistent"), current == null || current.persistent());
         int retentionDays = or(body.integer("retentionDays"),
                 current == null ? BizType.DEFAULT_RETENTION_DAYS : current.retentionDays());
         String description = or(body.string("description"), current == null ? "" : current.description());
-        BizType bizType = new BizType(id, description, range, target, multiDevice, persistent, retentionDays);
+        BizType bizType = new BizType(id, description, range, target, multiDevice, persistent, retentionDays,
+                current == null ? BizType.RePushMode.ALL : current.rePushMode(),
+                current == null ? 0 : current.rePushThreshold(),
+                current == null ? BizType.Status.ONLINE : current.status(),
+                current == null ? null : current.upstreamWebhook(),
+                current == null ? null : current.receiptWebhook());
         List<String> problems = bizType.problems(config.maxRetentionDays);
         if (!problems.isEmpty()) {
             throw new ApiException(400, "INVALID_BIZ_TYPE", String.join("; ", problems));

@@ -14,13 +14,40 @@ import java.util.regex.Pattern;
  * @param multiDevice   USER only: every device of the user gets every oplog
  * @param persistent    stored and delivered after reconnect (false: online sessions only)
  * @param retentionDays how long oplogs stay deliverable
+ * @param rePushMode    ALL: a device gets its whole backlog; THRESHOLD: a backlog above
+ *                      {@code rePushThreshold} is cut to its newest oplogs and the device is told FULL_UPDATE
+ * @param status        OFFLINE refuses pushes and pauses delivery; ONLINE resumes from the sync points
+ * @param upstreamWebhook URL that receives the app's upstream messages of this bizType, or null
+ * @param receiptWebhook  URL called when a device acks an oplog of this bizType, or null
  */
 public record BizType(String id, String description, Range range, Target target, boolean multiDevice,
-                      boolean persistent, int retentionDays) {
+                      boolean persistent, int retentionDays, RePushMode rePushMode, int rePushThreshold,
+                      Status status, String upstreamWebhook, String receiptWebhook) {
 
     public enum Range { APPOINTED, GLOBAL }
 
     public enum Target { USER, DEVICE }
+
+    public enum RePushMode { ALL, THRESHOLD }
+
+    public enum Status { ONLINE, OFFLINE }
+
+    public static final int MAX_REPUSH_THRESHOLD = 100_000;
+
+    /** A configuration with the defaults for everything but its identity and routing. */
+    public static BizType of(String id, Range range, Target target) {
+        return new BizType(id, "", range, target, target == Target.USER, true, DEFAULT_RETENTION_DAYS,
+                RePushMode.ALL, 0, Status.ONLINE, null, null);
+    }
+
+    public boolean online() {
+        return status != Status.OFFLINE;
+    }
+
+    /** Single-device USER delivery: one sync point for the user, the latest device gets each oplog. */
+    public boolean singleDevice() {
+        return range == Range.APPOINTED && target == Target.USER && !multiDevice;
+    }
 
     public static final Pattern ID = Pattern.compile("[A-Z0-9][A-Z0-9-]{0,63}");
     public static final int DEFAULT_RETENTION_DAYS = 30;
@@ -43,10 +70,30 @@ public record BizType(String id, String description, Range range, Target target,
         if (retentionDays < 1 || retentionDays > maxRetentionDays) {
             problems.add("retentionDays must be between 1 and " + maxRetentionDays);
         }
+        if (rePushMode == RePushMode.THRESHOLD && (rePushThreshold < 1 || rePushThreshold > MAX_REPUSH_THRESHOLD)) {
+            problems.add("rePushThreshold must be between 1 and " + MAX_REPUSH_THRESHOLD + " when rePushMode is THRESHOLD");
+        }
+        if (rePushMode != RePushMode.THRESHOLD && rePushThreshold != 0) {
+            problems.add("rePushThreshold applies to rePushMode THRESHOLD only");
+        }
+        if (!persistent && rePushMode == RePushMode.THRESHOLD) {
+            problems.add("rePushMode THRESHOLD needs persistent=true: nothing is kept to re-push");
+        }
+        if (multiDevice && range == Range.GLOBAL) {
+            problems.add("multiDevice applies to range APPOINTED only: GLOBAL reaches every device anyway");
+        }
+        webhook(problems, "upstreamWebhook", upstreamWebhook);
+        webhook(problems, "receiptWebhook", receiptWebhook);
         if (description != null && description.length() > 256) {
             problems.add("description must be at most 256 characters");
         }
         return problems;
+    }
+
+    private static void webhook(List<String> problems, String field, String url) {
+        if (url != null && !url.isEmpty() && !url.matches("https?://\\S+")) {
+            problems.add(field + " must be an http:// or https:// URL");
+        }
     }
 
     /** The scope an APPOINTED push to {@code linkToken} goes to. */

@@ -8,5 +8,14 @@ package io.mss.server.store;
  * @param thirdMsgId the caller's idempotency key, or null
  */
 public record AppendRequest(Scope scope, String linkToken, String payload, String thirdMsgId,
-                            long createdAt, long validFrom, long validUntil) {
+                            long createdAt, long validFrom, long validUntil, DeliveryFilter filter) {
+
+    public AppendRequest {
+        filter = filter == null ? DeliveryFilter.NONE : filter;
+    }
+
+    public AppendRequest(Scope scope, String linkToken, String payload, String thirdMsgId, long createdAt,
+                         long validFrom, long validUntil) {
+        this(scope, linkToken, payload, thirdMsgId, createdAt, validFrom, validUntil, DeliveryFilter.NONE);
+    }
 }

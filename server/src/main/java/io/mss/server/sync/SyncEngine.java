@@ -5,7 +5,7 @@ import io.mss.protocol.v1.SyncPoint;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.biz.BizType;
 import io.mss.server.store.AppendRequest;
-import io.mss.server.store.AppendResult;
+import io.mss.server.store.DeliveryFilter;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Appends pushes, and opens and closes sessions. Pushes become oplogs in the store; the
@@ -37,6 +38,7 @@ public final class SyncEngine {
     private final int maxOplogsPerFrame;
     private final int frameBudgetBytes;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final List<AckListener> ackListeners = new CopyOnWriteArrayList<>();
 
     public SyncEngine(OplogStore oplogs, SyncPointStore syncPoints, BizTypeStore bizTypes, Clock clock,
                       int maxOplogsPerFrame, int maxFrameBytes) {
@@ -51,8 +53,34 @@ public final class SyncEngine {
         oplogs.onCommit(dispatcher::committed);
     }
 
-    /** A push to one user or device ({@code linkToken}) or, with a null linkToken, to everyone. */
-    public record Push(String bizType, String linkToken, String payload, String thirdMsgId) {
+    /**
+     * A push to one user or device ({@code linkToken}) or, with a null linkToken, to everyone.
+     *
+     * @param validTimeStart epoch millis before which it is not delivered (0: none)
+     * @param validTimeEnd   epoch millis after which it is not delivered (0: none)
+     * @param filter         which devices get it
+     */
+    public record Push(String bizType, String linkToken, String payload, String thirdMsgId, long validTimeStart,
+                       long validTimeEnd, DeliveryFilter filter) {
+
+        public Push {
+            filter = filter == null ? DeliveryFilter.NONE : filter;
+        }
+
+        public Push(String bizType, String linkToken, String payload, String thirdMsgId) {
+            this(bizType, linkToken, payload, thirdMsgId, 0, 0, DeliveryFilter.NONE);
+        }
+    }
+
+    /**
+     * What a push did.
+     *
+     * @param resultCode OK or DUPLICATED_BIZ_ID
+     * @param oplogId    the stored oplog's id (for a duplicate, the first one's); for a
+     *                   non-persistent bizType, the id the online sessions got
+     * @param delivered  non-persistent bizTypes: how many sessions it reached; -1 otherwise
+     */
+    public record PushOutcome(String resultCode, long oplogId, int delivered) {
     }
 
     /** Why a push was refused before anything was stored. */
@@ -81,7 +109,7 @@ public final class SyncEngine {
      *
      * @throws PushRefused when the bizType is unknown or does not take this kind of push
      */
-    public CompletableFuture<AppendResult> push(Push push) {
+    public CompletableFuture<PushOutcome> push(Push push) {
         BizType bizType = bizTypes.get(push.bizType()).orElseThrow(() -> new PushRefused(404,
                 "BIZ_TYPE_NOT_FOUND", "bizType '" + push.bizType() + "' does not exist; create it with POST /api/v1/biz-types"));
         boolean global = push.linkToken() == null;
@@ -95,7 +123,27 @@ public final class SyncEngine {
         }
         Scope scope = bizType.scopeForLinkToken(push.linkToken());
         return oplogs.append(new AppendRequest(scope, global ? "" : push.linkToken(), push.payload(),
-                push.thirdMsgId(), clock.millis(), 0, 0));
+                push.thirdMsgId(), clock.millis(), push.validTimeStart(), push.validTimeEnd(), push.filter()))
+                .thenApply(r -> new PushOutcome(r.duplicate() ? "DUPLICATED_BIZ_ID" : "OK", r.oplog().id(), -1));
+    }
+
+    /** Registers a listener for acks that move a sync point forward. */
+    public void addAckListener(AckListener listener) {
+        ackListeners.add(listener);
+    }
+
+    List<AckListener> ackListeners() {
+        return ackListeners;
+    }
+
+    /** The configuration of a bizType, if it exists. */
+    public Optional<BizType> bizType(String id) {
+        return bizTypes.get(id);
+    }
+
+    /** Which devices acknowledged how far in a scope, and when: the delivery status of its oplogs. */
+    public List<SyncPointStore.DeviceSyncPoint> deliveryStatus(Scope scope) {
+        return syncPoints.list(scope);
     }
 
     /**

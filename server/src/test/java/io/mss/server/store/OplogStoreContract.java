@@ -359,6 +359,39 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
     }
 
     @Test
+    void syncPointsOfOneScopeListWithTheirAckTimes() {
+        // "CHAT|U|ali" is a prefix of ALICE's scope key: it must not leak into ALICE's list
+        Scope ali = Scope.user("CHAT", "ali");
+        store.advance("phone-1", ALICE, 5);
+        store.advance("phone-2", ALICE, 3);
+        store.advance(SyncPointStore.USER_OWNED, ALICE, 4);
+        store.advance("phone-9", ali, 8);
+        store.advance("phone-1", BOB, 2);
+        reopen();
+        assertThat(store.list(ALICE)).extracting(SyncPointStore.DeviceSyncPoint::deviceId)
+                .containsExactlyInAnyOrder("phone-1", "phone-2", SyncPointStore.USER_OWNED);
+        assertThat(store.list(ALICE)).allSatisfy(p -> assertThat(p.ackedAt()).isPositive());
+        assertThat(store.list(ALICE)).filteredOn(p -> p.deviceId().equals("phone-1"))
+                .singleElement().extracting(SyncPointStore.DeviceSyncPoint::syncPoint).isEqualTo(5L);
+        assertThat(store.list(ali)).extracting(SyncPointStore.DeviceSyncPoint::deviceId).containsExactly("phone-9");
+        assertThat(store.list(Scope.global("NEWS"))).isEmpty();
+    }
+
+    @Test
+    void deliveryFilterAndValidityRoundTrip() {
+        DeliveryFilter filter = new DeliveryFilter(java.util.Set.of("android", "ios"), "2.0", "3.1.4",
+                java.util.Set.of("7", "9"), 100L, null);
+        AppendResult stored = store.append(new AppendRequest(Scope.global("NEWS"), "", "hello", null, 1000, 1500, 9000,
+                filter)).join();
+        reopen();
+        Oplog read = store.read(Scope.global("NEWS"), 0, 10).get(0);
+        assertThat(read).isEqualTo(stored.oplog());
+        assertThat(read.filter()).isEqualTo(filter);
+        assertThat(read.validFrom()).isEqualTo(1500);
+        assertThat(read.validUntil()).isEqualTo(9000);
+    }
+
+    @Test
     void concurrentAdvancesKeepTheHighest() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
@@ -386,11 +419,12 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
     @Test
     void bizTypeCrudSurvivesReopen() {
         BizType chat = new BizType("CHAT", "chat messages", BizType.Range.APPOINTED, BizType.Target.USER,
-                true, true, 30);
+                true, true, 30, BizType.RePushMode.THRESHOLD, 100, BizType.Status.ONLINE,
+                "http://backend.example/upstream", null);
         BizType alert = new BizType("ALERT", null, BizType.Range.APPOINTED, BizType.Target.DEVICE,
-                false, false, 7);
+                false, false, 7, BizType.RePushMode.ALL, 0, BizType.Status.OFFLINE, null, null);
         BizType news = new BizType("NEWS", "headlines", BizType.Range.GLOBAL, BizType.Target.USER,
-                false, true, 1);
+                false, true, 1, BizType.RePushMode.ALL, 0, BizType.Status.ONLINE, null, "https://backend.example/r");
         assertThat(store.list()).isEmpty();
         assertThat(store.get("CHAT")).isEmpty();
 
@@ -401,7 +435,7 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
         assertThat(store.list()).containsExactly(alert, chat, news);
 
         BizType chatChanged = new BizType("CHAT", "changed", BizType.Range.APPOINTED, BizType.Target.USER,
-                false, true, 60);
+                false, true, 60, BizType.RePushMode.ALL, 0, BizType.Status.ONLINE, null, null);
         store.put(chatChanged);
         assertThat(store.delete("ALERT")).isTrue();
         assertThat(store.delete("ALERT")).isFalse();

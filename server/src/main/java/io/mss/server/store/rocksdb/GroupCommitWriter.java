@@ -194,7 +194,7 @@ final class GroupCommitWriter {
                 long id = nextId(request, scopeKey);
                 long createdAt = request.createdAt() > 0 ? request.createdAt() : now;
                 Oplog oplog = new Oplog(request.scope(), id, request.payload(), request.thirdMsgId(),
-                        createdAt, request.validFrom(), request.validUntil());
+                        createdAt, request.validFrom(), request.validUntil(), request.filter());
                 byte[] oplogKey = Keys.oplogKey(scopePrefix, id);
                 writeBatch.put(table.oplogs(), oplogKey, OplogCodec.encode(oplog));
                 if (idempotencyKey != null) {

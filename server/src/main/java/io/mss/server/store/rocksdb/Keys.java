@@ -72,8 +72,14 @@ final class Keys {
         return join(bizType, linkToken, thirdMsgId);
     }
 
+    /** Scope first, so that the devices of one scope read as one range (and a cluster shards by scope). */
     static byte[] syncPointKey(String deviceId, String scopeKey) {
-        return join(deviceId, scopeKey);
+        return join(scopeKey, deviceId);
+    }
+
+    /** The prefix of every sync point key of a scope. */
+    static byte[] syncPointPrefix(String scopeKey) {
+        return join(scopeKey, "");
     }
 
     static byte[] bizTypeKey(String id) {

@@ -1,5 +1,6 @@
 package io.mss.server.store.rocksdb;
 
+import io.mss.server.store.DeliveryFilter;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.Scope;
 import io.mss.server.store.StoreException;
@@ -12,6 +13,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /**
  * The value of an oplog. Scope and id live in the key, so they are not repeated here.
@@ -20,11 +23,16 @@ import java.nio.charset.StandardCharsets;
  * payload, [thirdMsgId], createdAt, validFrom, validUntil. Strings are a varint byte length
  * plus UTF-8 (payloads can exceed the 64 KiB of {@code writeUTF}); the times are varints,
  * since validFrom and validUntil are mostly 0 and a millisecond timestamp needs 6 bytes.
+ * Flag bit 1 adds a delivery filter at the end: osTypes (count, strings), appMinVersion,
+ * appMaxVersion (empty for none), uids (count, strings), a byte of which uid bounds follow, the bounds.
  */
 final class OplogCodec {
 
     static final byte FORMAT_V1 = 1;
     private static final int HAS_THIRD_MSG_ID = 1;
+    private static final int HAS_FILTER = 2;
+    private static final int FILTER_UID_FROM = 1;
+    private static final int FILTER_UID_TO = 2;
 
     private OplogCodec() {
     }
@@ -34,7 +42,8 @@ final class OplogCodec {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + 32);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(FORMAT_V1);
-            out.writeByte(oplog.thirdMsgId() == null ? 0 : HAS_THIRD_MSG_ID);
+            boolean filtered = !oplog.filter().isNone();
+            out.writeByte((oplog.thirdMsgId() == null ? 0 : HAS_THIRD_MSG_ID) | (filtered ? HAS_FILTER : 0));
             writeVarLong(out, payload.length);
             out.write(payload);
             if (oplog.thirdMsgId() != null) {
@@ -45,6 +54,9 @@ final class OplogCodec {
             writeVarLong(out, oplog.createdAt());
             writeVarLong(out, oplog.validFrom());
             writeVarLong(out, oplog.validUntil());
+            if (filtered) {
+                writeFilter(out, oplog.filter());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("writing to memory cannot fail", e);
         }
@@ -64,10 +76,61 @@ final class OplogCodec {
             long createdAt = readVarLong(in);
             long validFrom = readVarLong(in);
             long validUntil = readVarLong(in);
-            return new Oplog(scope, id, payload, thirdMsgId, createdAt, validFrom, validUntil);
+            DeliveryFilter filter = (flags & HAS_FILTER) != 0 ? readFilter(in) : DeliveryFilter.NONE;
+            return new Oplog(scope, id, payload, thirdMsgId, createdAt, validFrom, validUntil, filter);
         } catch (IOException e) {
             throw new StoreException("oplog " + scope + "/" + id + " is corrupt: " + e, e);
         }
+    }
+
+    private static void writeFilter(DataOutputStream out, DeliveryFilter filter) throws IOException {
+        writeStrings(out, filter.osTypes());
+        writeString(out, filter.appMinVersion() == null ? "" : filter.appMinVersion());
+        writeString(out, filter.appMaxVersion() == null ? "" : filter.appMaxVersion());
+        writeStrings(out, filter.uids());
+        out.writeByte((filter.uidFrom() != null ? FILTER_UID_FROM : 0) | (filter.uidTo() != null ? FILTER_UID_TO : 0));
+        if (filter.uidFrom() != null) {
+            out.writeLong(filter.uidFrom());
+        }
+        if (filter.uidTo() != null) {
+            out.writeLong(filter.uidTo());
+        }
+    }
+
+    private static DeliveryFilter readFilter(DataInputStream in) throws IOException {
+        Set<String> osTypes = readStrings(in);
+        String min = readString(in);
+        String max = readString(in);
+        Set<String> uids = readStrings(in);
+        int bounds = in.readUnsignedByte();
+        Long from = (bounds & FILTER_UID_FROM) != 0 ? in.readLong() : null;
+        Long to = (bounds & FILTER_UID_TO) != 0 ? in.readLong() : null;
+        return new DeliveryFilter(osTypes, min, max, uids, from, to);
+    }
+
+    private static void writeStrings(DataOutputStream out, Set<String> strings) throws IOException {
+        writeVarLong(out, strings.size());
+        for (String s : strings) {
+            writeString(out, s);
+        }
+    }
+
+    private static Set<String> readStrings(DataInputStream in) throws IOException {
+        long count = readVarLong(in);
+        if (count < 0 || count > 1_000_000) {
+            throw new IOException("string count " + count + " out of range");
+        }
+        Set<String> strings = new LinkedHashSet<>();
+        for (long i = 0; i < count; i++) {
+            strings.add(readString(in));
+        }
+        return strings;
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        writeVarLong(out, bytes.length);
+        out.write(bytes);
     }
 
     private static String readString(DataInputStream in) throws IOException {

@@ -99,6 +99,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     }
 
     private final Path dir;
+    private final Clock clock;
     private final DBOptions dbOptions;
     private final ColumnFamilyOptions cfOptions;
     private final List<ColumnFamilyHandle> handles;
@@ -145,6 +146,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         BatchWriter durableWrite = batch -> db.write(oplogWrites, batch);
         this.writer = new GroupCommitWriter(oplogTable, decorate.apply(durableWrite), opts.maxBatch(),
                 opts.clock(), this::writerExited);
+        this.clock = opts.clock();
     }
 
     public static RocksDbStore open(Path dir) {
@@ -270,7 +272,9 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             // two acks of one device racing must not let the lower one win
             synchronized (syncPointLocks[Math.floorMod(Arrays.hashCode(key), SYNC_POINT_STRIPES)]) {
                 if (id > readSyncPoint(key)) {
-                    db.put(syncPoints, syncPointWrites, key, Keys.encodeLong(id));
+                    byte[] value = java.nio.ByteBuffer.allocate(2 * Long.BYTES)
+                            .putLong(id).putLong(clock.millis()).array();
+                    db.put(syncPoints, syncPointWrites, key, value);
                 }
             }
         } catch (RocksDBException e) {
@@ -284,6 +288,26 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     private long readSyncPoint(byte[] key) throws RocksDBException {
         byte[] value = db.get(syncPoints, key);
         return value == null ? 0 : Keys.decodeLong(value);
+    }
+
+    @Override
+    public List<DeviceSyncPoint> list(Scope scope) {
+        byte[] prefix = Keys.syncPointPrefix(scope.key());
+        List<DeviceSyncPoint> points = new ArrayList<>();
+        Lock lock = readLock();
+        try (RocksIterator it = db.newIterator(syncPoints)) {
+            for (it.seek(prefix); it.isValid() && Keys.startsWith(it.key(), prefix); it.next()) {
+                byte[] key = it.key();
+                String deviceId = new String(key, prefix.length, key.length - prefix.length, StandardCharsets.UTF_8);
+                java.nio.ByteBuffer value = java.nio.ByteBuffer.wrap(it.value());
+                long syncPoint = value.getLong();
+                long ackedAt = value.remaining() >= Long.BYTES ? value.getLong() : 0;
+                points.add(new DeviceSyncPoint(deviceId, syncPoint, ackedAt));
+            }
+            return points;
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- BizTypeStore
