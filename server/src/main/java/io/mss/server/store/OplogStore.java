@@ -25,8 +25,28 @@ public interface OplogStore extends AutoCloseable {
     /** Up to {@code maxCount} oplogs of the scope with id greater than {@code afterId}, ascending. */
     List<Oplog> read(Scope scope, long afterId, int maxCount);
 
-    /** The highest id ever assigned in the scope, 0 when none. */
+    /** The highest id ever assigned in the scope, 0 when none; trimming and purging never lower it. */
     long lastId(Scope scope);
+
+    /** Every scope of the bizType that ever had an oplog. */
+    List<Scope> scopes(String bizType);
+
+    /** Whether any oplog of the bizType is still stored. */
+    boolean hasData(String bizType);
+
+    /** Deletes the scope's oplogs with id up to and including {@code upToId} (threshold trimming). */
+    void trim(Scope scope, long upToId);
+
+    /**
+     * Deletes the scope's oplogs that can no longer be delivered at {@code now}: older than
+     * {@code retentionMillis}, or past their validity window.
+     *
+     * @return how many were deleted
+     */
+    long purgeExpired(Scope scope, long now, long retentionMillis);
+
+    /** Deletes every oplog and idempotency key of the bizType; ids are kept, so they never restart. */
+    void deleteData(String bizType);
 
     @Override
     void close();

@@ -392,6 +392,52 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
     }
 
     @Test
+    void trimmingKeepsTheNewestAndIdsNeverRestart() {
+        for (int i = 1; i <= 10; i++) {
+            append(ALICE, "a" + i, null);
+        }
+        store.trim(ALICE, 7);
+        assertThat(store.read(ALICE, 0, 100)).extracting(Oplog::id).containsExactly(8L, 9L, 10L);
+        store.trim(ALICE, 10);
+        assertThat(store.read(ALICE, 0, 100)).isEmpty();
+        reopen();
+        assertThat(store.lastId(ALICE)).isEqualTo(10);
+        assertThat(append(ALICE, "a11", null).oplog().id()).isEqualTo(11);
+    }
+
+    @Test
+    void purgeDeletesExpiredOplogsAndTheirIdempotencyKeys() {
+        Scope news = Scope.global("NEWS");
+        store.append(new AppendRequest(news, "", "old", "t-old", 1_000, 0, 0)).join();
+        store.append(new AppendRequest(news, "", "short-lived", null, 50_000, 0, 60_000)).join();
+        store.append(new AppendRequest(news, "", "fresh", null, 90_000, 0, 0)).join();
+        // at t=100s with 30 s retention: "old" is too old, "short-lived" is past its window
+        assertThat(store.purgeExpired(news, 100_000, 30_000)).isEqualTo(2);
+        assertThat(store.read(news, 0, 10)).extracting(Oplog::payload).containsExactly("fresh");
+        // the idempotency key went with its oplog: the same thirdMsgId is a new push again
+        AppendResult again = store.append(new AppendRequest(news, "", "old", "t-old", 100_000, 0, 0)).join();
+        assertThat(again.duplicate()).isFalse();
+        assertThat(again.oplog().id()).isEqualTo(4);
+    }
+
+    @Test
+    void scopesOfABizTypeAndDeletingItsData() {
+        append(ALICE, "a", "t1");
+        append(BOB, "b", null);
+        store.append(new AppendRequest(Scope.user("CHATTER", "carol"), "carol", "c", null, 0, 0, 0)).join();
+        assertThat(store.scopes("CHAT")).containsExactlyInAnyOrder(ALICE, BOB);
+        assertThat(store.hasData("CHAT")).isTrue();
+        store.deleteData("CHAT");
+        assertThat(store.hasData("CHAT")).isFalse();
+        assertThat(store.hasData("CHATTER")).isTrue();
+        assertThat(store.read(ALICE, 0, 10)).isEmpty();
+        // recreated later, it continues the ids, and the old thirdMsgId is free again
+        AppendResult next = append(ALICE, "a", "t1");
+        assertThat(next.duplicate()).isFalse();
+        assertThat(next.oplog().id()).isEqualTo(2);
+    }
+
+    @Test
     void concurrentAdvancesKeepTheHighest() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {

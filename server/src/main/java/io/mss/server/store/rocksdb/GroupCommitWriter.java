@@ -205,6 +205,17 @@ final class GroupCommitWriter {
                 committed.add(oplog);
             }
             if (!committed.isEmpty()) {
+                Map<String, Long> lastInBatch = new HashMap<>();
+                for (Oplog oplog : committed) {
+                    lastInBatch.merge(oplog.scope().key(), oplog.id(), Math::max);
+                }
+                lastInBatch.forEach((scopeKey, last) -> {
+                    try {
+                        writeBatch.put(table.scopes(), Keys.scopeIndexKey(scopeKey), Keys.encodeLong(last));
+                    } catch (org.rocksdb.RocksDBException e) {
+                        throw new StoreException("could not index scope " + scopeKey + ": " + e, e);
+                    }
+                });
                 batchWriter.write(writeBatch);
             }
         }

@@ -82,6 +82,19 @@ final class Keys {
         return join(scopeKey, "");
     }
 
+    /** Scope index: scope keys start with the bizType and '|', so one bizType's scopes read as a range. */
+    static byte[] scopeIndexKey(String scopeKey) {
+        return utf8(scopeKey);
+    }
+
+    static byte[] bizTypeScopesPrefix(String bizType) {
+        return utf8(bizType + '|');
+    }
+
+    static byte[] idempotencyPrefix(String bizType) {
+        return join(bizType, "");
+    }
+
     static byte[] bizTypeKey(String id) {
         return utf8(id);
     }

@@ -20,11 +20,18 @@ final class OplogTable {
     private final RocksDB db;
     private final ColumnFamilyHandle oplogs;
     private final ColumnFamilyHandle idempotencyKeys;
+    /** scope key -> highest id ever assigned: survives purging, so ids never restart. */
+    private final ColumnFamilyHandle scopes;
 
-    OplogTable(RocksDB db, ColumnFamilyHandle oplogs, ColumnFamilyHandle idempotencyKeys) {
+    OplogTable(RocksDB db, ColumnFamilyHandle oplogs, ColumnFamilyHandle idempotencyKeys, ColumnFamilyHandle scopes) {
         this.db = db;
         this.oplogs = oplogs;
         this.idempotencyKeys = idempotencyKeys;
+        this.scopes = scopes;
+    }
+
+    ColumnFamilyHandle scopes() {
+        return scopes;
     }
 
     ColumnFamilyHandle oplogs() {
@@ -35,8 +42,21 @@ final class OplogTable {
         return idempotencyKeys;
     }
 
-    /** The highest stored id of the scope, 0 when it has none. */
+    /** The highest id ever assigned in the scope, 0 when none. */
     long lastId(Scope scope) {
+        try {
+            byte[] last = db.get(scopes, Keys.scopeIndexKey(scope.key()));
+            if (last != null) {
+                return Keys.decodeLong(last);
+            }
+        } catch (RocksDBException e) {
+            throw new StoreException("could not read the last oplog id of scope " + scope + ": " + e, e);
+        }
+        return lastStoredId(scope);
+    }
+
+    /** The highest id still on disk in the scope, 0 when it has none. */
+    long lastStoredId(Scope scope) {
         byte[] prefix = Keys.scopePrefix(scope.key());
         try (Slice lower = new Slice(prefix);
              Slice upper = new Slice(Keys.scopeUpperBound(prefix));

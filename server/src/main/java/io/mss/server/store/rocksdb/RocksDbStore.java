@@ -59,6 +59,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     private static final String CF_OPLOG = "oplog";
     private static final String CF_IDEMPOTENCY = "idem";
     private static final String CF_SYNC_POINT = "syncpoint";
+    private static final String CF_SCOPE = "scope";
     private static final String CF_BIZ_TYPE = "biztype";
 
     /** Enough stripes that devices acking at once rarely wait on each other. */
@@ -132,8 +133,8 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         this.cfOptions = cfOptions;
         this.handles = handles;
         this.db = db;
-        // handles come back in descriptor order: default, oplog, idem, syncpoint, biztype
-        this.oplogTable = new OplogTable(db, handles.get(1), handles.get(2));
+        // handles come back in descriptor order: default, oplog, idem, syncpoint, biztype, scope
+        this.oplogTable = new OplogTable(db, handles.get(1), handles.get(2), handles.get(5));
         this.syncPoints = handles.get(3);
         this.bizTypes = handles.get(4);
         this.oplogWrites = new WriteOptions().setSync(opts.fsync());
@@ -173,7 +174,8 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
                 new ColumnFamilyDescriptor(bytes(CF_OPLOG), cfOptions),
                 new ColumnFamilyDescriptor(bytes(CF_IDEMPOTENCY), cfOptions),
                 new ColumnFamilyDescriptor(bytes(CF_SYNC_POINT), cfOptions),
-                new ColumnFamilyDescriptor(bytes(CF_BIZ_TYPE), cfOptions));
+                new ColumnFamilyDescriptor(bytes(CF_BIZ_TYPE), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_SCOPE), cfOptions));
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
         try {
@@ -243,6 +245,101 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         try {
             // the writer puts a batch in RocksDB before completing its futures, so disk is never behind
             return oplogTable.lastId(scope);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public List<Scope> scopes(String bizType) {
+        byte[] prefix = Keys.bizTypeScopesPrefix(bizType);
+        List<Scope> scopes = new ArrayList<>();
+        Lock lock = readLock();
+        try (RocksIterator it = db.newIterator(oplogTable.scopes())) {
+            for (it.seek(prefix); it.isValid() && Keys.startsWith(it.key(), prefix); it.next()) {
+                scopes.add(Keys.parseScopeKey(new String(it.key(), StandardCharsets.UTF_8)));
+            }
+            return scopes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean hasData(String bizType) {
+        for (Scope scope : scopes(bizType)) {
+            if (!read(scope, 0, 1).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void trim(Scope scope, long upToId) {
+        if (upToId < 1) {
+            return;
+        }
+        byte[] prefix = Keys.scopePrefix(scope.key());
+        Lock lock = readLock();
+        try {
+            // one range tombstone instead of a delete per oplog
+            db.deleteRange(oplogTable.oplogs(), Keys.oplogKey(prefix, 1), Keys.oplogKey(prefix, upToId + 1));
+        } catch (RocksDBException e) {
+            throw new StoreException("could not trim scope " + scope + " up to " + upToId + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public long purgeExpired(Scope scope, long now, long retentionMillis) {
+        long deleted = 0;
+        long after = 0;
+        while (true) {
+            List<Oplog> page = read(scope, after, 1000);
+            if (page.isEmpty()) {
+                return deleted;
+            }
+            byte[] prefix = Keys.scopePrefix(scope.key());
+            Lock lock = readLock();
+            try (org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+                for (Oplog oplog : page) {
+                    boolean expired = oplog.createdAt() + retentionMillis < now
+                            || (oplog.validUntil() != 0 && oplog.validUntil() < now);
+                    if (expired) {
+                        batch.delete(oplogTable.oplogs(), Keys.oplogKey(prefix, oplog.id()));
+                        if (oplog.thirdMsgId() != null) {
+                            batch.delete(oplogTable.idempotencyKeys(), Keys.idempotencyKey(scope.bizType(),
+                                    scope.owner(), oplog.thirdMsgId()));
+                        }
+                        deleted++;
+                    }
+                }
+                db.write(syncPointWrites, batch);
+            } catch (RocksDBException e) {
+                throw new StoreException("could not purge scope " + scope + ": " + e, e);
+            } finally {
+                lock.unlock();
+            }
+            after = page.get(page.size() - 1).id();
+        }
+    }
+
+    @Override
+    public void deleteData(String bizType) {
+        Lock lock = readLock();
+        try {
+            for (Scope scope : scopes(bizType)) {
+                byte[] prefix = Keys.scopePrefix(scope.key());
+                db.deleteRange(oplogTable.oplogs(), prefix, Keys.scopeUpperBound(prefix));
+            }
+            byte[] idem = Keys.idempotencyPrefix(bizType);
+            byte[] idemEnd = idem.clone();
+            idemEnd[idemEnd.length - 1]++;
+            db.deleteRange(oplogTable.idempotencyKeys(), idem, idemEnd);
+        } catch (RocksDBException e) {
+            throw new StoreException("could not delete the data of bizType " + bizType + ": " + e, e);
         } finally {
             lock.unlock();
         }
