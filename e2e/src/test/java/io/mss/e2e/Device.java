@@ -16,12 +16,18 @@ final class Device implements AutoCloseable {
     final String deviceId;
     final MssClient client;
     final List<SyncMessage> received = new CopyOnWriteArrayList<>();
+    final List<String> fullUpdates = new CopyOnWriteArrayList<>();
     private final DeliveryChecker checker;
     /** Which messages the app acks; an app that crashes before storing one does not. */
     volatile java.util.function.Predicate<SyncMessage> acks = m -> true;
 
     Device(String deviceId, String userId, int port, File cert, Path stateDir, DeliveryChecker checker,
            String... bizTypes) {
+        this(deviceId, userId, port, cert, stateDir, checker, "android", "1.0.0", bizTypes);
+    }
+
+    Device(String deviceId, String userId, int port, File cert, Path stateDir, DeliveryChecker checker,
+           String osType, String appVersion, String... bizTypes) {
         this.deviceId = deviceId;
         this.checker = checker;
         this.client = MssClient.builder()
@@ -31,9 +37,21 @@ final class Device implements AutoCloseable {
                 .tokenProvider((did, uid) -> TestServer.token(did, uid))
                 .stateDir(stateDir.toFile())
                 .reconnectBackoff(50, 500)
+                .osType(osType)
+                .appVersion(appVersion)
                 .build();
         for (String bizType : bizTypes) {
-            client.registerBiz(bizType, this::onMessage);
+            client.registerBiz(bizType, new io.mss.client.MessageCallback() {
+                @Override
+                public void onMessage(SyncMessage message) {
+                    Device.this.onMessage(message);
+                }
+
+                @Override
+                public void onFullUpdate(String biz) {
+                    fullUpdates.add(biz);
+                }
+            });
         }
         if (userId != null) {
             client.updateUserInfo(userId);

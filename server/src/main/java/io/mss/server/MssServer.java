@@ -69,6 +69,7 @@ public final class MssServer implements AutoCloseable {
         HttpApi api = null;
         try {
             SyncEngine engine = new SyncEngine(store, store, store, clock, config.maxOplogsPerFrame, config.maxFrameBytes);
+            engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
             TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), clock);
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
             api = new HttpApi(config, secrets.apiKey(), engine, store).start();
@@ -118,10 +119,16 @@ public final class MssServer implements AutoCloseable {
         return engine;
     }
 
+    /** The sync configurations, for tools and tests that bypass the HTTP API. */
+    public io.mss.server.store.BizTypeStore bizTypeStore() {
+        return store;
+    }
+
     @Override
     public void close() {
         api.close();
         gateway.close();
+        engine.close();
         store.close();
         log.info("MSS stopped");
     }

@@ -28,6 +28,10 @@ public final class ClientConfig {
     public long backoffMaxMillis = 30_000;
     public int connectTimeoutMillis = 10_000;
     public int maxFrameBytes = Frames.DEFAULT_MAX_FRAME_BYTES;
+    public long ackTimeoutMillis = 30_000;
+    public long upstreamTimeoutMillis = 30_000;
+    public long redeliveryMinMillis = 500;
+    public long redeliveryMaxMillis = 10_000;
 
     public ClientConfig copy() {
         ClientConfig c = new ClientConfig();
@@ -47,6 +51,10 @@ public final class ClientConfig {
         c.backoffMaxMillis = backoffMaxMillis;
         c.connectTimeoutMillis = connectTimeoutMillis;
         c.maxFrameBytes = maxFrameBytes;
+        c.ackTimeoutMillis = ackTimeoutMillis;
+        c.upstreamTimeoutMillis = upstreamTimeoutMillis;
+        c.redeliveryMinMillis = redeliveryMinMillis;
+        c.redeliveryMaxMillis = redeliveryMaxMillis;
         return c;
     }
 

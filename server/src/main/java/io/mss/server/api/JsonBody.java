@@ -32,13 +32,42 @@ final class JsonBody {
         if (!(tree instanceof ObjectNode object)) {
             throw new ApiException(400, "INVALID_JSON", "request body must be a JSON object");
         }
+        return of(object, allowed);
+    }
+
+    /** An object inside a body (e.g. one order of a batch), read with the same strictness. */
+    static JsonBody of(ObjectNode object, Set<String> allowed) {
         for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!allowed.contains(name)) {
-                throw ApiException.invalid("unknown field '" + name + "'; allowed: " + String.join(", ", allowed));
+                throw ApiException.invalid("unknown field '" + name + "'; allowed: "
+                        + String.join(", ", new java.util.TreeSet<>(allowed)));
             }
         }
         return new JsonBody(object);
+    }
+
+    /** Whether the field is present, even as JSON null. */
+    boolean has(String field) {
+        return node.has(field);
+    }
+
+    /** The raw value, or null when absent or JSON null. */
+    JsonNode node(String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value;
+    }
+
+    /** A whole number that fits a long, or null when absent or JSON null. */
+    Long longValue(String field) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw ApiException.invalid("'" + field + "' must be an integer");
+        }
+        return value.longValue();
     }
 
     /** A string field, or null when absent or JSON null. */

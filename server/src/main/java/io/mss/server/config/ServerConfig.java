@@ -45,6 +45,21 @@ public final class ServerConfig {
     /** Largest HTTP request body the push API reads. */
     public int maxRequestBytes = 64 * 1024;
 
+    /**
+     * The business backend's session-validation webhook (mPaaS's user consistency check): asked
+     * whether {@code Hello.user_id} and {@code Hello.session_id} belong together when the token
+     * carries no {@code sub}. Empty: off, and such a Hello is refused.
+     */
+    public String sessionValidationUrl = "";
+    /** How long one answer (valid or not) is reused for the same user and session; 0: never. */
+    public int sessionValidationCacheSeconds = 300;
+    public int sessionValidationTimeoutMs = 3000;
+
+    /** How long the server waits for a bizType's upstream webhook before answering WEBHOOK_TIMEOUT. */
+    public int upstreamTimeoutMs = 5000;
+    /** Upstream messages being forwarded at once, server-wide; beyond it they are answered SERVER_BUSY. */
+    public int upstreamMaxInFlight = 256;
+
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -109,6 +124,18 @@ public final class ServerConfig {
         positive(problems, "max-retention-days", maxRetentionDays);
         positive(problems, "max-oplogs-per-frame", maxOplogsPerFrame);
         positive(problems, "max-request-bytes", maxRequestBytes);
+        if (sessionValidationUrl == null) {
+            sessionValidationUrl = "";
+        }
+        if (!sessionValidationUrl.isBlank() && !sessionValidationUrl.trim().matches("https?://\\S+")) {
+            problems.add("session-validation-url must be an http:// or https:// URL, or empty to turn it off");
+        }
+        if (sessionValidationCacheSeconds < 0) {
+            problems.add("session-validation-cache-seconds must be 0 (no caching) or more");
+        }
+        positive(problems, "session-validation-timeout-ms", sessionValidationTimeoutMs);
+        positive(problems, "upstream-timeout-ms", upstreamTimeoutMs);
+        positive(problems, "upstream-max-in-flight", upstreamMaxInFlight);
         if (writeBufferLowBytes <= 0 || writeBufferHighBytes <= writeBufferLowBytes) {
             problems.add("write-buffer-low-bytes must be positive and below write-buffer-high-bytes");
         }

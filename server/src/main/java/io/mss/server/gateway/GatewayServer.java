@@ -2,7 +2,9 @@ package io.mss.server.gateway;
 
 import io.mss.server.auth.TokenVerifier;
 import io.mss.server.config.ServerConfig;
+import io.mss.server.identity.SessionValidator;
 import io.mss.server.sync.SyncEngine;
+import io.mss.server.upstream.UpstreamRelay;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -22,6 +24,7 @@ import io.netty.handler.ssl.SslProvider;
 
 import java.io.File;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -39,6 +42,8 @@ public final class GatewayServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Channel serverChannel;
     private final String tlsProvider;
+    private final SessionValidator sessions;
+    private final UpstreamRelay upstream;
 
     public GatewayServer(ServerConfig config, TokenVerifier tokens, SyncEngine engine, File certFile, File keyFile)
             throws Exception {
@@ -53,7 +58,9 @@ public final class GatewayServer implements AutoCloseable {
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Class<? extends ServerChannel> channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        GatewayContext context = new GatewayContext(config, tokens, engine);
+        this.sessions = new SessionValidator(config, Clock.systemUTC());
+        this.upstream = new UpstreamRelay(config, engine::bizType, Clock.systemUTC());
+        GatewayContext context = new GatewayContext(config, tokens, engine, sessions, upstream);
         Channel bound = null;
         try {
             bound = new ServerBootstrap()
@@ -71,6 +78,8 @@ public final class GatewayServer implements AutoCloseable {
         } catch (Exception e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            sessions.close();
+            upstream.close();
             throw e;
         }
         this.serverChannel = bound;
@@ -89,5 +98,17 @@ public final class GatewayServer implements AutoCloseable {
         serverChannel.close().awaitUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        sessions.close();
+        upstream.close();
+    }
+
+    /** Upstream messages being forwarded and results kept for resends, for metrics and tests. */
+    public UpstreamRelay upstream() {
+        return upstream;
+    }
+
+    /** The session-validation webhook client, for metrics and tests. */
+    public SessionValidator sessionValidator() {
+        return sessions;
     }
 }

@@ -8,10 +8,12 @@ import io.mss.protocol.v1.ServerFrame;
 import io.mss.protocol.v1.Welcome;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.auth.TokenVerifier;
+import io.mss.server.identity.SessionValidator;
 import io.mss.server.sync.Session;
 import io.mss.server.sync.SyncEngine;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -19,11 +21,18 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The first frame must be a Hello with a valid token; nothing is read from the store before
  * that. On success this handler replaces itself with a {@link SessionHandler}.
+ *
+ * <p>The user comes from the token's {@code sub}. Without one, a {@code Hello.user_id} is
+ * accepted only when the session-validation webhook confirms it with {@code Hello.session_id};
+ * while the webhook is asked, the channel stops reading and the event loop goes on serving
+ * other connections, and the handshake continues on this channel's event loop with the answer.
  */
 final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private static final Logger events = LoggerFactory.getLogger("mss.events");
@@ -32,6 +41,12 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> timeout;
     /** Frames that arrive behind a refused Hello are dropped: the connection is closing. */
     private boolean helloSeen;
+    /** A Hello's user_id is being checked with the session-validation webhook. */
+    private boolean validating;
+    /** What arrived behind that Hello before reading paused; replayed to the session. */
+    private final List<Object> pending = new ArrayList<>();
+    /** Reading pauses at once, so only what one read already brought in can queue up. */
+    private static final int MAX_PENDING_FRAMES = 64;
 
     HandshakeHandler(GatewayContext gateway) {
         this.gateway = gateway;
@@ -57,6 +72,15 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (validating) {
+            // behind a Hello whose user is being validated: kept for the session, or dropped with it
+            if (pending.size() >= MAX_PENDING_FRAMES) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            pending.add(msg);
+            return;
+        }
         try {
             if (helloSeen) {
                 return;
@@ -102,6 +126,100 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
                     "Hello.device_id differs from the token's 'did'", false);
             return;
         }
+        String claimed = hello.getUserId();
+        if (token.userId() != null) {
+            // the token names the user; the Hello may repeat it, never change it
+            if (!claimed.isEmpty() && !claimed.equals(token.userId())) {
+                Errors.closeWith(ctx.channel(), ErrorCode.USER_SESSION_INVALID,
+                        "Hello.user_id differs from the token's 'sub'", false);
+                return;
+            }
+            welcome(ctx, hello, version, token);
+            return;
+        }
+        if (claimed.isEmpty()) {
+            welcome(ctx, hello, version, token); // anonymous: DEVICE and GLOBAL bizTypes only
+            return;
+        }
+        SessionValidator validator = gateway.sessions();
+        if (!validator.enabled()) {
+            Errors.closeWith(ctx.channel(), ErrorCode.USER_SESSION_INVALID, "Hello.user_id needs a token with"
+                    + " 'sub' or session validation, and session validation is not configured on this server", false);
+            return;
+        }
+        String problem = hello.getSessionId().isEmpty() ? "Hello.user_id needs Hello.session_id to prove it"
+                : claimed.length() > SessionValidator.MAX_USER_ID_CHARS
+                ? "Hello.user_id exceeds " + SessionValidator.MAX_USER_ID_CHARS + " characters"
+                : hello.getSessionId().length() > SessionValidator.MAX_SESSION_ID_CHARS
+                ? "Hello.session_id exceeds " + SessionValidator.MAX_SESSION_ID_CHARS + " characters" : null;
+        if (problem != null) {
+            Errors.closeWith(ctx.channel(), ErrorCode.USER_SESSION_INVALID, problem, false);
+            return;
+        }
+        // ask the business backend without blocking the event loop; read nothing meanwhile
+        validating = true;
+        ctx.channel().config().setAutoRead(false);
+        long started = System.nanoTime();
+        validator.validate(claimed, hello.getSessionId(), token.deviceId()).whenComplete((answer, error) -> {
+            if (ctx.executor().inEventLoop()) {
+                validated(ctx, hello, version, token, answer, error, started);
+                return;
+            }
+            try {
+                ctx.executor().execute(() -> validated(ctx, hello, version, token, answer, error, started));
+            } catch (RejectedExecutionException shuttingDown) {
+                // the event loop is stopping and takes the connection with it
+            }
+        });
+    }
+
+    /** The webhook's answer, back on the channel's event loop. */
+    private void validated(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token,
+                           SessionValidator.Answer answer, Throwable error, long started) {
+        validating = false;
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        if (error != null) {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            events.info("session-validation device={} user={} result=unavailable ms={} reason=\"{}\"",
+                    token.deviceId(), hello.getUserId(), millis, cause.getMessage());
+            pending.clear();
+            if (ctx.channel().isActive()) {
+                Errors.closeWith(ctx.channel(), ErrorCode.USER_SESSION_INVALID, "cannot validate the session now, "
+                        + "try again later: " + cause.getMessage(), true);
+            }
+            return;
+        }
+        events.info("session-validation device={} user={} result={} via={} ms={}", token.deviceId(),
+                hello.getUserId(), answer.valid() ? "valid" : "invalid", answer.via(), millis);
+        if (!ctx.channel().isActive() || ctx.isRemoved()) {
+            pending.clear();
+            return;
+        }
+        if (!answer.valid()) {
+            pending.clear();
+            Errors.closeWith(ctx.channel(), ErrorCode.USER_SESSION_INVALID,
+                    "the business backend does not recognize Hello.session_id for Hello.user_id", false);
+            return;
+        }
+        // verified by the business backend: from here on the user is as good as a token's 'sub'
+        ClientToken verified = new ClientToken(hello.getUserId(), token.deviceId(), token.expiresAt());
+        ChannelPipeline pipeline = ctx.pipeline();
+        welcome(ctx, hello, version, verified);
+        // frames the client sent behind its Hello go to the session, in order
+        ChannelHandlerContext before = pipeline.context(GatewayInitializer.IDLE);
+        List<Object> queued = new ArrayList<>(pending);
+        pending.clear();
+        for (Object frame : queued) {
+            if (before == null) {
+                ReferenceCountUtil.release(frame);
+            } else {
+                before.fireChannelRead(frame);
+            }
+        }
+        pipeline.channel().config().setAutoRead(true);
+    }
+
+    private void welcome(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token) {
         SyncEngine engine = gateway.engine();
         List<String> unknown = new ArrayList<>();
         Session session = engine.open(ctx.channel(), token, hello, unknown);

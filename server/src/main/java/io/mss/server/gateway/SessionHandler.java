@@ -4,7 +4,10 @@ import io.mss.protocol.v1.ClientFrame;
 import io.mss.protocol.v1.ErrorCode;
 import io.mss.protocol.v1.Pong;
 import io.mss.protocol.v1.ServerFrame;
+import io.mss.protocol.v1.UpstreamMessage;
+import io.mss.protocol.v1.UpstreamResult;
 import io.mss.server.sync.Session;
+import io.mss.server.upstream.UpstreamRelay;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -12,7 +15,12 @@ import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Frames of an established session: acks, pings; and the channel's writability and idleness. */
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * Frames of an established session: acks, pings, upstream messages; and the channel's
+ * writability and idleness.
+ */
 final class SessionHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(SessionHandler.class);
     private static final Logger events = LoggerFactory.getLogger("mss.events");
@@ -20,6 +28,10 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     private final GatewayContext gateway;
     private final Session session;
     private String closeReason = "peer closed";
+    /** Upstream messages of this connection not answered yet; event loop only. */
+    private int upstreamInFlight;
+    /** One connection cannot take all of the server's upstream capacity. */
+    static final int MAX_UPSTREAM_IN_FLIGHT = 64;
 
     SessionHandler(GatewayContext gateway, Session session) {
         this.gateway = gateway;
@@ -38,12 +50,64 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
                     case PING -> ctx.writeAndFlush(ServerFrame.newBuilder()
                             .setPong(Pong.newBuilder().setTimestamp(frame.getPing().getTimestamp())).build(),
                             ctx.voidPromise());
+                    case UPSTREAM -> upstream(ctx, frame.getUpstream());
                     case HELLO -> refuse(ctx, "a session sends Hello only once");
                     default -> refuse(ctx, "unknown frame kind " + frame.getKindCase());
                 }
             }
         } finally {
             ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /**
+     * Relays an upstream message and answers it when the business backend has, on this
+     * channel's event loop. Bad requests are answered, never punished with a close.
+     */
+    private void upstream(ChannelHandlerContext ctx, UpstreamMessage message) {
+        long started = System.nanoTime();
+        if (upstreamInFlight >= MAX_UPSTREAM_IN_FLIGHT) {
+            answer(ctx, message, new UpstreamRelay.Outcome(UpstreamResult.newBuilder()
+                    .setClientMsgId(message.getClientMsgId()).setSuccess(false).setCode(UpstreamRelay.SERVER_BUSY)
+                    .setMessage(MAX_UPSTREAM_IN_FLIGHT + " upstream messages of this connection are unanswered;"
+                            + " wait for their results").build(), UpstreamRelay.Via.REFUSED), started);
+            return;
+        }
+        upstreamInFlight++;
+        gateway.upstream().relay(session.userId(), session.deviceId(), message).whenComplete((outcome, error) -> {
+            UpstreamRelay.Outcome answered = error == null ? outcome : new UpstreamRelay.Outcome(
+                    UpstreamResult.newBuilder().setClientMsgId(message.getClientMsgId()).setSuccess(false)
+                            .setCode("INTERNAL").setMessage("the server failed to relay the message").build(),
+                    UpstreamRelay.Via.REFUSED);
+            if (error != null) {
+                log.warn("upstream relay failed for session {}", session.sessionId(), error);
+            }
+            if (ctx.executor().inEventLoop()) {
+                upstreamInFlight--;
+                answer(ctx, message, answered, started);
+                return;
+            }
+            try {
+                ctx.executor().execute(() -> {
+                    upstreamInFlight--;
+                    answer(ctx, message, answered, started);
+                });
+            } catch (RejectedExecutionException shuttingDown) {
+                // the event loop is stopping and takes the connection with it
+            }
+        });
+    }
+
+    private void answer(ChannelHandlerContext ctx, UpstreamMessage message, UpstreamRelay.Outcome outcome,
+                        long started) {
+        UpstreamResult result = outcome.result();
+        events.info("upstream session={} device={} user={} biz={} clientMsgId={} via={} success={} code={} ms={}{}",
+                session.sessionId(), session.deviceId(), session.userId(), message.getBizType(),
+                message.getClientMsgId(), outcome.via(), result.getSuccess(), result.getCode(),
+                (System.nanoTime() - started) / 1_000_000,
+                result.getMessage().isEmpty() ? "" : " reason=\"" + result.getMessage() + '"');
+        if (ctx.channel().isActive()) {
+            ctx.writeAndFlush(ServerFrame.newBuilder().setUpstreamResult(result).build(), ctx.voidPromise());
         }
     }
 

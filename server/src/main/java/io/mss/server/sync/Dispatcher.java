@@ -46,6 +46,12 @@ public final class Dispatcher {
         });
     }
 
+    /** The sessions subscribed to the scope right now. */
+    Set<Session> subscribers(Scope scope) {
+        Set<Session> set = subscribers.get(scope.key());
+        return set == null ? Set.of() : set;
+    }
+
     /** How many sessions are subscribed to the scope right now. */
     public int subscriberCount(Scope scope) {
         Set<Session> set = subscribers.get(scope.key());

@@ -2,6 +2,8 @@ package io.mss.server.sync;
 
 import io.mss.protocol.v1.Ack;
 import io.mss.protocol.v1.BizBatch;
+import io.mss.protocol.v1.Command;
+import io.mss.protocol.v1.CommandType;
 import io.mss.protocol.v1.ScopeKind;
 import io.mss.protocol.v1.ServerFrame;
 import io.mss.protocol.v1.SyncData;
@@ -20,28 +22,37 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One connected app install: what it reads (a cursor per scope), what was sent, what was
  * acknowledged.
  *
- * <p>Threading: every method except {@link #live} runs on the channel's event loop, and
- * {@code live} only hops onto it, so the state here needs no locks.
+ * <p>Threading: every method except {@link #live}, {@link #ephemeral} and the getters runs on
+ * the channel's event loop, and those only hop onto it, so the state here needs no locks.
  *
  * <p>Flow: at the handshake, every cursor starts at the client's sync point and the session
  * sends everything above it, merged across bizTypes, {@code hasMore} set until the backlog is
  * drained. Afterwards committed oplogs arrive through {@link #live}. Reads from the store only
  * happen while the channel is writable, so a slow reader costs at most the write buffer's
  * high-water mark plus one frame of memory; the rest waits in the store.
+ *
+ * <p>Per oplog, at delivery: an OFFLINE bizType pauses its cursor; an oplog whose validity
+ * window has not opened holds its cursor until it opens (order is kept); an expired one, or
+ * one whose filter does not match this device, is skipped. A cursor that finds a gap (oplogs
+ * trimmed or purged before this device got them) tells the client FULL_UPDATE.
  */
 public final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
     private static final long DAY_MS = 24L * 3600 * 1000;
 
+    private final SyncEngine engine;
     private final Channel channel;
     private final String sessionId;
     private final String deviceId;
     private final String userId;
+    private final String osType;
+    private final String appVersion;
     private final OplogStore oplogs;
     private final SyncPointStore syncPoints;
     private final Clock clock;
@@ -52,32 +63,45 @@ public final class Session {
     private final Map<Scope, Cursor> byScope = new LinkedHashMap<>();
     private boolean catchingUp = true;
     private boolean closed;
+    private boolean wakeUpScheduled;
 
     /** Where one scope stands for this session. */
     static final class Cursor {
-        final BizType bizType;
+        BizType bizType;
         final Scope scope;
+        /** Whose sync point this is: the deviceId, or {@link SyncPointStore#USER_OWNED} for single-device. */
+        final String syncPointOwner;
         /** Highest id written to the channel (or skipped as undeliverable). */
         long sentUpTo;
         /** Highest id known to be committed in the scope. */
         long knownHead;
         /** Highest id the client acknowledged in this session or before. */
         long acked;
+        /** The first oplog this session sent in the scope: the one the poison cutoff counts. */
+        boolean firstSent;
+        /** Waiting for a validity window to open. */
+        long heldUntil;
+        boolean fullUpdateSent;
 
-        Cursor(BizType bizType, Scope scope, long start) {
+        Cursor(BizType bizType, Scope scope, String syncPointOwner, long start) {
             this.bizType = bizType;
             this.scope = scope;
+            this.syncPointOwner = syncPointOwner;
             this.sentUpTo = start;
             this.acked = start;
         }
     }
 
-    Session(Channel channel, String sessionId, String deviceId, String userId, OplogStore oplogs,
-            SyncPointStore syncPoints, Clock clock, int maxOplogsPerFrame, int frameBudgetBytes) {
+    Session(SyncEngine engine, Channel channel, String sessionId, String deviceId, String userId, String osType,
+            String appVersion, OplogStore oplogs, SyncPointStore syncPoints, Clock clock, int maxOplogsPerFrame,
+            int frameBudgetBytes) {
+        this.engine = engine;
         this.channel = channel;
         this.sessionId = sessionId;
         this.deviceId = deviceId;
         this.userId = userId;
+        this.osType = osType;
+        this.appVersion = appVersion;
         this.oplogs = oplogs;
         this.syncPoints = syncPoints;
         this.clock = clock;
@@ -85,20 +109,31 @@ public final class Session {
         this.frameBudgetBytes = frameBudgetBytes;
     }
 
-    void addCursor(BizType bizType, Scope scope, long start) {
-        Cursor cursor = new Cursor(bizType, scope, start);
+    void addCursor(BizType bizType, Scope scope, String syncPointOwner, long start) {
+        Cursor cursor = new Cursor(bizType, scope, syncPointOwner, start);
         cursors.put(bizType.id(), cursor);
         byScope.put(scope, cursor);
     }
 
     Iterable<Scope> scopes() {
-        return byScope.keySet();
+        return List.copyOf(byScope.keySet());
+    }
+
+    Iterable<Cursor> cursorList() {
+        return List.copyOf(cursors.values());
     }
 
     /** Starts the catch-up; call after subscribing to every scope so no commit falls between. */
     void start() {
         for (Cursor cursor : cursors.values()) {
             cursor.knownHead = oplogs.lastId(cursor.scope);
+            BizType bizType = cursor.bizType;
+            if (bizType.rePushMode() == BizType.RePushMode.THRESHOLD
+                    && cursor.knownHead - cursor.sentUpTo > bizType.rePushThreshold()) {
+                // too far behind: the newest n, and the app reloads the rest from its backend
+                cursor.sentUpTo = cursor.knownHead - bizType.rePushThreshold();
+                fullUpdate(cursor, "backlog above the re-push threshold of " + bizType.rePushThreshold());
+            }
         }
         drain();
     }
@@ -113,6 +148,14 @@ public final class Session {
 
     public String userId() {
         return userId;
+    }
+
+    public String osType() {
+        return osType;
+    }
+
+    public String appVersion() {
+        return appVersion;
     }
 
     public Channel channel() {
@@ -147,7 +190,7 @@ public final class Session {
         long first = run.get(0).id();
         long last = run.get(run.size() - 1).id();
         cursor.knownHead = Math.max(cursor.knownHead, last);
-        boolean upToDate = cursor.sentUpTo == first - 1;
+        boolean upToDate = cursor.sentUpTo == first - 1 && cursor.firstSent;
         if (!catchingUp && upToDate && channel.isWritable() && allDeliverable(cursor, run)) {
             cursor.sentUpTo = last;
             channel.writeAndFlush(frame, channel.voidPromise());
@@ -157,19 +200,70 @@ public final class Session {
         drain();
     }
 
+    /** A push of a non-persistent bizType: to this session now, or never. Called on any thread. */
+    void ephemeral(Scope scope, Oplog oplog, ByteBuf frame) {
+        try {
+            channel.eventLoop().execute(() -> {
+                Cursor cursor = byScope.get(scope);
+                if (closed || cursor == null || !cursor.bizType.online() || !deliverable(cursor, oplog, clock.millis())) {
+                    frame.release();
+                    return;
+                }
+                cursor.sentUpTo = Math.max(cursor.sentUpTo, oplog.id());
+                cursor.knownHead = cursor.sentUpTo;
+                channel.writeAndFlush(frame, channel.voidPromise());
+            });
+        } catch (RuntimeException rejected) {
+            frame.release();
+        }
+    }
+
+    /** The configuration changed (null: deleted). Runs on the event loop. */
+    void configChanged(String bizTypeId, BizType bizType) {
+        Cursor cursor = cursors.get(bizTypeId);
+        if (closed || cursor == null) {
+            return;
+        }
+        if (bizType == null) {
+            cursors.remove(bizTypeId);
+            byScope.remove(cursor.scope);
+            engine.unsubscribe(cursor.scope, this);
+            return;
+        }
+        cursor.bizType = bizType;
+        if (bizType.online()) {
+            cursor.knownHead = Math.max(cursor.knownHead, oplogs.lastId(cursor.scope));
+            drain();
+        }
+    }
+
+    /** Another device of the user connected later: single-device scopes follow the newest one. */
+    void handOver(Scope scope) {
+        Cursor cursor = byScope.remove(scope);
+        if (cursor != null) {
+            cursors.remove(cursor.bizType.id());
+            engine.unsubscribe(scope, this);
+        }
+    }
+
     /** Sends what is committed and not yet sent, for as long as the channel takes it. */
     public void drain() {
         if (closed) {
             return;
         }
         boolean wrote = false;
+        long now = clock.millis();
+        long wakeAt = Long.MAX_VALUE;
         while (channel.isWritable()) {
             SyncData.Builder data = SyncData.newBuilder();
             int count = 0;
             long bytes = 0;
             boolean progressed = false;
-            for (Cursor cursor : cursors.values()) {
-                if (cursor.sentUpTo >= cursor.knownHead) {
+            for (Cursor cursor : List.copyOf(cursors.values())) {
+                if (!readable(cursor, now)) {
+                    if (cursor.heldUntil > now) {
+                        wakeAt = Math.min(wakeAt, cursor.heldUntil);
+                    }
                     continue;
                 }
                 int room = maxOplogsPerFrame - count;
@@ -182,13 +276,30 @@ public final class Session {
                     cursor.knownHead = cursor.sentUpTo;
                     continue;
                 }
+                if (read.get(0).id() > cursor.sentUpTo + 1 && !cursor.fullUpdateSent) {
+                    fullUpdate(cursor, "oplogs " + (cursor.sentUpTo + 1) + ".." + (read.get(0).id() - 1)
+                            + " were trimmed or expired before this device got them");
+                    wrote = true;
+                }
                 progressed = true;
                 BizBatch.Builder batch = batchFor(cursor.scope);
-                long now = clock.millis();
                 for (Oplog oplog : read) {
                     long size = estimatedBytes(oplog);
                     if (count > 0 && bytes + size > frameBudgetBytes) {
                         break;
+                    }
+                    if (oplog.validFrom() > now) {
+                        // order is kept: later oplogs of this scope wait for this one's window
+                        cursor.heldUntil = oplog.validFrom();
+                        wakeAt = Math.min(wakeAt, oplog.validFrom());
+                        break;
+                    }
+                    if (!cursor.firstSent) {
+                        cursor.firstSent = true;
+                        if (engine.poisoned(this, cursor, oplog)) {
+                            cursor.sentUpTo = oplog.id();
+                            continue;
+                        }
                     }
                     cursor.sentUpTo = oplog.id();
                     if (deliverable(cursor, oplog, now)) {
@@ -201,7 +312,7 @@ public final class Session {
                     data.addBatches(batch);
                 }
             }
-            boolean more = lagging();
+            boolean more = lagging(now);
             if (catchingUp && !more) {
                 // the last catch-up frame says so, even when it is empty
                 catchingUp = false;
@@ -222,15 +333,41 @@ public final class Session {
         if (wrote) {
             channel.flush();
         }
+        if (wakeAt != Long.MAX_VALUE && !wakeUpScheduled) {
+            wakeUpScheduled = true;
+            channel.eventLoop().schedule(() -> {
+                wakeUpScheduled = false;
+                drain();
+            }, Math.max(1, wakeAt - clock.millis()), TimeUnit.MILLISECONDS);
+        }
     }
 
-    private boolean lagging() {
+    /** Whether the cursor has something it may send now. */
+    private boolean readable(Cursor cursor, long now) {
+        if (cursor.sentUpTo >= cursor.knownHead || !cursor.bizType.online() || !cursor.bizType.persistent()) {
+            return false;
+        }
+        return cursor.heldUntil <= now;
+    }
+
+    private boolean lagging(long now) {
         for (Cursor cursor : cursors.values()) {
-            if (cursor.sentUpTo < cursor.knownHead) {
+            if (readable(cursor, now)) {
                 return true;
             }
         }
         return false;
+    }
+
+    private void fullUpdate(Cursor cursor, String detail) {
+        cursor.fullUpdateSent = true;
+        engine.events().info("full-update session={} device={} scope={} reason=\"{}\"", sessionId, deviceId,
+                cursor.scope, detail);
+        channel.write(ServerFrame.newBuilder().setCommand(Command.newBuilder()
+                .setType(CommandType.FULL_UPDATE)
+                .setBizType(cursor.bizType.id())
+                .setScope(kindOf(cursor.scope.kind()))
+                .setDetail(detail)).build(), channel.voidPromise());
     }
 
     /** Cumulative acks: raises the stored sync points, never past what this session sent. */
@@ -246,7 +383,10 @@ public final class Session {
             long id = Math.min(point.getId(), cursor.sentUpTo);
             if (id > cursor.acked) {
                 cursor.acked = id;
-                syncPoints.advance(deviceId, cursor.scope, id);
+                if (cursor.bizType.persistent()) {
+                    syncPoints.advance(cursor.syncPointOwner, cursor.scope, id);
+                    engine.acked(this, cursor.scope, id);
+                }
             }
         }
     }
@@ -258,18 +398,21 @@ public final class Session {
     private boolean allDeliverable(Cursor cursor, List<Oplog> run) {
         long now = clock.millis();
         for (Oplog oplog : run) {
-            if (!deliverable(cursor, oplog, now)) {
+            if (oplog.validFrom() > now || !deliverable(cursor, oplog, now)) {
                 return false;
             }
         }
-        return true;
+        return cursor.bizType.online();
     }
 
-    private static boolean deliverable(Cursor cursor, Oplog oplog, long now) {
+    private boolean deliverable(Cursor cursor, Oplog oplog, long now) {
         if (oplog.createdAt() + cursor.bizType.retentionDays() * DAY_MS < now) {
             return false;
         }
-        return oplog.validUntil() == 0 || now <= oplog.validUntil();
+        if (oplog.validUntil() != 0 && now > oplog.validUntil()) {
+            return false;
+        }
+        return oplog.filter().isNone() || oplog.filter().matches(osType, appVersion, userId);
     }
 
     static long estimatedBytes(Oplog oplog) {

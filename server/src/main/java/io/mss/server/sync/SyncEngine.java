@@ -1,21 +1,34 @@
 package io.mss.server.sync;
 
+import io.mss.protocol.v1.BizBatch;
 import io.mss.protocol.v1.Hello;
+import io.mss.protocol.v1.ServerFrame;
+import io.mss.protocol.v1.SyncData;
 import io.mss.protocol.v1.SyncPoint;
+import io.mss.protocol.Frames;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.biz.BizType;
 import io.mss.server.store.AppendRequest;
-import io.mss.server.store.DeliveryFilter;
 import io.mss.server.store.BizTypeStore;
+import io.mss.server.store.DeliveryFilter;
+import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
+import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,12 +37,26 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Appends pushes, and opens and closes sessions. Pushes become oplogs in the store; the
  * store's commit listener feeds the {@link Dispatcher}, which hands them to sessions.
+ *
+ * <p>Also owns what spans sessions: which device of a user holds a single-device scope, how
+ * often a device was sent an oplog it never acked (the poison cutoff), threshold trimming and
+ * the retention purge (on one maintenance thread, never on the store's writer).
  */
-public final class SyncEngine {
+public final class SyncEngine implements AutoCloseable {
+    /** An oplog sent this many times to a device without an ack is skipped for that device. */
+    public static final int POISON_CUTOFF_ATTEMPTS = 6;
+    private static final Logger log = LoggerFactory.getLogger(SyncEngine.class);
+    private static final Logger events = LoggerFactory.getLogger("mss.events");
+    private static final long DAY_MS = 24L * 3600 * 1000;
+
     private final OplogStore oplogs;
     private final SyncPointStore syncPoints;
     private final BizTypeStore bizTypes;
@@ -39,6 +66,20 @@ public final class SyncEngine {
     private final int frameBudgetBytes;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final List<AckListener> ackListeners = new CopyOnWriteArrayList<>();
+    /** Single-device scopes: the session of the user's most recently connected device. */
+    private final Map<Scope, Session> singleDeviceHolders = new ConcurrentHashMap<>();
+    /** deviceId|scope -> the first unacked oplog sent to it, and how many sessions were sent it. */
+    private final Map<String, long[]> deliveryAttempts = new ConcurrentHashMap<>();
+    private final AtomicLong poisonCutoffs = new AtomicLong();
+    /** Non-persistent scopes: ids from the clock, so they keep growing across restarts. */
+    private final Map<Scope, AtomicLong> ephemeralIds = new ConcurrentHashMap<>();
+    /** THRESHOLD scopes whose oldest oplogs are due for trimming, with the newest id seen. */
+    private final Map<Scope, Long> trimDue = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "mss-maintenance");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public SyncEngine(OplogStore oplogs, SyncPointStore syncPoints, BizTypeStore bizTypes, Clock clock,
                       int maxOplogsPerFrame, int maxFrameBytes) {
@@ -51,6 +92,8 @@ public final class SyncEngine {
         this.frameBudgetBytes = maxFrameBytes / 2;
         this.dispatcher = new Dispatcher(maxOplogsPerFrame, frameBudgetBytes);
         oplogs.onCommit(dispatcher::committed);
+        oplogs.onCommit(this::noteTrimming);
+        maintenance.scheduleWithFixedDelay(this::trimDueScopes, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
@@ -105,13 +148,18 @@ public final class SyncEngine {
     }
 
     /**
-     * Stores the push; the future completes once it is durable.
+     * Stores the push; the future completes once it is durable. A push of a non-persistent
+     * bizType is not stored: it goes to the sessions online now and the outcome says how many.
      *
-     * @throws PushRefused when the bizType is unknown or does not take this kind of push
+     * @throws PushRefused when the bizType is unknown, OFFLINE, or does not take this kind of push
      */
     public CompletableFuture<PushOutcome> push(Push push) {
         BizType bizType = bizTypes.get(push.bizType()).orElseThrow(() -> new PushRefused(404,
                 "BIZ_TYPE_NOT_FOUND", "bizType '" + push.bizType() + "' does not exist; create it with POST /api/v1/biz-types"));
+        if (!bizType.online()) {
+            throw new PushRefused(409, "CONFIG_OFFLINE", "bizType '" + bizType.id()
+                    + "' is OFFLINE; set its status to ONLINE to push again");
+        }
         boolean global = push.linkToken() == null;
         if (global && bizType.range() != BizType.Range.GLOBAL) {
             throw new PushRefused(400, "RANGE_MISMATCH", "bizType '" + bizType.id()
@@ -122,18 +170,45 @@ public final class SyncEngine {
                     + "' has range GLOBAL; push with POST /api/v1/push/global");
         }
         Scope scope = bizType.scopeForLinkToken(push.linkToken());
+        long now = clock.millis();
+        if (!bizType.persistent()) {
+            return CompletableFuture.completedFuture(pushEphemeral(scope, push, now));
+        }
         return oplogs.append(new AppendRequest(scope, global ? "" : push.linkToken(), push.payload(),
-                push.thirdMsgId(), clock.millis(), push.validTimeStart(), push.validTimeEnd(), push.filter()))
+                push.thirdMsgId(), now, push.validTimeStart(), push.validTimeEnd(), push.filter()))
                 .thenApply(r -> new PushOutcome(r.duplicate() ? "DUPLICATED_BIZ_ID" : "OK", r.oplog().id(), -1));
+    }
+
+    private PushOutcome pushEphemeral(Scope scope, Push push, long now) {
+        // microseconds of the clock, or one more than the last: grows across restarts too
+        long id = ephemeralIds.computeIfAbsent(scope, s -> new AtomicLong())
+                .updateAndGet(last -> Math.max(last + 1, now * 1000));
+        Oplog oplog = new Oplog(scope, id, push.payload(), push.thirdMsgId(), now, push.validTimeStart(),
+                push.validTimeEnd(), push.filter());
+        if (!oplog.validAt(now)) {
+            // outside its window now, and never stored: it reaches nobody
+            return new PushOutcome("OK", id, 0);
+        }
+        BizBatch.Builder batch = Session.batchFor(scope).addOplogs(Session.toWire(oplog));
+        ByteBuf frame = Unpooled.wrappedBuffer(Frames.encode(ServerFrame.newBuilder()
+                .setSyncData(SyncData.newBuilder().addBatches(batch)).build()));
+        int reached = 0;
+        try {
+            for (Session session : dispatcher.subscribers(scope)) {
+                if (push.filter().isNone() || push.filter().matches(session.osType(), session.appVersion(), session.userId())) {
+                    session.ephemeral(scope, oplog, frame.retainedDuplicate());
+                    reached++;
+                }
+            }
+        } finally {
+            frame.release();
+        }
+        return new PushOutcome("OK", id, reached);
     }
 
     /** Registers a listener for acks that move a sync point forward. */
     public void addAckListener(AckListener listener) {
         ackListeners.add(listener);
-    }
-
-    List<AckListener> ackListeners() {
-        return ackListeners;
     }
 
     /** The configuration of a bizType, if it exists. */
@@ -146,38 +221,72 @@ public final class SyncEngine {
         return syncPoints.list(scope);
     }
 
+    /** Whether any oplog of the bizType is still stored. */
+    public boolean hasData(String bizTypeId) {
+        return oplogs.hasData(bizTypeId);
+    }
+
     /**
-     * Opens a session for a verified client: resolves the scopes of its bizTypes, subscribes,
-     * then starts the catch-up. Runs on the channel's event loop.
+     * A configuration was created, changed or deleted: connected sessions follow it (an OFFLINE
+     * bizType pauses, ONLINE resumes from where each device stands). A deleted bizType's
+     * oplogs are deleted too, so that a bizType created later with the same id starts empty.
+     */
+    public void configChanged(String bizTypeId) {
+        Optional<BizType> now = bizTypes.get(bizTypeId);
+        if (now.isEmpty()) {
+            oplogs.deleteData(bizTypeId);
+        }
+        for (Session session : sessions) {
+            session.channel().eventLoop().execute(() -> session.configChanged(bizTypeId, now.orElse(null)));
+        }
+    }
+
+    /**
+     * Opens a session for a verified client: resolves the scopes of its bizTypes. Runs on the
+     * channel's event loop; {@link #start} subscribes and begins the catch-up.
      */
     public Session open(Channel channel, ClientToken token, Hello hello, List<String> unknownBizTypes) {
         Map<String, Long> clientPoints = new HashMap<>();
         for (SyncPoint point : hello.getSyncPointsList()) {
             clientPoints.put(point.getBizType() + '|' + point.getScope().name(), point.getId());
         }
-        Session session = new Session(channel, UUID.randomUUID().toString(), token.deviceId(), token.userId(),
-                oplogs, syncPoints, clock, maxOplogsPerFrame, frameBudgetBytes);
-        for (String id : new java.util.LinkedHashSet<>(hello.getBizTypesList())) {
-            Optional<BizType> bizType = bizTypes.get(id);
-            if (bizType.isEmpty()) {
+        Session session = new Session(this, channel, UUID.randomUUID().toString(), token.deviceId(), token.userId(),
+                hello.getOsType(), hello.getAppVersion(), oplogs, syncPoints, clock, maxOplogsPerFrame,
+                frameBudgetBytes);
+        for (String id : new LinkedHashSet<>(hello.getBizTypesList())) {
+            Optional<BizType> found = bizTypes.get(id);
+            if (found.isEmpty()) {
                 unknownBizTypes.add(id);
                 continue;
             }
-            Scope scope = bizType.get().scopeForDevice(token.userId(), token.deviceId());
+            BizType bizType = found.get();
+            Scope scope = bizType.scopeForDevice(token.userId(), token.deviceId());
             if (scope == null) {
                 continue; // a USER bizType on a device nobody is signed in on
             }
+            if (bizType.singleDevice()) {
+                // one sync point for the user, whatever this device thinks it has
+                session.addCursor(bizType, scope, SyncPointStore.USER_OWNED,
+                        syncPoints.get(SyncPointStore.USER_OWNED, scope));
+                continue;
+            }
             Long fromClient = clientPoints.get(id + '|' + Session.kindOf(scope.kind()).name());
             long start = fromClient != null ? fromClient : syncPoints.get(token.deviceId(), scope);
-            session.addCursor(bizType.get(), scope, start);
+            session.addCursor(bizType, scope, token.deviceId(), start);
         }
         return session;
     }
 
-    /** Subscribes the session to its scopes, then starts its catch-up. */
+    /** Subscribes the session to its scopes, then starts its catch-up. Runs on its event loop. */
     public void start(Session session) {
-        for (Scope scope : session.scopes()) {
-            dispatcher.subscribe(scope, session);
+        for (Session.Cursor cursor : session.cursorList()) {
+            if (cursor.bizType.singleDevice()) {
+                Session previous = singleDeviceHolders.put(cursor.scope, session);
+                if (previous != null && previous != session) {
+                    previous.channel().eventLoop().execute(() -> previous.handOver(cursor.scope));
+                }
+            }
+            dispatcher.subscribe(cursor.scope, session);
         }
         sessions.add(session);
         session.start();
@@ -187,8 +296,109 @@ public final class SyncEngine {
         session.markClosed();
         for (Scope scope : session.scopes()) {
             dispatcher.unsubscribe(scope, session);
+            singleDeviceHolders.remove(scope, session);
         }
         sessions.remove(session);
+    }
+
+    void unsubscribe(Scope scope, Session session) {
+        dispatcher.unsubscribe(scope, session);
+        singleDeviceHolders.remove(scope, session);
+    }
+
+    /**
+     * Counts a delivery of the first unacked oplog of a scope to a device; true when it has
+     * been sent {@value #POISON_CUTOFF_ATTEMPTS} times already, and the device skips it.
+     */
+    boolean poisoned(Session session, Session.Cursor cursor, Oplog oplog) {
+        String key = session.deviceId() + '|' + cursor.scope.key();
+        long[] attempts = deliveryAttempts.compute(key, (k, seen) ->
+                seen != null && seen[0] == oplog.id() ? new long[]{seen[0], seen[1] + 1} : new long[]{oplog.id(), 1});
+        if (attempts[1] <= POISON_CUTOFF_ATTEMPTS) {
+            return false;
+        }
+        deliveryAttempts.remove(key);
+        poisonCutoffs.incrementAndGet();
+        syncPoints.advance(cursor.syncPointOwner, cursor.scope, oplog.id());
+        events.warn("cutoff device={} scope={} oplog={} reason=\"sent {} times without an ack\"",
+                session.deviceId(), cursor.scope, oplog.id(), POISON_CUTOFF_ATTEMPTS);
+        return true;
+    }
+
+    /** How many oplogs were skipped by the poison cutoff since start. */
+    public long poisonCutoffs() {
+        return poisonCutoffs.get();
+    }
+
+    void acked(Session session, Scope scope, long syncPoint) {
+        String key = session.deviceId() + '|' + scope.key();
+        deliveryAttempts.computeIfPresent(key, (k, seen) -> seen[0] <= syncPoint ? null : seen);
+        long now = clock.millis();
+        for (AckListener listener : ackListeners) {
+            try {
+                listener.acked(session.deviceId(), session.userId(), scope, syncPoint, now);
+            } catch (RuntimeException e) {
+                log.warn("ack listener {} failed", listener, e);
+            }
+        }
+    }
+
+    Logger events() {
+        return events;
+    }
+
+    private void noteTrimming(List<Oplog> committed) {
+        Map<Scope, Long> newest = new HashMap<>();
+        for (Oplog oplog : committed) {
+            newest.merge(oplog.scope(), oplog.id(), Math::max);
+        }
+        newest.forEach((scope, id) -> {
+            Optional<BizType> bizType = bizTypes.get(scope.bizType());
+            if (bizType.isPresent() && bizType.get().rePushMode() == BizType.RePushMode.THRESHOLD
+                    && id > bizType.get().rePushThreshold()) {
+                trimDue.merge(scope, id, Math::max);
+            }
+        });
+    }
+
+    /** THRESHOLD scopes keep only their newest n oplogs on disk, too. */
+    private void trimDueScopes() {
+        for (Scope scope : List.copyOf(trimDue.keySet())) {
+            Long newest = trimDue.remove(scope);
+            Optional<BizType> bizType = bizTypes.get(scope.bizType());
+            if (newest == null || bizType.isEmpty() || bizType.get().rePushMode() != BizType.RePushMode.THRESHOLD) {
+                continue;
+            }
+            try {
+                oplogs.trim(scope, newest - bizType.get().rePushThreshold());
+            } catch (StoreException e) {
+                log.warn("could not trim {}", scope, e);
+            }
+        }
+    }
+
+    /** Deletes expired oplogs every {@code interval}, first right away. */
+    public void startRetentionPurge(Duration interval) {
+        maintenance.scheduleWithFixedDelay(this::purgeExpired, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One pass of the retention purge; returns how many oplogs were deleted. */
+    public long purgeExpired() {
+        long deleted = 0;
+        long now = clock.millis();
+        try {
+            for (BizType bizType : bizTypes.list()) {
+                for (Scope scope : oplogs.scopes(bizType.id())) {
+                    deleted += oplogs.purgeExpired(scope, now, bizType.retentionDays() * DAY_MS);
+                }
+            }
+        } catch (StoreException e) {
+            log.warn("retention purge failed; trying again at the next pass", e);
+        }
+        if (deleted > 0) {
+            events.info("purge deleted={} reason=\"retention or validity expired\"", deleted);
+        }
+        return deleted;
     }
 
     public int sessionCount() {
@@ -207,5 +417,10 @@ public final class SyncEngine {
     /** The highest oplog id of a scope, 0 when none. */
     public long lastId(Scope scope) {
         return oplogs.lastId(scope);
+    }
+
+    @Override
+    public void close() {
+        maintenance.shutdownNow();
     }
 }

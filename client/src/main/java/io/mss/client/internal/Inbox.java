@@ -1,0 +1,706 @@
+package io.mss.client.internal;
+
+import io.mss.client.Scope;
+import io.mss.client.SyncMessage;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.zip.CRC32;
+
+/**
+ * The client's local inbox: every oplog received from the server is stored here (and fsync'd)
+ * before the server is acked, and stays until the app acked it or it was dropped after too
+ * many delivery attempts.
+ *
+ * <h2>File format</h2>
+ * One append-only log, {@value #FILE_NAME}, for all scopes, so that a {@code SyncData} frame
+ * touching many scopes costs one write and one fsync. It starts with the 8 magic bytes
+ * {@code MSSINBX1}, followed by records:
+ * <pre>
+ * record  = u32 bodyLength, u32 crc32(body), body          (big-endian)
+ * body    = u8 type, key, fields
+ * key     = u8 scope (1 USER, 2 DEVICE, 3 GLOBAL), str bizType, str owner
+ * str     = u32 byteLength, UTF-8 bytes
+ * MSG     (1) key, u64 id, i64 createdAt, str receivedAsUser ("" = none), str payload
+ * ATTEMPT (2) key, u64 id, u32 attempts      -- delivery attempts started so far
+ * DONE    (3) key, u64 id, u8 reason (0 acked by the app, 1 dropped)
+ * HIGH    (4) key, u64 id                     -- highest id ever stored in the scope
+ * </pre>
+ * Replaying the records in order gives the state: MSG adds a pending message and raises the
+ * scope's high-water mark, ATTEMPT sets its attempt count, DONE removes it, HIGH raises the
+ * high-water mark (written by compaction, so that deduplication survives it).
+ *
+ * <h2>Durability and crash safety</h2>
+ * <ul>
+ *   <li>MSG records are written with one {@code write} and then fsync'd before {@link #store}
+ *       returns: only then may the server be acked.
+ *   <li>ATTEMPT and DONE records are written (handed to the OS, which survives a crash of the
+ *       app's process) but not fsync'd; the next fsync carries them. A power loss right after
+ *       may lose them: the message is then delivered once more, or its attempt not counted.
+ *   <li>A torn or corrupt record (length out of range, short read, CRC mismatch, undecodable
+ *       body) ends the replay: everything before it is kept, the file is rewritten from what
+ *       was read. Records are never rewritten in place, so a crash during an append can only
+ *       tear that last record, which was not fsync'd and therefore not acked to the server.
+ *   <li>A failed append is cut off again ({@code truncate}); if even that fails, the file is
+ *       rewritten before the next append, so that later records never follow a torn one.
+ *   <li>Compaction writes the live state (HIGH per scope, then MSG and ATTEMPT per pending
+ *       message) to {@value #TMP_NAME}, fsyncs it and renames it over the log: a crash leaves
+ *       either the old or the new log. It runs at open when there was a torn tail or enough
+ *       garbage, and after a removal once the file is at least the compaction threshold and more
+ *       than half of it is garbage.
+ * </ul>
+ *
+ * <p>Not thread-safe: the client's state thread owns it.
+ */
+public final class Inbox implements Closeable {
+    public static final String FILE_NAME = "inbox.log";
+    static final String TMP_NAME = FILE_NAME + ".tmp";
+    public static final String CORRUPT_NAME = FILE_NAME + ".corrupt";
+    /** Default size from which the log is compacted once more than half of it is garbage. */
+    public static final long DEFAULT_COMPACT_BYTES = 64 * 1024;
+
+    static final byte[] MAGIC = "MSSINBX1".getBytes(StandardCharsets.US_ASCII);
+    /** Far above any real record (a frame is at most a few MiB): a larger length is corruption. */
+    static final int MAX_RECORD_BYTES = 64 << 20;
+    private static final int RECORD_HEADER_BYTES = 8;
+
+    private static final byte MSG = 1;
+    private static final byte ATTEMPT = 2;
+    private static final byte DONE = 3;
+    private static final byte HIGH = 4;
+
+    private static final Logger LOG = Logger.getLogger("io.mss.client");
+
+    /** One pending message and its delivery state. */
+    public static final class Entry {
+        private final SyncMessage message;
+        private final int recordBytes;
+        private int attempts;
+        private String lastFailure;
+
+        Entry(SyncMessage message, int recordBytes) {
+            this.message = message;
+            this.recordBytes = recordBytes;
+        }
+
+        public SyncMessage message() {
+            return message;
+        }
+
+        /** Delivery attempts started so far, also by earlier processes. */
+        public int attempts() {
+            return attempts;
+        }
+
+        /** Why the last attempt of this process failed; null when none failed in this process. */
+        public String lastFailure() {
+            return lastFailure;
+        }
+
+        public void lastFailure(String reason) {
+            this.lastFailure = reason;
+        }
+    }
+
+    private static final class ScopeQueue {
+        long high;
+        final TreeMap<Long, Entry> pending = new TreeMap<>();
+    }
+
+    private final File dir;
+    private final File file;
+    private final File tmp;
+    private final long compactBytes;
+    private final Map<ScopeKey, ScopeQueue> scopes = new HashMap<>();
+    private FileChannel channel;
+    private long fileBytes;
+    private long liveBytes;
+    /** An append failed and could not be cut off: rewrite before appending again. */
+    private boolean needsRewrite;
+    private boolean closed;
+
+    private Inbox(File dir, long compactBytes) {
+        this.dir = dir;
+        this.file = new File(dir, FILE_NAME);
+        this.tmp = new File(dir, TMP_NAME);
+        this.compactBytes = compactBytes;
+    }
+
+    public static Inbox open(File dir) throws IOException {
+        return open(dir, DEFAULT_COMPACT_BYTES);
+    }
+
+    /**
+     * Creates the directory if needed, replays the log and repairs it (drops a torn tail).
+     *
+     * @param compactBytes the log is compacted once it is at least this large and more than half
+     *     garbage
+     */
+    public static Inbox open(File dir, long compactBytes) throws IOException {
+        if (!dir.isDirectory() && !dir.mkdirs() && !dir.isDirectory()) {
+            throw new IOException("cannot create state directory " + dir);
+        }
+        Inbox inbox = new Inbox(dir, compactBytes);
+        inbox.load();
+        return inbox;
+    }
+
+    // ---- queries ----
+
+    /** The highest id ever stored for the scope (0 if none): anything at or below it is a resend. */
+    public long high(ScopeKey key) {
+        ScopeQueue q = scopes.get(key);
+        return q == null ? 0 : q.high;
+    }
+
+    /** Every scope's high-water mark. */
+    public Map<ScopeKey, Long> highs() {
+        Map<ScopeKey, Long> out = new HashMap<>();
+        for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {
+            if (e.getValue().high > 0) {
+                out.put(e.getKey(), e.getValue().high);
+            }
+        }
+        return out;
+    }
+
+    /** The lowest pending message of the scope, or null. */
+    public Entry head(ScopeKey key) {
+        ScopeQueue q = scopes.get(key);
+        if (q == null || q.pending.isEmpty()) {
+            return null;
+        }
+        return q.pending.firstEntry().getValue();
+    }
+
+    public Entry get(ScopeKey key, long id) {
+        ScopeQueue q = scopes.get(key);
+        return q == null ? null : q.pending.get(id);
+    }
+
+    /** Scopes with at least one pending message, sorted so that dispatch order is deterministic. */
+    public List<ScopeKey> pendingScopes() {
+        List<ScopeKey> out = new ArrayList<>();
+        for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {
+            if (!e.getValue().pending.isEmpty()) {
+                out.add(e.getKey());
+            }
+        }
+        out.sort((a, b) -> a.toString().compareTo(b.toString()));
+        return out;
+    }
+
+    /** The pending messages of a scope, ascending. */
+    public List<SyncMessage> pending(ScopeKey key) {
+        ScopeQueue q = scopes.get(key);
+        if (q == null) {
+            return Collections.emptyList();
+        }
+        List<SyncMessage> out = new ArrayList<>();
+        for (Entry e : q.pending.values()) {
+            out.add(e.message);
+        }
+        return out;
+    }
+
+    public int pendingCount() {
+        int n = 0;
+        for (ScopeQueue q : scopes.values()) {
+            n += q.pending.size();
+        }
+        return n;
+    }
+
+    /** Current size of the log file in bytes. */
+    public long fileBytes() {
+        return fileBytes;
+    }
+
+    // ---- changes ----
+
+    /**
+     * Stores the messages above their scope's high-water mark (the others are resends), in one
+     * write followed by an fsync. Messages of a scope must come in ascending id order, as the
+     * server sends them. A USER message must carry its owner as {@link SyncMessage#userId()}.
+     *
+     * @return the scopes that got new messages; their {@link #high} is the new sync point
+     * @throws IOException when the write or the fsync failed; nothing was stored then
+     */
+    public Set<ScopeKey> store(Collection<SyncMessage> messages) throws IOException {
+        Map<ScopeKey, Long> highs = new HashMap<>();
+        List<ScopeKey> keys = new ArrayList<>();
+        List<SyncMessage> fresh = new ArrayList<>();
+        List<byte[]> records = new ArrayList<>();
+        for (SyncMessage m : messages) {
+            ScopeKey key = ScopeKey.of(m);
+            if (key == null) {
+                throw new IllegalArgumentException("a USER message without userId: " + m);
+            }
+            Long running = highs.get(key);
+            long high = running != null ? running : high(key);
+            if (m.id() <= high) {
+                continue;
+            }
+            highs.put(key, m.id());
+            keys.add(key);
+            fresh.add(m);
+            records.add(msgRecord(key, m));
+        }
+        if (fresh.isEmpty()) {
+            return Collections.emptySet();
+        }
+        append(records, true);
+        Set<ScopeKey> touched = new LinkedHashSet<>();
+        for (int i = 0; i < fresh.size(); i++) {
+            ScopeKey key = keys.get(i);
+            ScopeQueue q = queue(key);
+            q.high = Math.max(q.high, fresh.get(i).id());
+            q.pending.put(fresh.get(i).id(), new Entry(fresh.get(i), records.get(i).length));
+            liveBytes += records.get(i).length;
+            touched.add(key);
+        }
+        return touched;
+    }
+
+    /**
+     * Sets the attempt count of a pending message (in memory even when the write fails). Written
+     * but not fsync'd: it must survive the app's process dying inside the callback, which the OS
+     * guarantees once {@code write} returned.
+     */
+    public void recordAttempt(ScopeKey key, long id, int attempts) throws IOException {
+        Entry e = get(key, id);
+        if (e == null) {
+            return;
+        }
+        e.attempts = attempts;
+        append(Collections.singletonList(attemptRecord(key, id, attempts)), false);
+    }
+
+    /**
+     * Removes a pending message: acked by the app, or dropped. In memory even when the write
+     * fails (the message then comes back after a restart: at least once).
+     *
+     * @return whether it was pending
+     */
+    public boolean remove(ScopeKey key, long id, boolean dropped) throws IOException {
+        ScopeQueue q = scopes.get(key);
+        Entry e = q == null ? null : q.pending.remove(id);
+        if (e == null) {
+            return false;
+        }
+        liveBytes -= e.recordBytes;
+        append(Collections.singletonList(doneRecord(key, id, dropped)), false);
+        if (fileBytes >= compactBytes && liveBytes * 2 < fileBytes) {
+            compact();
+        }
+        return true;
+    }
+
+    /** Forces what was written to disk and closes the file. Later changes stay in memory only. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        FileChannel ch = channel;
+        channel = null;
+        if (ch != null) {
+            try {
+                ch.force(true);
+            } finally {
+                ch.close();
+            }
+        }
+    }
+
+    private ScopeQueue queue(ScopeKey key) {
+        ScopeQueue q = scopes.get(key);
+        if (q == null) {
+            q = new ScopeQueue();
+            scopes.put(key, q);
+        }
+        return q;
+    }
+
+    private void append(List<byte[]> records, boolean sync) throws IOException {
+        if (closed) {
+            throw new IOException("the inbox is closed");
+        }
+        if (needsRewrite || channel == null) {
+            compact();
+        }
+        int total = 0;
+        for (byte[] r : records) {
+            total += r.length;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(total);
+        for (byte[] r : records) {
+            buf.put(r);
+        }
+        buf.flip();
+        long before = fileBytes;
+        try {
+            while (buf.hasRemaining()) {
+                channel.write(buf, before + buf.position());
+            }
+            if (sync) {
+                channel.force(true);
+            }
+        } catch (IOException e) {
+            try {
+                channel.truncate(before);
+                channel.force(true);
+            } catch (IOException | RuntimeException again) {
+                needsRewrite = true;
+            }
+            throw e;
+        }
+        fileBytes = before + total;
+    }
+
+    /** Replaces the log with the live state: temp file, fsync, rename, fsync of the directory. */
+    void compact() throws IOException {
+        List<byte[]> records = new ArrayList<>();
+        List<ScopeKey> keys = new ArrayList<>(scopes.keySet());
+        keys.sort((a, b) -> a.toString().compareTo(b.toString()));
+        long live = 0;
+        for (ScopeKey key : keys) {
+            ScopeQueue q = scopes.get(key);
+            if (q.high > 0) {
+                records.add(highRecord(key, q.high));
+            }
+        }
+        for (ScopeKey key : keys) {
+            for (Entry e : scopes.get(key).pending.values()) {
+                records.add(msgRecord(key, e.message));
+                live += e.recordBytes;
+                if (e.attempts > 0) {
+                    records.add(attemptRecord(key, e.message.id(), e.attempts));
+                }
+            }
+        }
+        long size = MAGIC.length;
+        try (FileChannel out = FileChannel.open(tmp.toPath(), StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            writeFully(out, ByteBuffer.wrap(MAGIC));
+            for (byte[] r : records) {
+                writeFully(out, ByteBuffer.wrap(r));
+                size += r.length;
+            }
+            out.force(true);
+        }
+        // closed first: some platforms refuse to rename over an open file
+        if (channel != null) {
+            channel.close();
+            channel = null;
+        }
+        try {
+            Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            channel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+        }
+        syncDirectory();
+        fileBytes = size;
+        liveBytes = live;
+        needsRewrite = false;
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
+    }
+
+    private void syncDirectory() {
+        try (FileChannel ch = FileChannel.open(dir.toPath(), StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.FINEST, "cannot fsync directory " + dir, e);
+        }
+    }
+
+    // ---- loading ----
+
+    private void load() throws IOException {
+        // a compaction that crashed before its rename: the log itself is intact
+        if (tmp.exists() && !tmp.delete()) {
+            LOG.warning("cannot delete stale " + tmp);
+        }
+        if (!file.exists()) {
+            compact();
+            return;
+        }
+        long size = file.length();
+        long validEnd;
+        try (InputStream raw = new FileInputStream(file)) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 64 * 1024));
+            byte[] magic = new byte[MAGIC.length];
+            if (size < MAGIC.length || !readMagic(in, magic) || !Arrays.equals(magic, MAGIC)) {
+                // never written by us (a new log is created by rename, complete): keep it for a human
+                File aside = new File(dir, CORRUPT_NAME);
+                LOG.severe("unrecognized " + file + ", moving it to " + aside + " and starting with an empty inbox");
+                raw.close();
+                Files.move(file.toPath(), aside.toPath(), StandardCopyOption.REPLACE_EXISTING);
+                compact();
+                return;
+            }
+            validEnd = replay(in, size);
+        }
+        fileBytes = size;
+        if (validEnd < size) {
+            LOG.warning("inbox " + file + ": ignoring " + (size - validEnd) + " bytes of a torn or corrupt record at offset "
+                    + validEnd + "; everything before it is kept");
+            compact();
+        } else if (size >= compactBytes && liveBytes * 2 < size) {
+            compact();
+        } else {
+            channel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+        }
+    }
+
+    private static boolean readMagic(DataInputStream in, byte[] magic) throws IOException {
+        try {
+            in.readFully(magic);
+            return true;
+        } catch (EOFException e) {
+            return false;
+        }
+    }
+
+    /** @return the offset after the last good record */
+    private long replay(DataInputStream in, long size) throws IOException {
+        long offset = MAGIC.length;
+        CRC32 crc = new CRC32();
+        while (true) {
+            long remaining = size - offset;
+            if (remaining == 0) {
+                return offset;
+            }
+            if (remaining < RECORD_HEADER_BYTES) {
+                return offset;
+            }
+            int length = in.readInt();
+            int expectedCrc = in.readInt();
+            if (length <= 0 || length > MAX_RECORD_BYTES || length > remaining - RECORD_HEADER_BYTES) {
+                return offset;
+            }
+            byte[] body = new byte[length];
+            try {
+                in.readFully(body);
+            } catch (EOFException e) {
+                // the file shrank while we read it: whatever is missing is not there
+                return offset;
+            }
+            crc.reset();
+            crc.update(body, 0, length);
+            if ((int) crc.getValue() != expectedCrc) {
+                return offset;
+            }
+            try {
+                apply(body, RECORD_HEADER_BYTES + length);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.FINE, "undecodable inbox record at offset " + offset, e);
+                return offset;
+            }
+            offset += RECORD_HEADER_BYTES + length;
+        }
+    }
+
+    private void apply(byte[] body, int recordBytes) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(body));
+        byte type = in.readByte();
+        ScopeKey key = readKey(in);
+        long id = in.readLong();
+        ScopeQueue q;
+        switch (type) {
+            case MSG: {
+                long createdAt = in.readLong();
+                String receivedAs = readString(in);
+                String payload = readString(in);
+                SyncMessage m = SyncMessage.builder()
+                        .bizType(key.bizType())
+                        .scope(key.scope())
+                        .id(id)
+                        .createdAt(createdAt)
+                        .userId(receivedAs.isEmpty() ? null : receivedAs)
+                        .payload(payload)
+                        .build();
+                q = queue(key);
+                q.high = Math.max(q.high, id);
+                if (!q.pending.containsKey(id)) {
+                    q.pending.put(id, new Entry(m, recordBytes));
+                    liveBytes += recordBytes;
+                }
+                break;
+            }
+            case ATTEMPT: {
+                int attempts = in.readInt();
+                Entry e = get(key, id);
+                if (e != null) {
+                    e.attempts = attempts;
+                }
+                break;
+            }
+            case DONE: {
+                in.readByte();
+                q = scopes.get(key);
+                Entry e = q == null ? null : q.pending.remove(id);
+                if (e != null) {
+                    liveBytes -= e.recordBytes;
+                }
+                break;
+            }
+            case HIGH:
+                q = queue(key);
+                q.high = Math.max(q.high, id);
+                break;
+            default:
+                throw new IOException("unknown inbox record type " + type);
+        }
+    }
+
+    // ---- encoding ----
+
+    private static byte[] msgRecord(ScopeKey key, SyncMessage m) {
+        Encoder e = new Encoder(MSG, key, m.id());
+        e.writeLong(m.createdAt());
+        e.writeString(m.userId() == null ? "" : m.userId());
+        e.writeString(m.payload());
+        return e.finish();
+    }
+
+    private static byte[] attemptRecord(ScopeKey key, long id, int attempts) {
+        Encoder e = new Encoder(ATTEMPT, key, id);
+        e.writeInt(attempts);
+        return e.finish();
+    }
+
+    private static byte[] doneRecord(ScopeKey key, long id, boolean dropped) {
+        Encoder e = new Encoder(DONE, key, id);
+        e.writeByte(dropped ? 1 : 0);
+        return e.finish();
+    }
+
+    private static byte[] highRecord(ScopeKey key, long id) {
+        return new Encoder(HIGH, key, id).finish();
+    }
+
+    private static ScopeKey readKey(DataInputStream in) throws IOException {
+        byte kind = in.readByte();
+        Scope scope;
+        switch (kind) {
+            case 1:
+                scope = Scope.USER;
+                break;
+            case 2:
+                scope = Scope.DEVICE;
+                break;
+            case 3:
+                scope = Scope.GLOBAL;
+                break;
+            default:
+                throw new IOException("unknown scope " + kind);
+        }
+        String bizType = readString(in);
+        String owner = readString(in);
+        return new ScopeKey(bizType, scope, owner);
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        int length = in.readInt();
+        if (length < 0 || length > in.available()) {
+            throw new IOException("string length out of range: " + length);
+        }
+        byte[] bytes = new byte[length];
+        in.readFully(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /** Builds one record: header (length, CRC) and body. Never throws: it writes to memory. */
+    private static final class Encoder {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        private final DataOutputStream out = new DataOutputStream(bytes);
+
+        Encoder(byte type, ScopeKey key, long id) {
+            writeByte(type);
+            writeByte(key.scope() == Scope.USER ? 1 : key.scope() == Scope.DEVICE ? 2 : 3);
+            writeString(key.bizType());
+            writeString(key.owner());
+            writeLong(id);
+        }
+
+        void writeByte(int v) {
+            try {
+                out.writeByte(v);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        void writeInt(int v) {
+            try {
+                out.writeInt(v);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        void writeLong(long v) {
+            try {
+                out.writeLong(v);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        void writeString(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            writeInt(b.length);
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        byte[] finish() {
+            byte[] body = bytes.toByteArray();
+            CRC32 crc = new CRC32();
+            crc.update(body, 0, body.length);
+            ByteBuffer record = ByteBuffer.allocate(RECORD_HEADER_BYTES + body.length);
+            record.putInt(body.length);
+            record.putInt((int) crc.getValue());
+            record.put(body);
+            return record.array();
+        }
+    }
+}

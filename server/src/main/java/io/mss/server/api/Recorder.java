@@ -1,0 +1,53 @@
+package io.mss.server.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mss.server.records.OperationRecord;
+import io.mss.server.records.RecordStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * Writes operation records for requests that succeeded. A record that cannot be written is a
+ * WARN, never a failed request: the change it describes already happened.
+ */
+final class Recorder {
+    private static final Logger log = LoggerFactory.getLogger(Recorder.class);
+
+    private final RecordStore store;
+    private final ObjectMapper mapper;
+    private final Clock clock;
+
+    Recorder(RecordStore store, ObjectMapper mapper, Clock clock) {
+        this.store = store;
+        this.mapper = mapper;
+        this.clock = clock;
+    }
+
+    ObjectNode detail() {
+        return mapper.createObjectNode();
+    }
+
+    OperationRecord draft(OperationRecord.Type type, String bizType, ObjectNode detail) {
+        return OperationRecord.draft(type, clock.millis(), OperationRecord.API_KEY_ACTOR, bizType, detail);
+    }
+
+    void record(OperationRecord.Type type, String bizType, ObjectNode detail) {
+        recordAll(List.of(draft(type, bizType, detail)));
+    }
+
+    void recordAll(List<OperationRecord> drafts) {
+        if (drafts.isEmpty()) {
+            return;
+        }
+        try {
+            store.append(drafts);
+        } catch (RuntimeException e) {
+            log.warn("could not write {} operation record(s), first {} {}: {}", drafts.size(), drafts.get(0).type(),
+                    drafts.get(0).bizType(), e.toString());
+        }
+    }
+}
