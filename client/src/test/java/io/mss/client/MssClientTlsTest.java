@@ -38,124 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a scripted TLS server: handshake, delivery, acks, reconnects. */
-class MssClientTlsTest {
-    private static final Duration WAIT = Duration.ofSeconds(10);
-
-    @TempDir
-    static File certDir;
-    private static TestTlsServer.Cert cert;
-    private static TestTlsServer.Cert otherCert;
-
-    @TempDir
-    File stateDir;
-
-    private TestTlsServer server;
-    private ExecutorService callbackPool;
-    private final List<MssClient> clients = new ArrayList<>();
-    private final List<SyncMessage> received = new CopyOnWriteArrayList<>();
-    private final List<String> events = new CopyOnWriteArrayList<>();
-
-    @BeforeAll
-    static void generateCertificates() throws Exception {
-        cert = TestTlsServer.generateCert(certDir, "server");
-        otherCert = TestTlsServer.generateCert(certDir, "other");
-    }
-
-    @BeforeEach
-    void startServer() throws Exception {
-        server = new TestTlsServer(cert);
-        // several threads, so that only the client's own serialization keeps callbacks ordered
-        callbackPool = Executors.newFixedThreadPool(4);
-    }
-
-    @AfterEach
-    void stop() {
-        for (MssClient c : clients) {
-            c.close();
-        }
-        server.close();
-        callbackPool.shutdownNow();
-    }
-
-    private MssClient.Builder builder() {
-        return MssClient.builder()
-                .server("127.0.0.1", server.port())
-                .trustCertificate(cert.pem)
-                .deviceId("dev-1")
-                .tokenProvider((deviceId, userId) -> "token:" + deviceId + ":" + userId)
-                .stateDir(stateDir)
-                .osType("android")
-                .appVersion("3.2.1")
-                .callbackExecutor(callbackPool)
-                .reconnectBackoff(20, 100);
-    }
-
-    private MssClient start(MssClient.Builder builder) {
-        MssClient client = builder.build();
-        clients.add(client);
-        client.addConnectionListener(new ConnectionListener() {
-            @Override
-            public void onConnected(String sessionId) {
-                events.add("connected " + sessionId);
-            }
-
-            @Override
-            public void onDisconnected(String reason, boolean willRetry) {
-                events.add("disconnected " + willRetry + " " + reason);
-            }
-        });
-        return client;
-    }
-
-    private static ServerFrame welcome(String sessionId, String userId, int heartbeatMillis) {
-        return ServerFrame.newBuilder().setWelcome(Welcome.newBuilder()
-                .setVersion(ProtocolVersion.MAX)
-                .setSessionId(sessionId)
-                .setHeartbeatIntervalMs(heartbeatMillis)
-                .setUserId(userId == null ? "" : userId)
-                .setDeviceId("dev-1")
-                .setMaxFrameBytes(1 << 20)).build();
-    }
-
-    private static ServerFrame syncData(String bizType, ScopeKind scope, long... ids) {
-        BizBatch.Builder batch = BizBatch.newBuilder().setBizType(bizType).setScope(scope);
-        for (long id : ids) {
-            batch.addOplogs(Oplog.newBuilder().setId(id).setPayload("payload-" + id).setCreatedAt(1_000 + id));
-        }
-        return ServerFrame.newBuilder().setSyncData(SyncData.newBuilder().addBatches(batch)).build();
-    }
-
-    private static ServerFrame error(ErrorCode code, boolean retry) {
-        return ServerFrame.newBuilder().setError(io.mss.protocol.v1.Error.newBuilder()
-                .setCode(code).setMessage("scripted").setRetry(retry)).build();
-    }
-
-    private static SyncPoint syncPoint(String bizType, ScopeKind scope, long id) {
-        return SyncPoint.newBuilder().setBizType(bizType).setScope(scope).setId(id).build();
-    }
-
-    private List<Long> receivedIds() {
-        return received.stream().map(SyncMessage::id).collect(Collectors.toList());
-    }
-
-    private SyncMessage receivedId(long id) {
-        return received.stream().filter(m -> m.id() == id).findFirst()
-                .orElseThrow(() -> new AssertionError("message " + id + " was not delivered"));
-    }
-
-    private Long storedSyncPoint(ScopeKey key) throws IOException {
-        return SyncPointStore.open(stateDir).get(key);
-    }
-
-    /** Connects, checks the Hello, answers with Welcome and waits for the client to see it. */
-    private TestTlsServer.Peer connect(MssClient client, String sessionId, String userId) throws Exception {
-        TestTlsServer.Peer peer = server.accept();
-        peer.nextHello();
-        peer.send(welcome(sessionId, userId, 30_000));
-        await().atMost(WAIT).until(() -> events.contains("connected " + sessionId));
-        assertThat(client.isConnected()).isTrue();
-        return peer;
-    }
+class MssClientTlsTest extends ClientTestSupport {
 
     @Test
     void helloDeliveryAcksAndResumeAfterReconnect() throws Exception {
@@ -181,21 +64,28 @@ class MssClientTlsTest {
         await().atMost(WAIT).until(() -> events.contains("connected s-1"));
 
         first.send(syncData("notes", ScopeKind.USER, 1, 2));
-        await().atMost(WAIT).until(() -> received.size() == 2);
-        assertThat(receivedIds()).containsExactly(1L, 2L);
+        // stored in the inbox, then acked to the server: before the app has acked anything
+        assertThat(first.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.USER, 2));
+        // the Ack goes out only after the sync point is on disk
+        assertThat(storedSyncPoint(ScopeKey.user("notes", "alice"))).isEqualTo(2L);
+
+        // one message of a scope at a time: 2 waits for the app's ack of 1
+        await().atMost(WAIT).until(() -> received.size() == 1);
         SyncMessage m1 = received.get(0);
+        assertThat(m1.id()).isEqualTo(1L);
         assertThat(m1.bizType()).isEqualTo("notes");
         assertThat(m1.scope()).isEqualTo(Scope.USER);
         assertThat(m1.payload()).isEqualTo("payload-1");
         assertThat(m1.createdAt()).isEqualTo(1_001L);
         assertThat(m1.userId()).isEqualTo("alice");
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> received.size() == 1);
 
         client.reportMsgReceived(m1);
-        assertThat(first.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.USER, 1));
+        await().atMost(WAIT).until(() -> received.size() == 2);
         client.reportMsgReceived(received.get(1));
-        assertThat(first.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.USER, 2));
-        // the Ack goes out only after the sync point is on disk
-        assertThat(storedSyncPoint(ScopeKey.user("notes", "alice"))).isEqualTo(2L);
+        assertThat(receivedIds()).containsExactly(1L, 2L);
+        // app acks are local: the server heard everything it needs at store time
+        assertThat(first.pendingFrames()).isZero();
 
         // the server drops the connection: the client comes back with its sync point
         first.close();
@@ -207,28 +97,29 @@ class MssClientTlsTest {
         second.send(welcome("s-2", "alice", 30_000));
         await().atMost(WAIT).until(() -> events.contains("connected s-2"));
 
-        // resent oplogs (1, 2) are not delivered again; a batch is handled in order, so once 4
-        // is there, 1 and 2 would have been too
+        // resent oplogs (1, 2) are not stored or delivered again
         second.send(syncData("notes", ScopeKind.USER, 1, 2, 3, 4));
-        await().atMost(WAIT).until(() -> received.size() >= 4);
-        assertThat(receivedIds()).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(second.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.USER, 4));
+        await().atMost(WAIT).until(() -> received.size() == 3);
+        assertThat(receivedIds()).containsExactly(1L, 2L, 3L);
 
-        // acking 4 before 3 must not move the sync point past 2: the Ack that follows the next
-        // ack (of a DEVICE message) carries only that scope
+        // acking a message the client has not delivered yet is ignored: 4 still comes after 3
+        client.reportMsgReceived(SyncMessage.builder().bizType("notes").scope(Scope.USER).userId("alice").id(4).build());
+
+        // scopes do not wait for each other: alerts 7 arrives while notes 3 is unacked
         client.registerBiz("alerts", received::add);
         TestTlsServer.Peer third = server.accept();
         assertThat(third.nextHello().getBizTypesList()).containsExactly("alerts", "notes");
         third.send(welcome("s-3", "alice", 30_000));
         await().atMost(WAIT).until(() -> events.contains("connected s-3"));
         third.send(syncData("alerts", ScopeKind.DEVICE, 7));
-        await().atMost(WAIT).until(() -> received.size() == 5);
-
-        client.reportMsgReceived(receivedId(4));
-        client.reportMsgReceived(receivedId(7));
         assertThat(third.nextAck().getSyncPointsList()).containsExactly(syncPoint("alerts", ScopeKind.DEVICE, 7));
-        assertThat(storedSyncPoint(ScopeKey.user("notes", "alice"))).isEqualTo(2L);
+        await().atMost(WAIT).until(() -> received.size() == 4);
+        assertThat(receivedIds()).containsExactly(1L, 2L, 3L, 7L);
+
         client.reportMsgReceived(receivedId(3));
-        assertThat(third.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.USER, 4));
+        await().atMost(WAIT).until(() -> received.size() == 5);
+        assertThat(receivedIds()).containsExactly(1L, 2L, 3L, 7L, 4L);
         assertThat(storedSyncPoint(ScopeKey.user("notes", "alice"))).isEqualTo(4L);
     }
 
@@ -255,16 +146,11 @@ class MssClientTlsTest {
         assertThat(receivedIds()).containsExactly(4L);
     }
 
-    private long storedSyncPointOrZero(ScopeKey key) throws IOException {
-        Long id = storedSyncPoint(key);
-        return id == null ? 0 : id;
-    }
-
     @Test
     void callbacksRunInIdOrderOneAtATime() throws Exception {
         AtomicInteger running = new AtomicInteger();
         AtomicInteger overlaps = new AtomicInteger();
-        MssClient client = start(builder());
+        MssClient client = start(builder().autoAck(true));
         client.registerBiz("notes", m -> {
             if (running.incrementAndGet() > 1) {
                 overlaps.incrementAndGet();
@@ -292,16 +178,35 @@ class MssClientTlsTest {
     }
 
     @Test
-    void aThrowingCallbackLeavesItsMessageUnackedAndDeliveryGoesOn() throws Exception {
+    void aThrowingCallbackIsRetriedWhileLaterMessagesOfItsScopeWait() throws Exception {
+        AtomicInteger failuresLeft = new AtomicInteger(2);
+        MssClient client = start(builder().autoAck(true).redeliveryBackoff(10, 20));
+        client.registerBiz("notes", m -> {
+            received.add(m);
+            if (m.id() == 2 && failuresLeft.getAndDecrement() > 0) {
+                throw new IllegalStateException("app bug");
+            }
+        });
+        client.appToForeground();
+        TestTlsServer.Peer peer = connect(client, "s-1", null);
+
+        peer.send(syncData("notes", ScopeKind.DEVICE, 1, 2, 3));
+        // the server's ack does not wait for the app
+        assertThat(peer.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.DEVICE, 3));
+        await().atMost(WAIT).until(() -> received.size() == 5);
+        assertThat(receivedIds()).containsExactly(1L, 2L, 2L, 2L, 3L);
+        await().atMost(WAIT).until(() -> peekInbox(stateDir).pendingCount() == 0);
+        assertThat(peer.pendingFrames()).isZero();
+    }
+
+    @Test
+    void fullUpdateIsASignalAndDropsNothingFromTheInbox() throws Exception {
         List<String> fullUpdates = new CopyOnWriteArrayList<>();
-        MssClient client = start(builder().autoAck(true));
+        MssClient client = start(builder());
         client.registerBiz("notes", new MessageCallback() {
             @Override
             public void onMessage(SyncMessage m) {
                 received.add(m);
-                if (m.id() == 2) {
-                    throw new IllegalStateException("app bug");
-                }
             }
 
             @Override
@@ -313,19 +218,20 @@ class MssClientTlsTest {
         TestTlsServer.Peer peer = connect(client, "s-1", null);
 
         peer.send(syncData("notes", ScopeKind.DEVICE, 1, 2, 3));
-        await().atMost(WAIT).until(() -> received.size() == 3);
-        assertThat(peer.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.DEVICE, 1));
-
+        peer.nextAck();
+        await().atMost(WAIT).until(() -> received.size() == 1);
         peer.send(ServerFrame.newBuilder().setCommand(Command.newBuilder()
                 .setType(CommandType.FULL_UPDATE).setBizType("notes").setScope(ScopeKind.DEVICE)).build());
         await().atMost(WAIT).until(() -> fullUpdates.contains("notes"));
-        // 3 was auto-acked but 2 holds the sync point back: nothing more was sent or stored
-        assertThat(peer.pendingFrames()).isZero();
-        assertThat(storedSyncPoint(ScopeKey.device("notes"))).isEqualTo(1L);
 
-        // the app may still ack it later
+        // 1 is still with the app, 2 and 3 wait in the inbox: all three are delivered
+        client.reportMsgReceived(receivedId(1));
+        await().atMost(WAIT).until(() -> received.size() == 2);
         client.reportMsgReceived(receivedId(2));
-        assertThat(peer.nextAck().getSyncPointsList()).containsExactly(syncPoint("notes", ScopeKind.DEVICE, 3));
+        await().atMost(WAIT).until(() -> received.size() == 3);
+        client.reportMsgReceived(receivedId(3));
+        assertThat(receivedIds()).containsExactly(1L, 2L, 3L);
+        await().atMost(WAIT).until(() -> peekInbox(stateDir).pendingCount() == 0);
     }
 
     @Test

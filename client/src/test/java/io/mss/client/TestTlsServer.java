@@ -9,6 +9,8 @@ import io.mss.protocol.v1.ClientFrame;
 import io.mss.protocol.v1.Hello;
 import io.mss.protocol.v1.Pong;
 import io.mss.protocol.v1.ServerFrame;
+import io.mss.protocol.v1.UpstreamMessage;
+import io.mss.protocol.v1.UpstreamResult;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -233,6 +235,23 @@ final class TestTlsServer implements AutoCloseable {
             ClientFrame frame = next();
             assertThat(frame.getKindCase()).isEqualTo(ClientFrame.KindCase.ACK);
             return frame.getAck();
+        }
+
+        UpstreamMessage nextUpstream() throws InterruptedException {
+            ClientFrame frame = next();
+            assertThat(frame.getKindCase()).isEqualTo(ClientFrame.KindCase.UPSTREAM);
+            return frame.getUpstream();
+        }
+
+        /** Answers an upstream message as the server does. */
+        void answer(UpstreamMessage m, boolean success, String code, String payload, String message)
+                throws IOException {
+            send(ServerFrame.newBuilder().setUpstreamResult(UpstreamResult.newBuilder()
+                    .setClientMsgId(m.getClientMsgId())
+                    .setSuccess(success)
+                    .setCode(code)
+                    .setPayload(payload)
+                    .setMessage(message)).build());
         }
 
         /** Frames received but not taken yet (Pings excluded). */

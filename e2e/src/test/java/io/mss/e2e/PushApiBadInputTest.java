@@ -35,8 +35,24 @@ class PushApiBadInputTest {
         server.close();
     }
 
+    /** A push to ORDER/u with extra fields. */
+    private static String push(String extra) {
+        return "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"p\"" + (extra.isEmpty() ? "" : "," + extra) + "}";
+    }
+
+    /** A global push to NEWS with extra fields. */
+    private static String global(String extra) {
+        return "{\"bizType\":\"NEWS\",\"payload\":\"p\"," + extra + "}";
+    }
+
+    private static String uids(int count) {
+        return java.util.stream.IntStream.range(0, count).mapToObj(i -> "\"user-" + i + "\"")
+                .collect(java.util.stream.Collectors.joining(",", "[", "]"));
+    }
+
     static Stream<Arguments> badRequests() {
         String big = "x".repeat(4097);
+        long soon = System.currentTimeMillis() + 3_600_000;
         return Stream.of(
                 // method, path, body, status, resultCode
                 arguments("POST", "/api/v1/push", "{", 400, "INVALID_JSON"),
@@ -66,6 +82,77 @@ class PushApiBadInputTest {
                 arguments("PUT", "/api/v1/biz-types/NOPE", "{}", 404, "BIZ_TYPE_NOT_FOUND"),
                 arguments("GET", "/api/v1/biz-types/NOPE", null, 404, "BIZ_TYPE_NOT_FOUND"),
                 arguments("DELETE", "/api/v1/biz-types/NOPE", null, 404, "BIZ_TYPE_NOT_FOUND"),
+                // validity window: epoch ms, end after start and not in the past, start within the retention
+                arguments("POST", "/api/v1/push", push("\"validTimeEnd\":1000"), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push", push("\"validTimeStart\":" + (soon + 1000) + ",\"validTimeEnd\":" + soon), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push", push("\"validTimeStart\":" + soon + ",\"validTimeEnd\":" + soon), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push", push("\"validTimeStart\":\"tomorrow\""), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push", push("\"validTimeStart\":-5"), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push", push("\"validTimeEnd\":1.5e12"), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push", push("\"validTimeStart\":" + (soon + 40L * 24 * 3600 * 1000)), 400, "INVALID_VALIDITY"),
+                arguments("POST", "/api/v1/push/global", "{\"bizType\":\"NEWS\",\"payload\":\"p\",\"validTimeEnd\":1000}", 400, "INVALID_VALIDITY"),
+                // delivery filters
+                arguments("POST", "/api/v1/push", push("\"appMinVersion\":\"1.x\""), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"appMaxVersion\":\"\""), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"appMaxVersion\":3"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"appMinVersion\":\"2.0\",\"appMaxVersion\":\"1.9.9\""), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"osType\":42"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"osType\":[]"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"osType\":[\"ios\",\"\"]"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"uidList\":[\"u\"]"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push", push("\"uidRange\":{\"from\":1,\"to\":9}"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidList\":\"u1,u2\""), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidList\":[]"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidList\":[\"u1\",7]"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidList\":" + uids(10_001)), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidRange\":{\"from\":9,\"to\":1}"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidRange\":{}"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidRange\":{\"from\":1,\"upTo\":9}"), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"uidRange\":\"1-9\""), 400, "INVALID_FILTER"),
+                arguments("POST", "/api/v1/push/global", global("\"linkToken\":\"u\""), 400, "INVALID_REQUEST"),
+                // batches: the request as a whole
+                arguments("POST", "/api/v1/push/batch", "{\"orders\":[" + String.join(",", java.util.Collections.nCopies(1001, push(""))) + "]}", 400, "BATCH_TOO_LARGE"),
+                arguments("POST", "/api/v1/push/batch", "{\"orders\":" + push("") + "}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push/batch", "{\"orders\":\"all of them\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push/batch", "{\"orders\":[]}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push/batch", "{}", 400, "MISSING_FIELD"),
+                arguments("POST", "/api/v1/push/batch", "[" + push("") + "]", 400, "INVALID_JSON"),
+                arguments("POST", "/api/v1/push/batch", "{\"orders\":[" + push("") + "],\"atomic\":true}", 400, "INVALID_REQUEST"),
+                // bizType configurations
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"rePushMode\":\"THRESHOLD\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"rePushMode\":\"THRESHOLD\",\"rePushThreshold\":0}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"rePushMode\":\"THRESHOLD\",\"rePushThreshold\":100001}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"rePushThreshold\":10}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"rePushMode\":\"THRESHOLD\",\"rePushThreshold\":\"ten\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"rePushMode\":\"SOME\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"persistent\":false,\"rePushMode\":\"THRESHOLD\",\"rePushThreshold\":5}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"status\":\"PAUSED\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"status\":\"online\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"receiptWebhook\":\"ftp://example.com/r\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"receiptWebhook\":\"example.com/r\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"receiptWebhook\":\"http://:8080/r\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"receiptWebhook\":\"http://example.com/" + "r".repeat(2100) + "\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"upstreamWebhook\":\"not a url\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"upstreamWebhook\":42}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/biz-types", "{\"id\":\"X\",\"range\":\"GLOBAL\",\"multiDevice\":true}", 400, "INVALID_BIZ_TYPE"),
+                arguments("PUT", "/api/v1/biz-types/ORDER", "{\"rePushMode\":\"THRESHOLD\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("PUT", "/api/v1/biz-types/ORDER", "{\"status\":\"SLEEPING\"}", 400, "INVALID_REQUEST"),
+                arguments("PUT", "/api/v1/biz-types/ORDER", "{\"receiptWebhook\":\"mailto:ops@example.com\"}", 400, "INVALID_BIZ_TYPE"),
+                arguments("DELETE", "/api/v1/biz-types/ORDER?force=maybe", null, 400, "INVALID_REQUEST"),
+                // delivery status
+                arguments("GET", "/api/v1/push/ORDER/1?linkToken=u", null, 404, "OPLOG_NOT_FOUND"),
+                arguments("GET", "/api/v1/push/NEWS/1", null, 404, "OPLOG_NOT_FOUND"),
+                arguments("GET", "/api/v1/push/ORDER/1", null, 400, "MISSING_FIELD"),
+                arguments("GET", "/api/v1/push/ORDER/first?linkToken=u", null, 400, "INVALID_REQUEST"),
+                arguments("GET", "/api/v1/push/ORDER/0?linkToken=u", null, 400, "INVALID_REQUEST"),
+                arguments("GET", "/api/v1/push/NEWS/1?linkToken=u", null, 400, "RANGE_MISMATCH"),
+                arguments("GET", "/api/v1/push/NOPE/1?linkToken=u", null, 404, "BIZ_TYPE_NOT_FOUND"),
+                // operation records
+                arguments("GET", "/api/v1/records?limit=1001", null, 400, "INVALID_REQUEST"),
+                arguments("GET", "/api/v1/records?limit=0", null, 400, "INVALID_REQUEST"),
+                arguments("GET", "/api/v1/records?type=PUSHED", null, 400, "INVALID_REQUEST"),
+                arguments("GET", "/api/v1/records?from=10&to=5", null, 400, "INVALID_REQUEST"),
+                arguments("GET", "/api/v1/records?from=yesterday", null, 400, "INVALID_REQUEST"),
                 arguments("GET", "/api/v1/nothing-here", null, 404, "NOT_FOUND"));
     }
 
@@ -98,5 +185,6 @@ class PushApiBadInputTest {
         Api.Answer list = server.api.call("GET", "/api/v1/biz-types", null);
         assertThat(list.body().path("bizTypes").size()).isEqualTo(2);
         assertThat(server.server.engine().lastId(io.mss.server.store.Scope.user("ORDER", "u"))).isZero();
+        assertThat(server.server.engine().lastId(io.mss.server.store.Scope.global("NEWS"))).isZero();
     }
 }

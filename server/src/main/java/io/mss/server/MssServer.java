@@ -6,6 +6,9 @@ import io.mss.server.auth.SelfSignedCertificate;
 import io.mss.server.auth.TokenVerifier;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.gateway.GatewayServer;
+import io.mss.server.records.RecordRetention;
+import io.mss.server.records.RocksDbRecordStore;
+import io.mss.server.webhook.ReceiptWebhook;
 import io.mss.server.store.rocksdb.RocksDbStore;
 import io.mss.server.sync.SyncEngine;
 import org.slf4j.Logger;
@@ -30,6 +33,10 @@ public final class MssServer implements AutoCloseable {
     private final SyncEngine engine;
     private final GatewayServer gateway;
     private final HttpApi api;
+    // operation records and receipt webhooks (set right after construction)
+    private RocksDbRecordStore records;
+    private RecordRetention recordRetention;
+    private ReceiptWebhook receipts;
 
     private MssServer(ServerConfig config, Secrets secrets, Path certFile, RocksDbStore store, SyncEngine engine,
                       GatewayServer gateway, HttpApi api) {
@@ -67,13 +74,23 @@ public final class MssServer implements AutoCloseable {
                 RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
         GatewayServer gateway = null;
         HttpApi api = null;
+        RocksDbRecordStore records = null;
+        RecordRetention recordRetention = null;
+        ReceiptWebhook receipts = null;
         try {
+            records = RocksDbRecordStore.open(dataDir.resolve("records"));
+            recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, store, store, clock, config.maxOplogsPerFrame, config.maxFrameBytes);
             engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
             TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), clock);
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
-            api = new HttpApi(config, secrets.apiKey(), engine, store).start();
+            receipts = new ReceiptWebhook(engine::bizType);
+            engine.addAckListener(receipts);
+            api = new HttpApi(config, secrets.apiKey(), engine, store, records).start();
             MssServer server = new MssServer(config, secrets, certFile, store, engine, gateway, api);
+            server.records = records;
+            server.recordRetention = recordRetention;
+            server.receipts = receipts;
             server.announce((System.nanoTime() - t0) / 1_000_000);
             return server;
         } catch (Exception e) {
@@ -82,6 +99,15 @@ public final class MssServer implements AutoCloseable {
             }
             if (gateway != null) {
                 gateway.close();
+            }
+            if (receipts != null) {
+                receipts.close();
+            }
+            if (recordRetention != null) {
+                recordRetention.close();
+            }
+            if (records != null) {
+                records.close();
             }
             store.close();
             throw e;
@@ -128,6 +154,9 @@ public final class MssServer implements AutoCloseable {
     public void close() {
         api.close();
         gateway.close();
+        receipts.close();
+        recordRetention.close();
+        records.close();
         engine.close();
         store.close();
         log.info("MSS stopped");

@@ -70,20 +70,39 @@ public final class RealMssClient implements MssClient {
     private volatile Thread stateThread;
     /** Null when the app supplied its own executor: that one is not ours to shut down. */
     private final ExecutorService ownedCallbackExecutor;
+    /** The app's executor (or ours), unserialized: completes upstream futures. */
+    private final Executor callbackExecutor;
     private final SerialExecutor callbacks;
     private final Connection.Events events = new ConnectionEvents();
     private final CopyOnWriteArrayList<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closeCalled = new AtomicBoolean();
     private volatile boolean connected;
+    /**
+     * The user the app signed in last, written on the app's thread before the change reaches
+     * the state thread: a USER message handed to the callback executor before a user switch is
+     * checked against it right before its callback runs.
+     */
+    private volatile String dispatchUser;
+    /** Keeps dispatchUser and the order of posted user changes in step. */
+    private final Object userLock = new Object();
 
     // ---- state thread only ----
     private final SyncPointStore store;
-    private final AckTracker acks;
+    private final Inbox inbox;
     private final Backoff backoff;
     private final TreeMap<String, MessageCallback> bizCallbacks = new TreeMap<>();
     /** Scopes whose sync point moved since the current connection's Hello. */
     private final Set<ScopeKey> unsentAcks = new HashSet<>();
+    /** At most one attempt per scope is with the callback. */
+    private final Map<ScopeKey, Delivery> inFlight = new HashMap<>();
+    /** Scopes whose head message waits for its next attempt. */
+    private final Map<ScopeKey, ScheduledFuture<?>> retryTimers = new HashMap<>();
+    /** FULL_UPDATE commands for bizTypes without a callback, delivered on registration. */
+    private final Set<String> pendingFullUpdates = new LinkedHashSet<>();
+    /** Upstream messages without an answer yet, in the order they were sent. */
+    private final Map<String, PendingUpstream> upstream = new LinkedHashMap<>();
     private String userId;
+    private String userSessionId = "";
     private boolean foreground;
     /** The server refused us with retry = false: wait for the app to act. */
     private boolean halted;
@@ -96,11 +115,13 @@ public final class RealMssClient implements MssClient {
     private boolean storeDirty;
     private boolean flushQueued;
 
-    private RealMssClient(ClientConfig config, Tls tls, SyncPointStore store, Random random) {
+    private RealMssClient(ClientConfig config, Tls tls, SyncPointStore store, Inbox inbox, boolean storeDirty,
+                          Random random) {
         this.config = config;
         this.tls = tls;
         this.store = store;
-        this.acks = new AckTracker(store);
+        this.inbox = inbox;
+        this.storeDirty = storeDirty;
         this.backoff = new Backoff(config.backoffMinMillis, config.backoffMaxMillis, random);
         this.stateExecutor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mss-client-state");
@@ -121,6 +142,7 @@ public final class RealMssClient implements MssClient {
         } else {
             ownedCallbackExecutor = null;
         }
+        this.callbackExecutor = callbackExecutor;
         this.callbacks = new SerialExecutor(callbackExecutor);
     }
 
@@ -129,12 +151,27 @@ public final class RealMssClient implements MssClient {
         config.validate();
         Tls tls = Tls.from(config);
         SyncPointStore store;
+        Inbox inbox;
         try {
             store = SyncPointStore.open(config.stateDir);
+            inbox = Inbox.open(config.stateDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open state directory " + config.stateDir, e);
         }
-        return new RealMssClient(config, tls, store, new Random());
+        // a crash between the inbox's fsync and the sync point file's leaves the file behind
+        boolean raised = false;
+        for (Map.Entry<ScopeKey, Long> e : inbox.highs().entrySet()) {
+            raised |= store.put(e.getKey(), e.getValue());
+        }
+        if (raised) {
+            try {
+                store.save();
+                raised = false;
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot save sync points; retrying before the next Hello", e);
+            }
+        }
+        return new RealMssClient(config, tls, store, inbox, raised, new Random());
     }
 
     // ---- public API: validate on the caller's thread, then hand over ----
@@ -147,6 +184,10 @@ public final class RealMssClient implements MssClient {
             if (bizCallbacks.put(bizType, callback) == null) {
                 reconnectNow("registered bizType " + bizType);
             }
+            if (pendingFullUpdates.remove(bizType)) {
+                fullUpdate(callback, bizType);
+            }
+            pump();
         });
     }
 
@@ -185,15 +226,50 @@ public final class RealMssClient implements MssClient {
 
     @Override
     public void updateUserInfo(String userId) {
+        updateUserInfo(userId, "");
+    }
+
+    @Override
+    public void updateUserInfo(String userId, String sessionId) {
         if (userId == null || userId.isEmpty()) {
             throw new IllegalArgumentException("userId is empty; use clearUserInfo() to sign out");
         }
-        post(() -> changeUser(userId));
+        Objects.requireNonNull(sessionId, "sessionId");
+        setUser(userId, sessionId);
     }
 
     @Override
     public void clearUserInfo() {
-        post(() -> changeUser(null));
+        setUser(null, "");
+    }
+
+    private void setUser(String newUserId, String sessionId) {
+        synchronized (userLock) {
+            dispatchUser = newUserId;
+            post(() -> changeUser(newUserId, sessionId));
+        }
+    }
+
+    @Override
+    public CompletableFuture<UpstreamReply> sendMessage(String bizType, String payload) {
+        requireBizType(bizType);
+        Objects.requireNonNull(payload, "payload");
+        if (payload.length() > MAX_UPSTREAM_PAYLOAD_CHARS) {
+            throw new IllegalArgumentException("payload of " + payload.length() + " characters exceeds the limit of "
+                    + MAX_UPSTREAM_PAYLOAD_CHARS);
+        }
+        PendingUpstream p = new PendingUpstream(UUID.randomUUID().toString(), bizType, payload);
+        if (closeCalled.get() || !tryPost(() -> enqueueUpstream(p))) {
+            p.future.completeExceptionally(new IllegalStateException("the MSS client is closed"));
+            return p.future;
+        }
+        // an app that gives up on the answer should not keep it being resent
+        p.future.whenComplete((reply, error) -> {
+            if (p.future.isCancelled()) {
+                post(() -> forgetUpstream(p));
+            }
+        });
+        return p.future;
     }
 
     @Override
@@ -246,10 +322,17 @@ public final class RealMssClient implements MssClient {
     }
 
     private void post(Runnable task) {
+        if (!tryPost(task)) {
+            LOG.fine("client is closed, ignoring a call");
+        }
+    }
+
+    private boolean tryPost(Runnable task) {
         try {
             stateExecutor.execute(() -> guarded(task));
+            return true;
         } catch (RejectedExecutionException e) {
-            LOG.fine("client is closed, ignoring a call");
+            return false;
         }
     }
 
@@ -330,15 +413,21 @@ public final class RealMssClient implements MssClient {
         }
     }
 
-    private void changeUser(String newUserId) {
-        if (Objects.equals(userId, newUserId)) {
+    private void changeUser(String newUserId, String sessionId) {
+        boolean userChanged = !Objects.equals(userId, newUserId);
+        if (!userChanged && sessionId.equals(userSessionId)) {
             return;
         }
         userId = newUserId;
+        userSessionId = sessionId;
         // a different user means a different token, which may fix what made the server refuse us
         halted = false;
-        reconnectNow(newUserId == null ? "user signed out" : "user changed");
+        reconnectNow(newUserId == null ? "user signed out" : userChanged ? "user changed" : "user session changed");
         ensureConnecting();
+        if (userChanged) {
+            // the new user's USER messages, if the inbox has any from an earlier sign-in
+            pump();
+        }
     }
 
     /**
@@ -409,6 +498,7 @@ public final class RealMssClient implements MssClient {
             // the Hello promises these sync points; have them on disk first
             saveStore();
         }
+        // c.userId is the current user: an attempt for another one was replaced before its Hello
         Hello.Builder hello = Hello.newBuilder()
                 .setMinVersion(ProtocolVersion.MIN)
                 .setMaxVersion(ProtocolVersion.MAX)
@@ -416,7 +506,9 @@ public final class RealMssClient implements MssClient {
                 .setDeviceId(config.deviceId)
                 .setOsType(config.osType)
                 .setAppVersion(config.appVersion)
-                .addAllBizTypes(bizCallbacks.keySet());
+                .addAllBizTypes(bizCallbacks.keySet())
+                .setUserId(c.userId == null ? "" : c.userId)
+                .setSessionId(c.userId == null ? "" : userSessionId);
         for (Map.Entry<ScopeKey, Long> e : store.forSession(bizCallbacks.keySet(), c.userId).entrySet()) {
             hello.addSyncPoints(syncPoint(e.getKey(), e.getValue()));
         }
@@ -442,6 +534,9 @@ public final class RealMssClient implements MssClient {
                 break;
             case COMMAND:
                 command(frame.getCommand());
+                break;
+            case UPSTREAM_RESULT:
+                upstreamResult(frame.getUpstreamResult());
                 break;
             case ERROR:
                 serverError(c, frame.getError());
@@ -484,6 +579,13 @@ public final class RealMssClient implements MssClient {
         if (!unsentAcks.isEmpty()) {
             sendAcks(c);
         }
+        // unanswered upstream messages, again with their ids: the server answers a repeat once
+        for (PendingUpstream p : new ArrayList<>(upstream.values())) {
+            if (current != c) {
+                return;
+            }
+            sendUpstream(c, p);
+        }
     }
 
     static long heartbeatMillis(Welcome w) {
@@ -498,7 +600,12 @@ public final class RealMssClient implements MssClient {
         send(c, ClientFrame.newBuilder().setPing(Ping.newBuilder().setTimestamp(System.currentTimeMillis())).build());
     }
 
+    /**
+     * Stores the new oplogs in the inbox (fsync), raises their sync points, and queues the flush
+     * that saves the sync points and then acks the server. Dispatch starts from the inbox.
+     */
     private void syncData(Connection c, SyncData data) {
+        List<SyncMessage> incoming = new ArrayList<>();
         for (BizBatch batch : data.getBatchesList()) {
             String bizType = batch.getBizType();
             Scope scope = toScope(batch.getScope());
@@ -506,26 +613,12 @@ public final class RealMssClient implements MssClient {
                 LOG.warning("ignoring a batch of " + bizType + " with unknown scope " + batch.getScope());
                 continue;
             }
-            MessageCallback callback = bizCallbacks.get(bizType);
-            if (callback == null) {
-                // unregistered after the Hello; the reconnect that follows tells the server
+            if (scope == Scope.USER && c.sessionUserId == null) {
+                LOG.warning("ignoring USER batch of " + bizType + " in an anonymous session");
                 continue;
             }
-            ScopeKey key;
-            if (scope == Scope.USER) {
-                if (c.sessionUserId == null) {
-                    LOG.warning("ignoring USER batch of " + bizType + " in an anonymous session");
-                    continue;
-                }
-                key = ScopeKey.user(bizType, c.sessionUserId);
-            } else {
-                key = new ScopeKey(bizType, scope, "");
-            }
             for (Oplog oplog : batch.getOplogsList()) {
-                if (!acks.markDispatched(key, oplog.getId())) {
-                    continue;
-                }
-                deliver(callback, SyncMessage.builder()
+                incoming.add(SyncMessage.builder()
                         .bizType(bizType)
                         .scope(scope)
                         .id(oplog.getId())
@@ -535,23 +628,246 @@ public final class RealMssClient implements MssClient {
                         .build());
             }
         }
+        Set<ScopeKey> stored;
+        try {
+            stored = inbox.store(incoming);
+        } catch (IOException e) {
+            // not stored, so not acked: a new connection gets them again from the sync points
+            LOG.log(Level.WARNING, "cannot write " + incoming.size() + " messages to the inbox", e);
+            connectionLost(c, "cannot write the inbox: " + e, false);
+            return;
+        }
+        for (ScopeKey key : stored) {
+            if (store.put(key, inbox.high(key))) {
+                storeDirty = true;
+                unsentAcks.add(key);
+            }
+        }
+        if (!stored.isEmpty()) {
+            queueFlush();
+            for (ScopeKey key : stored) {
+                pump(key);
+            }
+        }
     }
 
-    private void deliver(MessageCallback callback, SyncMessage message) {
+    // ---- dispatch from the inbox ----
+
+    /** One attempt to hand a message to its callback. */
+    private static final class Delivery {
+        final ScopeKey key;
+        final SyncMessage message;
+        final int attempt;
+        final MessageCallback callback;
+        /** Set on the state thread when this attempt is over; read by the callback thread. */
+        volatile boolean cancelled;
+        /** State thread: the callback started, so the ack timeout runs. */
+        ScheduledFuture<?> timeout;
+
+        Delivery(ScopeKey key, SyncMessage message, int attempt, MessageCallback callback) {
+            this.key = key;
+            this.message = message;
+            this.attempt = attempt;
+            this.callback = callback;
+        }
+
+        @Override
+        public String toString() {
+            return message + " attempt " + attempt + "/" + MAX_DELIVERY_ATTEMPTS;
+        }
+    }
+
+    private void pump() {
+        for (ScopeKey key : inbox.pendingScopes()) {
+            pump(key);
+        }
+    }
+
+    /** Hands the head of the scope to its callback when nothing holds it back. */
+    private void pump(ScopeKey key) {
+        while (!closeCalled.get() && !inFlight.containsKey(key) && !retryTimers.containsKey(key)) {
+            Inbox.Entry head = inbox.head(key);
+            if (head == null) {
+                return;
+            }
+            MessageCallback callback = bizCallbacks.get(key.bizType());
+            if (callback == null) {
+                // waits in the inbox until a callback is registered
+                return;
+            }
+            // dispatchUser as well: a user switch the app asked for may still be on its way here
+            if (!key.visibleTo(userId) || !key.visibleTo(dispatchUser)) {
+                return;
+            }
+            if (head.attempts() >= MAX_DELIVERY_ATTEMPTS) {
+                drop(key, head, callback);
+                continue;
+            }
+            deliver(key, head, callback);
+            return;
+        }
+    }
+
+    private void deliver(ScopeKey key, Inbox.Entry entry, MessageCallback callback) {
+        int attempt = entry.attempts() + 1;
+        try {
+            // before the callback: an app that dies inside it must find the attempt counted
+            inbox.recordAttempt(key, entry.message().id(), attempt);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot record delivery attempt " + attempt + " of " + entry.message(), e);
+        }
+        Delivery d = new Delivery(key, entry.message(), attempt, callback);
+        inFlight.put(key, d);
+        callbacks.execute(() -> runDelivery(d));
+    }
+
+    /** Callback thread. */
+    private void runDelivery(Delivery d) {
+        if (closeCalled.get() || d.cancelled
+                || (d.key.scope() == Scope.USER && !d.key.owner().equals(dispatchUser))) {
+            post(() -> notRun(d));
+            return;
+        }
+        post(() -> started(d));
+        try {
+            d.callback.onMessage(d.message);
+        } catch (Throwable t) {
+            LOG.log(Level.WARNING, "callback for " + d + " threw", t);
+            post(() -> failed(d, "the callback threw " + t));
+            return;
+        }
+        if (config.autoAck) {
+            reportMsgReceived(d.message);
+        }
+    }
+
+    private boolean isCurrent(Delivery d) {
+        return inFlight.get(d.key) == d;
+    }
+
+    private void finish(Delivery d) {
+        inFlight.remove(d.key);
+        d.cancelled = true;
+        if (d.timeout != null) {
+            d.timeout.cancel(false);
+            d.timeout = null;
+        }
+    }
+
+    private void started(Delivery d) {
+        if (isCurrent(d) && d.timeout == null) {
+            d.timeout = schedule(() -> failed(d, "not acked within " + config.ackTimeoutMillis + " ms"),
+                    config.ackTimeoutMillis);
+        }
+    }
+
+    /** The attempt never reached the callback (closing, or its user signed out): not counted. */
+    private void notRun(Delivery d) {
+        if (!isCurrent(d)) {
+            return;
+        }
+        finish(d);
+        uncount(d);
+        pump(d.key);
+    }
+
+    private void uncount(Delivery d) {
+        Inbox.Entry e = inbox.get(d.key, d.message.id());
+        if (e != null && e.attempts() == d.attempt) {
+            try {
+                inbox.recordAttempt(d.key, d.message.id(), d.attempt - 1);
+            } catch (IOException ex) {
+                LOG.log(Level.FINE, "cannot uncount delivery attempt of " + d.message, ex);
+            }
+        }
+    }
+
+    private void failed(Delivery d, String reason) {
+        if (!isCurrent(d)) {
+            return;
+        }
+        finish(d);
+        Inbox.Entry e = inbox.get(d.key, d.message.id());
+        if (e == null) {
+            return;
+        }
+        e.lastFailure(reason);
+        LOG.warning("delivery of " + d + " failed: " + reason);
+        if (e.attempts() >= MAX_DELIVERY_ATTEMPTS) {
+            // dropped by pump, with the event, once its callback and user are there
+            pump(d.key);
+            return;
+        }
+        ScopeKey key = d.key;
+        ScheduledFuture<?> timer = schedule(() -> {
+            retryTimers.remove(key);
+            pump(key);
+        }, redeliveryDelayMillis(e.attempts()));
+        if (timer != null) {
+            retryTimers.put(key, timer);
+        }
+    }
+
+    /** The delay after {@code attempts} failed attempts: min, doubling, at most max. */
+    long redeliveryDelayMillis(int attempts) {
+        long delay = config.redeliveryMinMillis;
+        for (int i = 1; i < attempts && delay < config.redeliveryMaxMillis; i++) {
+            delay *= 2;
+        }
+        return Math.min(delay, config.redeliveryMaxMillis);
+    }
+
+    private void drop(ScopeKey key, Inbox.Entry entry, MessageCallback callback) {
+        SyncMessage m = entry.message();
+        String reason = "dropped after " + entry.attempts() + " delivery attempts; last: "
+                + (entry.lastFailure() != null ? entry.lastFailure()
+                : "attempt " + entry.attempts() + " did not finish before the app stopped");
+        try {
+            inbox.remove(key, m.id(), true);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot record the drop of " + m + " in the inbox", e);
+        }
+        LOG.warning(m + " " + reason);
         callbacks.execute(() -> {
             if (closeCalled.get()) {
                 return;
             }
             try {
-                callback.onMessage(message);
+                callback.onMessageDropped(m, reason);
             } catch (Throwable t) {
-                LOG.log(Level.WARNING, "callback for " + message + " threw; the message stays unacked", t);
-                return;
-            }
-            if (config.autoAck) {
-                reportMsgReceived(message);
+                LOG.log(Level.WARNING, "onMessageDropped(" + m + ") threw", t);
             }
         });
+    }
+
+    /** The app acked: done, removed from the inbox, the scope moves on. */
+    private void ack(SyncMessage message) {
+        ScopeKey key = ScopeKey.of(message);
+        if (key == null) {
+            return;
+        }
+        Inbox.Entry e = inbox.get(key, message.id());
+        if (e == null || e.attempts() == 0) {
+            // done already, dropped, or never delivered
+            return;
+        }
+        Delivery d = inFlight.get(key);
+        if (d != null && d.message.id() == message.id()) {
+            finish(d);
+        }
+        if (inbox.head(key) == e) {
+            ScheduledFuture<?> retry = retryTimers.remove(key);
+            if (retry != null) {
+                retry.cancel(false);
+            }
+        }
+        try {
+            inbox.remove(key, message.id(), false);
+        } catch (IOException ex) {
+            LOG.log(Level.WARNING, "cannot record the ack of " + message + " in the inbox; it may be delivered again"
+                    + " after a restart", ex);
+        }
+        pump(key);
     }
 
     private void command(Command command) {
@@ -562,8 +878,14 @@ public final class RealMssClient implements MssClient {
         String bizType = command.getBizType();
         MessageCallback callback = bizCallbacks.get(bizType);
         if (callback == null) {
+            pendingFullUpdates.add(bizType);
             return;
         }
+        fullUpdate(callback, bizType);
+    }
+
+    /** Only a signal: the inbox keeps every message of the bizType. */
+    private void fullUpdate(MessageCallback callback, String bizType) {
         callbacks.execute(() -> {
             if (closeCalled.get()) {
                 return;
@@ -576,6 +898,95 @@ public final class RealMssClient implements MssClient {
         });
     }
 
+    // ---- upstream ----
+
+    private static final class PendingUpstream {
+        final String id;
+        final String bizType;
+        final String payload;
+        final CompletableFuture<UpstreamReply> future = new CompletableFuture<>();
+        ScheduledFuture<?> timeout;
+        /** The connection it was last sent on: sent again on each new one. */
+        Connection sentOn;
+
+        PendingUpstream(String id, String bizType, String payload) {
+            this.id = id;
+            this.bizType = bizType;
+            this.payload = payload;
+        }
+    }
+
+    private void enqueueUpstream(PendingUpstream p) {
+        if (closeCalled.get()) {
+            completeUpstream(p, null, new IllegalStateException("the MSS client is closed"));
+            return;
+        }
+        upstream.put(p.id, p);
+        p.timeout = schedule(() -> upstreamTimedOut(p), config.upstreamTimeoutMillis);
+        Connection c = current;
+        if (c != null && c.welcomed) {
+            sendUpstream(c, p);
+        }
+    }
+
+    private void sendUpstream(Connection c, PendingUpstream p) {
+        if (p.sentOn == c) {
+            return;
+        }
+        p.sentOn = c;
+        send(c, ClientFrame.newBuilder().setUpstream(UpstreamMessage.newBuilder()
+                .setClientMsgId(p.id)
+                .setBizType(p.bizType)
+                .setPayload(p.payload)).build());
+    }
+
+    private void upstreamResult(UpstreamResult r) {
+        PendingUpstream p = upstream.remove(r.getClientMsgId());
+        if (p == null) {
+            LOG.fine(() -> "an answer to upstream message " + r.getClientMsgId() + " that is no longer waited for");
+            return;
+        }
+        cancelTimeout(p);
+        completeUpstream(p, new UpstreamReply(r.getClientMsgId(), r.getSuccess(), r.getCode(), r.getPayload(),
+                r.getMessage()), null);
+    }
+
+    private void upstreamTimedOut(PendingUpstream p) {
+        if (upstream.remove(p.id, p)) {
+            p.timeout = null;
+            completeUpstream(p, null, new UpstreamTimeoutException(p.id, config.upstreamTimeoutMillis));
+        }
+    }
+
+    private void forgetUpstream(PendingUpstream p) {
+        if (upstream.remove(p.id, p)) {
+            cancelTimeout(p);
+        }
+    }
+
+    private static void cancelTimeout(PendingUpstream p) {
+        if (p.timeout != null) {
+            p.timeout.cancel(false);
+            p.timeout = null;
+        }
+    }
+
+    /** On the callback executor, so that the app's dependent stages never run on the state thread. */
+    private void completeUpstream(PendingUpstream p, UpstreamReply reply, Throwable error) {
+        Runnable complete = () -> {
+            if (error != null) {
+                p.future.completeExceptionally(error);
+            } else {
+                p.future.complete(reply);
+            }
+        };
+        try {
+            callbackExecutor.execute(complete);
+        } catch (RejectedExecutionException e) {
+            complete.run();
+        }
+    }
+
     private void serverError(Connection c, io.mss.protocol.v1.Error error) {
         String reason = "server error " + error.getCode()
                 + (error.getMessage().isEmpty() ? "" : ": " + error.getMessage());
@@ -586,15 +997,9 @@ public final class RealMssClient implements MssClient {
         connectionLost(c, reason, !error.getRetry());
     }
 
-    private void ack(SyncMessage message) {
-        ScopeKey key = ScopeKey.of(message);
-        if (key == null || !acks.ack(key, message.id())) {
-            return;
-        }
-        storeDirty = true;
-        unsentAcks.add(key);
+    private void queueFlush() {
         if (!flushQueued) {
-            // queued behind the acks already waiting, so a burst of acks costs one fsync
+            // queued behind the frames already waiting, so a burst of them costs one fsync
             flushQueued = true;
             post(this::flush);
         }
@@ -636,9 +1041,10 @@ public final class RealMssClient implements MssClient {
         keys.sort((a, b) -> a.toString().compareTo(b.toString()));
         Ack.Builder ack = Ack.newBuilder();
         for (ScopeKey key : keys) {
-            // the same filter as the Hello: another user's scopes go out with that user's Hello
+            // another user's scopes go out with that user's Hello; a bizType without a callback is
+            // acked too: its messages are stored, they only wait in the inbox
             Long id = store.get(key);
-            if (id != null && bizCallbacks.containsKey(key.bizType()) && key.visibleTo(c.sessionUserId)) {
+            if (id != null && key.visibleTo(c.sessionUserId)) {
                 ack.addSyncPoints(syncPoint(key, id));
             }
         }
@@ -656,7 +1062,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void shutdownOnStateThread() {
-        // send what is acked while the connection is still up
+        // send what is stored while the connection is still up
         flush();
         foreground = false;
         stop("client closed");
@@ -666,6 +1072,25 @@ public final class RealMssClient implements MssClient {
         }
         if (storeDirty) {
             saveStore();
+        }
+        // attempts that had not failed when the app closed us do not count against the message
+        for (Delivery d : new ArrayList<>(inFlight.values())) {
+            finish(d);
+            uncount(d);
+        }
+        for (ScheduledFuture<?> retry : retryTimers.values()) {
+            retry.cancel(false);
+        }
+        retryTimers.clear();
+        for (PendingUpstream p : new ArrayList<>(upstream.values())) {
+            cancelTimeout(p);
+            completeUpstream(p, null, new IllegalStateException("the MSS client was closed before an answer came"));
+        }
+        upstream.clear();
+        try {
+            inbox.close();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot close the inbox", e);
         }
     }
 

@@ -169,10 +169,6 @@ final class BizTypeRoutes {
         BizType bizType = new BizType(id, description, range, target, multiDevice, persistent, retentionDays,
                 rePushMode, threshold, status, upstreamWebhook, receiptWebhook);
         List<String> problems = new ArrayList<>(bizType.problems(config.maxRetentionDays));
-        if (rePushMode != BizType.RePushMode.THRESHOLD && body.integer("rePushThreshold") != null
-                && body.integer("rePushThreshold") != 0 && problems.stream().noneMatch(p -> p.startsWith("rePushThreshold"))) {
-            problems.add("rePushThreshold applies to rePushMode THRESHOLD only");
-        }
         urlProblems(problems, "upstreamWebhook", upstreamWebhook);
         urlProblems(problems, "receiptWebhook", receiptWebhook);
         if (!problems.isEmpty()) {

@@ -5,8 +5,10 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
-import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
+import io.mss.server.records.OperationRecord;
+import io.mss.server.records.RecordQuery;
+import io.mss.server.records.RecordStore;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.StoreException;
 import io.mss.server.sync.SyncEngine;
@@ -15,50 +17,77 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Clock;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The HTTP API for business servers: sync configurations and pushes, JSON in and out.
- * Every answer carries {@code success} and {@code resultCode}; errors add a {@code message}.
+ * The HTTP API for business servers: sync configurations, pushes, delivery status and
+ * operation records, JSON in and out. Every answer carries {@code success} and
+ * {@code resultCode}; errors add a {@code message}.
  */
 public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
-    private static final Logger events = LoggerFactory.getLogger("mss.events");
 
-    private static final Set<String> BIZ_TYPE_FIELDS = Set.of("id", "description", "range", "target",
-            "multiDevice", "persistent", "retentionDays");
-    private static final Set<String> PUSH_FIELDS = Set.of("bizType", "linkToken", "payload", "thirdMsgId");
-    private static final Set<String> GLOBAL_PUSH_FIELDS = Set.of("bizType", "payload", "thirdMsgId");
+    /**
+     * Request bodies of {@code /push/global} (a uidList of up to 10,000 userIds) and
+     * {@code /push/batch} (up to 1,000 orders) may be this large; every other route takes at
+     * most {@link ServerConfig#maxRequestBytes}.
+     */
+    static final int LARGE_REQUEST_BYTES = 8 << 20;
+    static final int DEFAULT_RECORDS_LIMIT = 100;
+    static final int MAX_RECORDS_LIMIT = 1_000;
 
     private final ServerConfig config;
     private final SyncEngine engine;
-    private final BizTypeStore bizTypes;
+    private final RecordStore records;
     private final byte[] apiKey;
     private final ObjectMapper mapper = new ObjectMapper();
+    private final ExecutorService completions;
     private final Javalin app;
 
     public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes) {
+        this(config, apiKey, engine, bizTypes, RecordStore.discarding());
+    }
+
+    public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes, RecordStore records) {
         this.config = config;
         this.engine = engine;
-        this.bizTypes = bizTypes;
+        this.records = records;
         this.apiKey = apiKey.getBytes(StandardCharsets.UTF_8);
+        Clock clock = Clock.systemUTC();
+        AtomicInteger threads = new AtomicInteger();
+        // answers to pushes are written here, not on the store's writer thread that completes them
+        this.completions = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread thread = new Thread(r, "mss-api-completion-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        Recorder recorder = new Recorder(records, mapper, clock);
+        BizTypeRoutes bizTypeRoutes = new BizTypeRoutes(config, engine, bizTypes, mapper, recorder);
+        PushRoutes pushRoutes = new PushRoutes(config, engine, mapper, recorder, completions, clock);
+        int maxRequestBytes = Math.max(config.maxRequestBytes, LARGE_REQUEST_BYTES);
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
-            c.http.maxRequestSize = config.maxRequestBytes;
+            c.http.maxRequestSize = maxRequestBytes; // each route checks its own, lower, limit
             c.jsonMapper(new JavalinJackson(mapper, false));
         });
         app.before("/api/*", this::authenticate);
-        app.post("/api/v1/biz-types", this::createBizType);
-        app.get("/api/v1/biz-types", ctx -> ok(ctx, Map.of("bizTypes", bizTypes.list())));
-        app.get("/api/v1/biz-types/{id}", ctx -> ok(ctx, Map.of("bizType", existing(ctx.pathParam("id")))));
-        app.put("/api/v1/biz-types/{id}", this::updateBizType);
-        app.delete("/api/v1/biz-types/{id}", this::deleteBizType);
-        app.post("/api/v1/push", ctx -> push(ctx, false));
-        app.post("/api/v1/push/global", ctx -> push(ctx, true));
+        app.post("/api/v1/biz-types", bizTypeRoutes::create);
+        app.get("/api/v1/biz-types", bizTypeRoutes::list);
+        app.get("/api/v1/biz-types/{id}", bizTypeRoutes::get);
+        app.put("/api/v1/biz-types/{id}", bizTypeRoutes::update);
+        app.delete("/api/v1/biz-types/{id}", bizTypeRoutes::delete);
+        app.post("/api/v1/push", ctx -> pushRoutes.push(ctx, false));
+        app.post("/api/v1/push/global", ctx -> pushRoutes.push(ctx, true));
+        app.post("/api/v1/push/batch", pushRoutes::batch);
+        app.get("/api/v1/push/{bizType}/{oplogId}", pushRoutes::status);
+        app.get("/api/v1/records", this::records);
         app.get("/health/live", ctx -> ok(ctx, Map.of()));
         app.get("/health/ready", ctx -> ok(ctx, Map.of("sessions", engine.sessionCount())));
 
@@ -69,7 +98,7 @@ public final class HttpApi implements AutoCloseable {
             switch (e.getStatus()) {
                 case 404 -> error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.method() + " " + ctx.path());
                 case 405 -> error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.method() + " is not allowed on " + ctx.path());
-                case 413 -> error(ctx, 413, "REQUEST_TOO_LARGE", "request body exceeds " + config.maxRequestBytes + " bytes");
+                case 413 -> error(ctx, 413, "REQUEST_TOO_LARGE", "request body exceeds " + maxRequestBytes + " bytes");
                 default -> error(ctx, e.getStatus(), "HTTP_" + e.getStatus(), e.getMessage());
             }
         });
@@ -91,6 +120,15 @@ public final class HttpApi implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        completions.shutdown();
+        try {
+            if (!completions.awaitTermination(10, TimeUnit.SECONDS)) {
+                completions.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            completions.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void authenticate(Context ctx) {
@@ -104,148 +142,71 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
-    private void push(Context ctx, boolean global) {
-        JsonBody body = JsonBody.parse(mapper, ctx.body(), global ? GLOBAL_PUSH_FIELDS : PUSH_FIELDS);
-        String bizType = body.requiredString("bizType");
-        String linkToken = global ? null : body.requiredString("linkToken");
-        String payload = body.string("payload");
-        if (payload == null) {
-            throw new ApiException(400, "MISSING_FIELD", "'payload' is required");
-        }
-        if (payload.length() > config.maxPayloadChars) {
-            throw new ApiException(400, "PAYLOAD_TOO_LARGE", "payload has " + payload.length()
-                    + " characters; at most " + config.maxPayloadChars + " are allowed");
-        }
-        String thirdMsgId = body.string("thirdMsgId");
-        if (thirdMsgId != null && (thirdMsgId.isEmpty()
-                || thirdMsgId.getBytes(StandardCharsets.UTF_8).length > config.maxThirdMsgIdBytes)) {
-            throw new ApiException(400, "INVALID_THIRD_MSG_ID", "thirdMsgId must be 1 to "
-                    + config.maxThirdMsgIdBytes + " bytes of UTF-8");
-        }
-        if (linkToken != null && linkToken.length() > 128) {
-            throw ApiException.invalid("linkToken must be at most 128 characters");
-        }
-        ctx.future(() -> engine.push(new SyncEngine.Push(bizType, linkToken, payload, thirdMsgId))
-                .handle((result, failure) -> {
-                    if (failure != null) {
-                        Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-                        if (cause instanceof StoreException store) {
-                            storeFailed(ctx, store);
-                        } else {
-                            log.error("push failed", cause);
-                            error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
-                        }
-                    } else {
-                        pushed(ctx, result);
-                    }
-                    return null;
-                }));
-    }
-
-    private void pushed(Context ctx, SyncEngine.PushOutcome result) {
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("success", true);
-        answer.put("resultCode", result.resultCode());
-        answer.put("oplogId", result.oplogId());
-        if (result.delivered() >= 0) {
-            answer.put("delivered", result.delivered());
-        }
-        ctx.status(200).json(answer);
-    }
-
-    private void createBizType(Context ctx) {
-        BizType bizType = readBizType(JsonBody.parse(mapper, ctx.body(), BIZ_TYPE_FIELDS), null);
-        synchronized (this) { // check-then-put: two creates of one id must not both succeed
-            if (bizTypes.get(bizType.id()).isPresent()) {
-                throw new ApiException(409, "BIZ_TYPE_EXISTS", "bizType '" + bizType.id() + "' already exists");
+    /** {@code GET /api/v1/records?type=&bizType=&from=&to=&limit=}: newest first. */
+    private void records(Context ctx) {
+        OperationRecord.Type type = null;
+        String typeParam = ctx.queryParam("type");
+        if (typeParam != null && !typeParam.isEmpty()) {
+            try {
+                type = OperationRecord.Type.valueOf(typeParam);
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalid("'type' must be one of " + java.util.Arrays.toString(OperationRecord.Type.values())
+                        + ", got '" + typeParam + "'");
             }
-            bizTypes.put(bizType);
         }
-        events.info("bizType created {}", bizType);
-        ctx.status(201);
-        ok(ctx, Map.of("bizType", bizType));
+        String bizType = ctx.queryParam("bizType");
+        if (bizType != null && bizType.isEmpty()) {
+            bizType = null;
+        }
+        if (bizType != null && bizType.length() > 64) {
+            throw ApiException.invalid("'bizType' must be at most 64 characters");
+        }
+        long from = longParam(ctx, "from", 0);
+        long to = longParam(ctx, "to", Long.MAX_VALUE);
+        if (to < from) {
+            throw ApiException.invalid("'to' (" + to + ") is before 'from' (" + from + ")");
+        }
+        long limit = longParam(ctx, "limit", DEFAULT_RECORDS_LIMIT);
+        if (limit < 1 || limit > MAX_RECORDS_LIMIT) {
+            throw ApiException.invalid("'limit' must be between 1 and " + MAX_RECORDS_LIMIT + ", got " + limit);
+        }
+        ok(ctx, Map.of("records", records.query(new RecordQuery(type, bizType, from, to, (int) limit))));
     }
 
-    private void updateBizType(Context ctx) {
-        String id = ctx.pathParam("id");
-        BizType updated;
-        synchronized (this) {
-            BizType current = existing(id);
-            updated = readBizType(JsonBody.parse(mapper, ctx.body(), BIZ_TYPE_FIELDS), current);
-            if (updated.range() != current.range() || updated.target() != current.target()) {
-                throw new ApiException(409, "IMMUTABLE_FIELD", "range and target of an existing bizType cannot"
-                        + " change: its oplogs are stored by them; create a new bizType instead");
+    private static long longParam(Context ctx, String name, long fallback) {
+        String value = ctx.queryParam(name);
+        if (value == null || value.isEmpty()) {
+            return fallback;
+        }
+        try {
+            long parsed = Long.parseLong(value);
+            if (parsed < 0) {
+                throw new NumberFormatException();
             }
-            bizTypes.put(updated);
+            return parsed;
+        } catch (NumberFormatException e) {
+            throw ApiException.invalid("'" + name + "' must be a non-negative integer"
+                    + (name.equals("limit") ? "" : " (epoch milliseconds)") + ", got '" + value + "'");
         }
-        events.info("bizType updated {}", updated);
-        ok(ctx, Map.of("bizType", updated));
     }
 
-    private void deleteBizType(Context ctx) {
-        String id = ctx.pathParam("id");
-        if (!bizTypes.delete(id)) {
-            throw notFound(id);
+    /** The request body as text, refused with 413 above {@code limit} bytes. */
+    static String body(Context ctx, int limit) {
+        if (ctx.contentLength() > limit) {
+            throw tooLarge(limit);
         }
-        events.info("bizType deleted {}", id);
-        ok(ctx, Map.of());
+        byte[] bytes = ctx.bodyAsBytes();
+        if (bytes.length > limit) {
+            throw tooLarge(limit);
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    private BizType existing(String id) {
-        return bizTypes.get(id).orElseThrow(() -> notFound(id));
+    private static ApiException tooLarge(int limit) {
+        return new ApiException(413, "REQUEST_TOO_LARGE", "request body exceeds " + limit + " bytes");
     }
 
-    private static ApiException notFound(String id) {
-        return new ApiException(404, "BIZ_TYPE_NOT_FOUND", "bizType '" + id + "' does not exist");
-    }
-
-    /** Reads a configuration; on update, absent fields keep their current values. */
-    private BizType readBizType(JsonBody body, BizType current) {
-        String id = body.string("id");
-        if (current != null) {
-            if (id != null && !id.equals(current.id())) {
-                throw ApiException.invalid("'id' in the body differs from the id in the path");
-            }
-            id = current.id();
-        } else if (id == null || id.isEmpty()) {
-            throw new ApiException(400, "MISSING_FIELD", "'id' is required");
-        }
-        BizType.Range range = or(body.enumValue("range", BizType.Range.class),
-                current == null ? BizType.Range.APPOINTED : current.range());
-        BizType.Target target = or(body.enumValue("target", BizType.Target.class),
-                current == null ? BizType.Target.USER : current.target());
-        boolean multiDevice = or(body.bool("multiDevice"),
-                current == null ? target == BizType.Target.USER && range == BizType.Range.APPOINTED
-                        : current.multiDevice());
-        boolean persistent = or(body.bool("persistent"), current == null || current.persistent());
-        int retentionDays = or(body.integer("retentionDays"),
-                current == null ? BizType.DEFAULT_RETENTION_DAYS : current.retentionDays());
-        String description = or(body.string("description"), current == null ? "" : current.description());
-        BizType bizType = new BizType(id, description, range, target, multiDevice, persistent, retentionDays,
-                current == null ? BizType.RePushMode.ALL : current.rePushMode(),
-                current == null ? 0 : current.rePushThreshold(),
-                current == null ? BizType.Status.ONLINE : current.status(),
-                current == null ? null : current.upstreamWebhook(),
-                current == null ? null : current.receiptWebhook());
-        List<String> problems = bizType.problems(config.maxRetentionDays);
-        if (!problems.isEmpty()) {
-            throw new ApiException(400, "INVALID_BIZ_TYPE", String.join("; ", problems));
-        }
-        if (target == BizType.Target.USER && !multiDevice && range == BizType.Range.APPOINTED) {
-            throw new ApiException(400, "NOT_SUPPORTED", "single-device delivery (multiDevice=false) is not available"
-                    + " in this version; use multiDevice=true");
-        }
-        if (!persistent) {
-            throw new ApiException(400, "NOT_SUPPORTED", "persistent=false is not available in this version");
-        }
-        return bizType;
-    }
-
-    private static <T> T or(T value, T fallback) {
-        return value != null ? value : fallback;
-    }
-
-    private static void ok(Context ctx, Map<String, ?> fields) {
+    static void ok(Context ctx, Map<String, ?> fields) {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("success", true);
         answer.put("resultCode", "OK");
@@ -253,12 +214,12 @@ public final class HttpApi implements AutoCloseable {
         ctx.json(answer);
     }
 
-    private static void storeFailed(Context ctx, StoreException e) {
+    static void storeFailed(Context ctx, StoreException e) {
         log.error("store failure", e);
-        error(ctx, 503, "STORE_UNAVAILABLE", "the push was not stored: " + e.getMessage());
+        error(ctx, 503, "STORE_UNAVAILABLE", "not stored: " + e.getMessage());
     }
 
-    private static void error(Context ctx, int status, String resultCode, String message) {
+    static void error(Context ctx, int status, String resultCode, String message) {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("success", false);
         answer.put("resultCode", resultCode);

@@ -47,6 +47,8 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private final List<Object> pending = new ArrayList<>();
     /** Reading pauses at once, so only what one read already brought in can queue up. */
     private static final int MAX_PENDING_FRAMES = 64;
+    /** Refused while the webhook was being asked: its answer comes too late to matter. */
+    private boolean abandoned;
 
     HandshakeHandler(GatewayContext gateway) {
         this.gateway = gateway;
@@ -76,6 +78,11 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             // behind a Hello whose user is being validated: kept for the session, or dropped with it
             if (pending.size() >= MAX_PENDING_FRAMES) {
                 ReferenceCountUtil.release(msg);
+                validating = false;
+                abandoned = true;
+                pending.clear();
+                Errors.closeWith(ctx.channel(), ErrorCode.BAD_FRAME, "more than " + MAX_PENDING_FRAMES
+                        + " frames sent before Welcome", false);
                 return;
             }
             pending.add(msg);
@@ -176,6 +183,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     /** The webhook's answer, back on the channel's event loop. */
     private void validated(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token,
                            SessionValidator.Answer answer, Throwable error, long started) {
+        if (abandoned) {
+            return;
+        }
         validating = false;
         long millis = (System.nanoTime() - started) / 1_000_000;
         if (error != null) {

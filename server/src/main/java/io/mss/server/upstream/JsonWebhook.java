@@ -168,13 +168,18 @@ public final class JsonWebhook implements AutoCloseable {
                     + timeout.toMillis() + " ms", error);
         }
         if (error instanceof ConnectException) {
-            return new WebhookException(Failure.UNREACHABLE, 0, "cannot connect to the webhook: "
-                    + (error.getMessage() == null ? error.toString() : error.getMessage()), error);
+            return new WebhookException(Failure.UNREACHABLE, 0, "cannot connect to the webhook at "
+                    + hostAndPort(url) + (error.getMessage() == null ? "" : ": " + error.getMessage()), error);
         }
         if (error instanceof AnswerTooLarge) {
             return new WebhookException(Failure.ERROR, 0, error.getMessage(), error);
         }
         return new WebhookException(Failure.ERROR, 0, "the call to the webhook failed: " + error, error);
+    }
+
+    private static String hostAndPort(String url) {
+        URI uri = URI.create(url);
+        return uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
     }
 
     private static Throwable unwrap(Throwable error) {
