@@ -18,6 +18,11 @@ final class ApiClient {
     private final String baseUrl;
     private final String apiKey;
 
+    /** One path segment or query value, percent-encoded. */
+    static String encode(String value) {
+        return java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
     ApiClient(String baseUrl, String apiKey) {
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.apiKey = apiKey;

@@ -57,8 +57,9 @@ import javax.net.ssl.X509TrustManager;
  * called with it and the reason. The attempt count is stored in the inbox before each attempt,
  * so an app that crashes inside the callback does not retry that message forever: after 6
  * attempts across any number of restarts it is dropped without a 7th call. An attempt cut short
- * by {@link #close()} (or by a user switch) before it failed is not counted. A late ack of an
- * attempt that timed out still counts as the ack.
+ * by {@link #close()} before it failed is not counted, nor one that never reached the callback
+ * because its user signed out meanwhile. A late ack of an attempt that timed out still counts
+ * as the ack.
  *
  * <h2>Unregistered bizTypes</h2>
  * Messages of a bizType without a callback (for example received between

@@ -54,12 +54,11 @@ abstract class ClientTestSupport {
     final List<String> events = new CopyOnWriteArrayList<>();
     private int copies;
 
+    /** Per test class: the static temp directory holding them is deleted after each class. */
     @BeforeAll
     static void generateCertificates() throws Exception {
-        if (cert == null) {
-            cert = TestTlsServer.generateCert(certDir, "server");
-            otherCert = TestTlsServer.generateCert(certDir, "other");
-        }
+        cert = TestTlsServer.generateCert(certDir, "server");
+        otherCert = TestTlsServer.generateCert(certDir, "other");
     }
 
     @BeforeEach

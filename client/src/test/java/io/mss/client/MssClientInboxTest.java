@@ -1,6 +1,7 @@
 package io.mss.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.mss.client.internal.Inbox;
@@ -173,7 +174,7 @@ class MssClientInboxTest extends ClientTestSupport {
 
     @Test
     void aCallbackThatDoesNotAckInTimeGetsTheMessageAgainAndALateAckStillCounts() throws Exception {
-        MssClient client = start(builder().ackTimeoutMillis(200).redeliveryBackoff(5, 10));
+        MssClient client = start(builder().ackTimeoutMillis(500).redeliveryBackoff(5, 10));
         client.registerBiz("notes", recording(m -> { }));
         client.appToForeground();
         TestTlsServer.Peer peer = connect(client, "s-1", null);
@@ -395,6 +396,17 @@ class MssClientInboxTest extends ClientTestSupport {
             gate.countDown();
             single.shutdownNow();
         }
+    }
+
+    @Test
+    void theBuilderRejectsNonPositiveTimeoutsAndBackoffs() {
+        assertThatThrownBy(() -> MssClient.builder().ackTimeoutMillis(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> MssClient.builder().upstreamTimeoutMillis(0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> MssClient.builder().redeliveryBackoff(0, 10))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> MssClient.builder().redeliveryBackoff(20, 10))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

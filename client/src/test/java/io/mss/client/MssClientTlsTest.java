@@ -4,38 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.mss.client.internal.ScopeKey;
-import io.mss.client.internal.SyncPointStore;
 import io.mss.protocol.ProtocolVersion;
 import io.mss.protocol.v1.Ack;
-import io.mss.protocol.v1.BizBatch;
 import io.mss.protocol.v1.Command;
 import io.mss.protocol.v1.CommandType;
 import io.mss.protocol.v1.ErrorCode;
 import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.Oplog;
 import io.mss.protocol.v1.ScopeKind;
 import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
-import io.mss.protocol.v1.SyncPoint;
-import io.mss.protocol.v1.Welcome;
 
-import java.io.File;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a scripted TLS server: handshake, delivery, acks, reconnects. */
 class MssClientTlsTest extends ClientTestSupport {

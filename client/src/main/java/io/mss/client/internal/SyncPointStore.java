@@ -104,7 +104,7 @@ public final class SyncPointStore {
             props.setProperty(encodeKey(e.getKey()), Long.toString(e.getValue()));
         }
         try (FileOutputStream out = new FileOutputStream(tmp)) {
-            props.store(out, "MSS client sync points: SCOPE/bizType/owner=highest acked id (URL-encoded)");
+            props.store(out, "MSS client sync points: SCOPE/bizType/owner=highest id stored in the inbox (URL-encoded)");
             out.flush();
             out.getFD().sync();
         }
