@@ -48,9 +48,29 @@ class CliOptionsTest {
     }
 
     private Run mss(String... args) throws Exception {
+        return finish(launch(args));
+    }
+
+    /** Runs independent commands side by side: each is its own JVM, and they start slowly. */
+    private List<Run> mssTogether(String[]... commands) throws Exception {
+        List<Process> processes = new ArrayList<>();
+        for (String[] command : commands) {
+            processes.add(launch(command));
+        }
+        List<Run> runs = new ArrayList<>();
+        for (Process process : processes) {
+            runs.add(finish(process));
+        }
+        return runs;
+    }
+
+    private Process launch(String... args) throws Exception {
         List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--data-dir", cliData.toString(), "--api", "http://127.0.0.1:" + server.server.httpPort()));
-        Process process = ServerProcess.cli(tmp, all.toArray(new String[0]));
+        return ServerProcess.cli(tmp, all.toArray(new String[0]));
+    }
+
+    private static Run finish(Process process) throws Exception {
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int code = process.waitFor();
         JsonNode json = null;
@@ -76,12 +96,14 @@ class CliOptionsTest {
         assertThat(order.path("receiptWebhook").asText()).isEqualTo("http://127.0.0.1:9/receipts");
         assertThat(order.path("upstreamWebhook").asText()).isEqualTo("https://example.com/up");
 
-        Run ping = mss("biz", "create", "PING", "--no-persistent", "--multi-device");
+        List<Run> others = mssTogether(new String[]{"biz", "create", "PING", "--no-persistent", "--multi-device"},
+                new String[]{"biz", "create", "BAD", "--re-push-mode", "THRESHOLD"});
+        Run ping = others.get(0);
         assertThat(ping.exitCode()).as(ping.stdout()).isZero();
         assertThat(ping.json().path("bizType").path("persistent").asBoolean(true)).isFalse();
         assertThat(ping.json().path("bizType").path("multiDevice").asBoolean()).isTrue();
 
-        Run invalid = mss("biz", "create", "BAD", "--re-push-mode", "THRESHOLD");
+        Run invalid = others.get(1);
         assertThat(invalid.exitCode()).isEqualTo(1);
         assertThat(invalid.resultCode()).isEqualTo("INVALID_BIZ_TYPE");
 
@@ -105,28 +127,33 @@ class CliOptionsTest {
         assertThat(pushed.exitCode()).as(pushed.stdout()).isZero();
         assertThat(pushed.json().path("oplogId").asLong()).isEqualTo(1);
 
-        Run status = mss("status", "--biz", "ORDER", "--user", "alice", "--id", "1");
+        List<Run> statuses = mssTogether(new String[]{"status", "--biz", "ORDER", "--user", "alice", "--id", "1"},
+                new String[]{"status", "--biz", "ORDER", "--user", "alice", "--id", "2"},
+                new String[]{"biz", "delete", "ORDER"});
+        Run status = statuses.get(0);
         assertThat(status.exitCode()).as(status.stdout()).isZero();
         assertThat(status.json().path("oplogId").asLong()).isEqualTo(1);
         assertThat(status.json().path("acked").isArray()).isTrue();
-        Run unknown = mss("status", "--biz", "ORDER", "--user", "alice", "--id", "2");
+        Run unknown = statuses.get(1);
         assertThat(unknown.exitCode()).isEqualTo(1);
         assertThat(unknown.resultCode()).isEqualTo("OPLOG_NOT_FOUND");
 
-        Run hasData = mss("biz", "delete", "ORDER");
+        Run hasData = statuses.get(2);
         assertThat(hasData.exitCode()).isEqualTo(1);
         assertThat(hasData.resultCode()).isEqualTo("BIZ_TYPE_HAS_DATA");
         Run forced = mss("biz", "delete", "ORDER", "--force");
         assertThat(forced.exitCode()).as(forced.stdout()).isZero();
         assertThat(server.api.call("GET", "/api/v1/biz-types/ORDER", null).status()).isEqualTo(404);
 
-        Run records = mss("records", "--biz", "ORDER", "--limit", "10");
+        List<Run> lists = mssTogether(new String[]{"records", "--biz", "ORDER", "--limit", "10"},
+                new String[]{"records", "--type", "biz_type_deleted"});
+        Run records = lists.get(0);
         assertThat(records.exitCode()).as(records.stdout()).isZero();
         List<String> types = new ArrayList<>();
         records.json().path("records").forEach(r -> types.add(r.path("type").asText()));
         assertThat(types).containsExactly("BIZ_TYPE_DELETED", "PUSH", "BIZ_TYPE_UPDATED", "BIZ_TYPE_UPDATED",
                 "BIZ_TYPE_CREATED");
-        Run deletions = mss("records", "--type", "biz_type_deleted");
+        Run deletions = lists.get(1);
         assertThat(deletions.json().path("records").size()).isEqualTo(1);
     }
 
@@ -163,19 +190,17 @@ class CliOptionsTest {
         assertThat(first.path("filter").path("appMaxVersion").asText()).isEqualTo("3.1.4");
         assertThat(first.path("filter").path("uidCount").asInt()).isEqualTo(3);
 
-        // the server's refusals come back as JSON with exit code 1
-        Run past = mss("push", "--biz", "NEWS", "--global", "--payload", "too late", "--valid-to", "2001-01-01T00:00:00Z");
-        assertThat(past.exitCode()).isEqualTo(1);
-        assertThat(past.resultCode()).isEqualTo("INVALID_VALIDITY");
-        Run versions = mss("push", "--biz", "NEWS", "--global", "--payload", "p", "--app-min-version", "3",
-                "--app-max-version", "2.9");
-        assertThat(versions.exitCode()).isEqualTo(1);
-        assertThat(versions.resultCode()).isEqualTo("INVALID_FILTER");
-
-        // usage errors are caught before anything is sent: exit code 2
-        assertThat(mss("push", "--biz", "NEWS", "--user", "alice", "--payload", "p", "--uids", "a").exitCode()).isEqualTo(2);
-        assertThat(mss("push", "--biz", "NEWS", "--global", "--payload", "p", "--uid-range", "1..9").exitCode()).isEqualTo(2);
-        assertThat(mss("push", "--biz", "NEWS", "--global", "--payload", "p", "--valid-to", "tomorrow").exitCode()).isEqualTo(2);
+        List<Run> wrong = mssTogether(
+                // the server's refusals come back as JSON with exit code 1
+                new String[]{"push", "--biz", "NEWS", "--global", "--payload", "too late", "--valid-to", "2001-01-01T00:00:00Z"},
+                new String[]{"push", "--biz", "NEWS", "--global", "--payload", "p", "--app-min-version", "3",
+                        "--app-max-version", "2.9"},
+                // usage errors are caught before anything is sent: exit code 2
+                new String[]{"push", "--biz", "NEWS", "--user", "alice", "--payload", "p", "--uids", "a"},
+                new String[]{"push", "--biz", "NEWS", "--global", "--payload", "p", "--uid-range", "1..9"},
+                new String[]{"push", "--biz", "NEWS", "--global", "--payload", "p", "--valid-to", "tomorrow"});
+        assertThat(wrong).extracting(Run::exitCode).containsExactly(1, 1, 2, 2, 2);
+        assertThat(wrong.subList(0, 2)).extracting(Run::resultCode).containsExactly("INVALID_VALIDITY", "INVALID_FILTER");
         assertThat(server.server.engine().lastId(io.mss.server.store.Scope.global("NEWS"))).isEqualTo(2);
     }
 }

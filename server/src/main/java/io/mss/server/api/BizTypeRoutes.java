@@ -31,7 +31,10 @@ final class BizTypeRoutes {
     private final BizTypeStore bizTypes;
     private final ObjectMapper mapper;
     private final Recorder recorder;
-    /** Check-then-write of one id must not interleave: two creates of one id must not both succeed. */
+    /**
+     * Check-then-write of one id must not interleave (two creates of one id must not both
+     * succeed), and the engine hears of changes in the order they were made.
+     */
     private final Object lock = new Object();
 
     BizTypeRoutes(ServerConfig config, SyncEngine engine, BizTypeStore bizTypes, ObjectMapper mapper, Recorder recorder) {
@@ -57,8 +60,8 @@ final class BizTypeRoutes {
                 throw new ApiException(409, "BIZ_TYPE_EXISTS", "bizType '" + bizType.id() + "' already exists");
             }
             bizTypes.put(bizType);
+            engine.configChanged(bizType.id());
         }
-        engine.configChanged(bizType.id());
         events.info("bizType created {}", bizType);
         ObjectNode detail = recorder.detail();
         detail.set("bizType", mapper.valueToTree(bizType));
@@ -80,8 +83,8 @@ final class BizTypeRoutes {
                         + " change: its oplogs are stored by them; create a new bizType instead");
             }
             bizTypes.put(updated);
+            engine.configChanged(id);
         }
-        engine.configChanged(id);
         events.info("bizType updated {}", updated);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
@@ -113,8 +116,9 @@ final class BizTypeRoutes {
             if (!bizTypes.delete(id)) {
                 throw notFound(id);
             }
+            // still under the lock: a create of the same id must not slip in before the data is gone
+            engine.configChanged(id);
         }
-        engine.configChanged(id);
         events.info("bizType deleted {}{}", id, hadData ? " with its stored oplogs (force)" : "");
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
