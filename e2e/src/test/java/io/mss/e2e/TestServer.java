@@ -29,13 +29,19 @@ final class TestServer implements AutoCloseable {
     }
 
     static TestServer start(Path dataDir, java.util.function.Consumer<ServerConfig> tweak) throws Exception {
+        return start(dataDir, tweak, Clock.systemUTC());
+    }
+
+    /** @param clock the server's oplog time; {@link TestClock} lets a test move it days ahead */
+    static TestServer start(Path dataDir, java.util.function.Consumer<ServerConfig> tweak, Clock clock)
+            throws Exception {
         ServerConfig config = new ServerConfig();
         config.dataDir = dataDir.toString();
         config.bindHost = "127.0.0.1";
         config.syncPort = 0;
         config.httpPort = 0;
         tweak.accept(config);
-        return new TestServer(MssServer.start(config, ENV), dataDir);
+        return new TestServer(MssServer.start(config, ENV, clock), dataDir);
     }
 
     int syncPort() {

@@ -50,6 +50,14 @@ public final class MssServer implements AutoCloseable {
     }
 
     public static MssServer start(ServerConfig config, Map<String, String> env) throws Exception {
+        return start(config, env, Clock.systemUTC());
+    }
+
+    /**
+     * @param clock the time of oplogs: createdAt, retention, validity windows (tests move it
+     *              forward instead of waiting days); token expiry always uses the real time
+     */
+    public static MssServer start(ServerConfig config, Map<String, String> env, Clock clock) throws Exception {
         long t0 = System.nanoTime();
         config.validate();
         Path dataDir = config.dataPath().toAbsolutePath();
@@ -69,7 +77,6 @@ public final class MssServer implements AutoCloseable {
             keyFile = Path.of(config.tlsKey);
         }
 
-        Clock clock = Clock.systemUTC();
         RocksDbStore store = RocksDbStore.open(dataDir.resolve("store"),
                 RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
         GatewayServer gateway = null;
@@ -82,7 +89,8 @@ public final class MssServer implements AutoCloseable {
             recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, store, store, clock, config.maxOplogsPerFrame, config.maxFrameBytes);
             engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
-            TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), clock);
+            // tokens expire in real time, whatever clock the oplogs run on
+            TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), Clock.systemUTC());
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
             receipts = new ReceiptWebhook(engine::bizType);
             engine.addAckListener(receipts);

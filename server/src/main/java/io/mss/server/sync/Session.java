@@ -306,6 +306,11 @@ public final class Session {
                         batch.addOplogs(toWire(oplog));
                         count++;
                         bytes += size;
+                    } else if (expiredByRetention(cursor, oplog, now) && !cursor.fullUpdateSent) {
+                        // honest continuity: data this device never got is gone for it
+                        fullUpdate(cursor, "oplogs older than " + cursor.bizType.retentionDays()
+                                + " days expired before this device got them");
+                        wrote = true;
                     }
                 }
                 if (batch.getOplogsCount() > 0) {
@@ -405,8 +410,12 @@ public final class Session {
         return cursor.bizType.online();
     }
 
+    private static boolean expiredByRetention(Cursor cursor, Oplog oplog, long now) {
+        return oplog.createdAt() + cursor.bizType.retentionDays() * DAY_MS < now;
+    }
+
     private boolean deliverable(Cursor cursor, Oplog oplog, long now) {
-        if (oplog.createdAt() + cursor.bizType.retentionDays() * DAY_MS < now) {
+        if (expiredByRetention(cursor, oplog, now)) {
             return false;
         }
         if (oplog.validUntil() != 0 && now > oplog.validUntil()) {
