@@ -47,9 +47,7 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
             } else if (msg instanceof ClientFrame frame) {
                 switch (frame.getKindCase()) {
                     case ACK -> session.onAck(frame.getAck());
-                    case PING -> ctx.writeAndFlush(ServerFrame.newBuilder()
-                            .setPong(Pong.newBuilder().setTimestamp(frame.getPing().getTimestamp())).build(),
-                            ctx.voidPromise());
+                    case PING -> pong(ctx, frame.getPing().getTimestamp());
                     case UPSTREAM -> upstream(ctx, frame.getUpstream());
                     case HELLO -> refuse(ctx, "a session sends Hello only once");
                     default -> refuse(ctx, "unknown frame kind " + frame.getKindCase());
@@ -108,6 +106,18 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
                 result.getMessage().isEmpty() ? "" : " reason=\"" + result.getMessage() + '"');
         if (ctx.channel().isActive()) {
             ctx.writeAndFlush(ServerFrame.newBuilder().setUpstreamResult(result).build(), ctx.voidPromise());
+        }
+    }
+
+    /**
+     * A client that pings but never reads must not grow our write buffer: while the channel
+     * is not writable the Pong is skipped. The client is receiving data then anyway, which is
+     * all its heartbeat check needs.
+     */
+    private static void pong(ChannelHandlerContext ctx, long timestamp) {
+        if (ctx.channel().isWritable()) {
+            ctx.writeAndFlush(ServerFrame.newBuilder().setPong(Pong.newBuilder().setTimestamp(timestamp)).build(),
+                    ctx.voidPromise());
         }
     }
 
