@@ -63,9 +63,14 @@ class PushBatchTest {
             orders.add(i % 10 == 9 ? order("NEWS", null, "news " + i) : order("ORDER", "user-" + (i % 10), "order " + i));
         }
 
+        long commitsBefore = server.server.engine().commitBatches();
         Api.Answer answer = batch(orders);
 
         assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        // all queued before any is awaited: the single writer stores them in a handful of
+        // group commits (fsyncs), not one per order (commit listeners run just after the answers)
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.server.engine().commitBatches() > commitsBefore);
+        assertThat(server.server.engine().commitBatches() - commitsBefore).isBetween(1L, 10L);
         assertThat(answer.body().path("success").asBoolean()).isTrue();
         assertThat(answer.resultCode()).isEqualTo("OK");
         assertThat(answer.body().path("accepted").asInt()).isEqualTo(1_000);

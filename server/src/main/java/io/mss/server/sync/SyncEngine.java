@@ -71,6 +71,7 @@ public final class SyncEngine implements AutoCloseable {
     /** deviceId|scope -> the first unacked oplog sent to it, and how many sessions were sent it. */
     private final Map<String, long[]> deliveryAttempts = new ConcurrentHashMap<>();
     private final AtomicLong poisonCutoffs = new AtomicLong();
+    private final AtomicLong commitBatches = new AtomicLong();
     /** Non-persistent scopes: ids from the clock, so they keep growing across restarts. */
     private final Map<Scope, AtomicLong> ephemeralIds = new ConcurrentHashMap<>();
     /** THRESHOLD scopes whose oldest oplogs are due for trimming, with the newest id seen. */
@@ -93,6 +94,7 @@ public final class SyncEngine implements AutoCloseable {
         this.dispatcher = new Dispatcher(maxOplogsPerFrame, frameBudgetBytes);
         oplogs.onCommit(dispatcher::committed);
         oplogs.onCommit(this::noteTrimming);
+        oplogs.onCommit(committed -> commitBatches.incrementAndGet());
         maintenance.scheduleWithFixedDelay(this::trimDueScopes, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -323,6 +325,11 @@ public final class SyncEngine implements AutoCloseable {
         events.warn("cutoff device={} scope={} oplog={} reason=\"sent {} times without an ack\"",
                 session.deviceId(), cursor.scope, oplog.id(), POISON_CUTOFF_ATTEMPTS);
         return true;
+    }
+
+    /** How many durable group commits stored new oplogs since start (one fsync each). */
+    public long commitBatches() {
+        return commitBatches.get();
     }
 
     /** How many oplogs were skipped by the poison cutoff since start. */
