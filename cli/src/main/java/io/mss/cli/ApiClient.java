@@ -23,21 +23,51 @@ final class ApiClient {
         return java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 
+    private final boolean sign;
+
     ApiClient(String baseUrl, String apiKey) {
+        this(baseUrl, apiKey, false);
+    }
+
+    /** @param sign add X-MSS-Timestamp and X-MSS-Signature (HMAC-SHA256 with the API key) to every request */
+    ApiClient(String baseUrl, String apiKey, boolean sign) {
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.apiKey = apiKey;
+        this.sign = sign;
+    }
+
+    /** hex(HMAC-SHA256(key, timestamp \n METHOD \n path?query \n body)), as the server checks it. */
+    static String signature(String key, String timestamp, String method, String pathAndQuery, byte[] body) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(key.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "HmacSHA256"));
+            mac.update((timestamp + "\n" + method + "\n" + pathAndQuery + "\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(mac.doFinal(body));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Sends the request, prints the answer, returns 0 on success and 1 otherwise. */
     int call(String method, String path, Object body) throws IOException, InterruptedException {
+        byte[] bytes = body == null ? new byte[0] : JSON.writeValueAsBytes(body);
         HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
-                : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body));
-        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                : HttpRequest.BodyPublishers.ofByteArray(bytes);
+        URI uri = URI.create(baseUrl + path);
+        HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
                 .timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + apiKey)
                 .header("Content-Type", "application/json")
-                .method(method, publisher)
-                .build();
+                .method(method, publisher);
+        if (sign) {
+            String timestamp = Long.toString(System.currentTimeMillis());
+            String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+            builder.header("X-MSS-Timestamp", timestamp)
+                    .header("X-MSS-Signature", signature(apiKey, timestamp, method, target, bytes));
+        }
+        HttpRequest request = builder.build();
         HttpResponse<String> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());

@@ -12,7 +12,11 @@ final class ApiOptions {
             description = "HTTP API base URL (default: ${DEFAULT-VALUE}).")
     String url;
 
+    @Option(names = "--sign", defaultValue = "${MSS_SIGN_REQUESTS:-false}",
+            description = "Sign requests with HMAC-SHA256 (X-MSS-Timestamp, X-MSS-Signature); also MSS_SIGN_REQUESTS=true.")
+    boolean sign;
+
     ApiClient client() {
-        return new ApiClient(url, data.apiKey());
+        return new ApiClient(url, data.apiKey(), sign);
     }
 }

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "mss", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "MSS — Mobile Sync Service: ordered, durable server-to-app sync.",
         subcommands = {ServerCommand.class, TokenCommand.class, PushCommand.class, ListenCommand.class,
-                BizCommand.class, StatusCommand.class, RecordsCommand.class, CommandLine.HelpCommand.class})
+                BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

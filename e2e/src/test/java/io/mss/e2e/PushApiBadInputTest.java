@@ -171,13 +171,46 @@ class PushApiBadInputTest {
     @Test
     void missingOrWrongApiKeyIs401() {
         String body = "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"p\"}";
-        for (String key : new String[]{null, "wrong-key", ""}) {
+        // also: the key with a suffix, in upper case, and the SHA-256 stored in api-keys.json (a stolen file is no key)
+        for (String key : new String[]{null, "wrong-key", "", " ", TestServer.API_KEY + "x",
+                TestServer.API_KEY.toUpperCase(java.util.Locale.ROOT),
+                io.mss.server.auth.ApiKeys.hash(TestServer.API_KEY)}) {
             Api.Answer answer = server.api.call("POST", "/api/v1/push", body, key);
-            assertThat(answer.status()).isEqualTo(401);
+            assertThat(answer.status()).as("key [" + key + "] " + answer.body()).isEqualTo(401);
             assertThat(answer.resultCode()).isEqualTo("UNAUTHORIZED");
             assertThat(answer.body().path("message").asText()).isNotBlank();
         }
         assertNothingStored();
+    }
+
+    /** Signatures are optional on this server, but a signature that is present is checked. */
+    @ParameterizedTest(name = "{0} -> {1}")
+    @MethodSource("badSignatures")
+    void aBadSignatureIs401AndStoresNothing(String what, String resultCode, java.util.Map<String, String> headers)
+            throws Exception {
+        SignedApi.Reply reply = SignedApi.call(server.api.baseUrl, TestServer.API_KEY, "POST", "/api/v1/push",
+                push(""), headers);
+        assertThat(reply.status()).as(reply.answer().body().toString()).isEqualTo(401);
+        assertThat(reply.resultCode()).isEqualTo(resultCode);
+        assertThat(reply.answer().body().path("message").asText()).isNotBlank();
+        assertNothingStored();
+    }
+
+    static Stream<Arguments> badSignatures() {
+        long now = System.currentTimeMillis();
+        String key = TestServer.API_KEY;
+        return Stream.of(
+                arguments("signed for another body", "BAD_SIGNATURE",
+                        SignedApi.signed(key, now, "POST", "/api/v1/push", push("\"thirdMsgId\":\"t\""))),
+                arguments("signed for another method", "BAD_SIGNATURE", SignedApi.signed(key, now, "PUT", "/api/v1/push", push(""))),
+                arguments("signed with another key", "BAD_SIGNATURE", SignedApi.signed("k", now, "POST", "/api/v1/push", push(""))),
+                arguments("signature without timestamp", "BAD_SIGNATURE", java.util.Map.of("X-MSS-Signature", "ab")),
+                arguments("timestamp without signature", "BAD_SIGNATURE", java.util.Map.of("X-MSS-Timestamp", Long.toString(now))),
+                arguments("signature not hex", "BAD_SIGNATURE", java.util.Map.of("X-MSS-Timestamp", Long.toString(now), "X-MSS-Signature", "zz")),
+                arguments("timestamp 6 minutes old", "SIGNATURE_EXPIRED", SignedApi.signed(key, now - 360_000, "POST", "/api/v1/push", push(""))),
+                arguments("timestamp 6 minutes ahead", "SIGNATURE_EXPIRED", SignedApi.signed(key, now + 360_000, "POST", "/api/v1/push", push(""))),
+                arguments("timestamp in seconds", "SIGNATURE_EXPIRED", SignedApi.signed(key, now / 1000, "POST", "/api/v1/push", push(""))),
+                arguments("timestamp not a number", "SIGNATURE_EXPIRED", java.util.Map.of("X-MSS-Timestamp", "now", "X-MSS-Signature", "ab")));
     }
 
     /** No push in this class may have stored anything: the next push to "u" gets id 1. */

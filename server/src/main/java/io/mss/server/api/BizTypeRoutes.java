@@ -65,7 +65,7 @@ final class BizTypeRoutes {
         events.info("bizType created {}", bizType);
         ObjectNode detail = recorder.detail();
         detail.set("bizType", mapper.valueToTree(bizType));
-        recorder.record(OperationRecord.Type.BIZ_TYPE_CREATED, bizType.id(), detail);
+        recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_CREATED, bizType.id(), detail);
         ctx.status(201);
         HttpApi.ok(ctx, Map.of("bizType", bizType));
     }
@@ -89,7 +89,7 @@ final class BizTypeRoutes {
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
         detail.set("new", mapper.valueToTree(updated));
-        recorder.record(OperationRecord.Type.BIZ_TYPE_UPDATED, id, detail);
+        recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_UPDATED, id, detail);
         HttpApi.ok(ctx, Map.of("bizType", updated));
     }
 
@@ -124,7 +124,7 @@ final class BizTypeRoutes {
         detail.set("old", mapper.valueToTree(current));
         detail.put("force", force);
         detail.put("hadData", hadData);
-        recorder.record(OperationRecord.Type.BIZ_TYPE_DELETED, id, detail);
+        recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_DELETED, id, detail);
         HttpApi.ok(ctx, Map.of());
     }
 

@@ -3,6 +3,8 @@ package io.mss.server.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.mss.server.auth.ApiKeys;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.mss.server.config.ServerConfig;
@@ -16,7 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,7 +47,10 @@ public final class HttpApi implements AutoCloseable {
     private final ServerConfig config;
     private final SyncEngine engine;
     private final RecordStore records;
-    private final byte[] apiKey;
+    private final ApiKeys apiKeys;
+    private final RequestSignatures signatures = new RequestSignatures();
+    private final PushRateLimiter rateLimiter;
+    private static final String KEY_ID_ATTRIBUTE = "mss.keyId";
     private final ObjectMapper mapper = new ObjectMapper();
     private final ExecutorService completions;
     private final Javalin app;
@@ -59,7 +63,8 @@ public final class HttpApi implements AutoCloseable {
         this.config = config;
         this.engine = engine;
         this.records = records;
-        this.apiKey = apiKey.getBytes(StandardCharsets.UTF_8);
+        this.apiKeys = new ApiKeys(config.dataPath(), apiKey);
+        this.rateLimiter = new PushRateLimiter(config.pushRateLimitPerSecond);
         Clock clock = Clock.systemUTC();
         AtomicInteger threads = new AtomicInteger();
         // answers to pushes are written here, not on the store's writer thread that completes them
@@ -131,15 +136,64 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
+    /**
+     * Every {@code /api/*} request: the key (legacy admin key or one of {@code api-keys.json}),
+     * then its signature (required when require-signed-requests, verified whenever present),
+     * then the key's role, then the push rate limit.
+     */
     private void authenticate(Context ctx) {
         String header = ctx.header("Authorization");
         if (header == null || !header.startsWith("Bearer ")) {
             throw new ApiException(401, "UNAUTHORIZED", "missing 'Authorization: Bearer <MSS_API_KEY>' header");
         }
-        byte[] presented = header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8);
-        if (!MessageDigest.isEqual(presented, apiKey)) {
+        String presented = header.substring("Bearer ".length()).trim();
+        ApiKeys.Identity identity = presented.isEmpty() ? null : apiKeys.authenticate(presented);
+        if (identity == null) {
             throw new ApiException(401, "UNAUTHORIZED", "invalid API key");
         }
+        String timestamp = ctx.header(RequestSignatures.TIMESTAMP_HEADER);
+        String signature = ctx.header(RequestSignatures.SIGNATURE_HEADER);
+        if (timestamp != null || signature != null) {
+            if (timestamp == null || signature == null) {
+                throw new ApiException(401, "BAD_SIGNATURE", "a signed request carries both "
+                        + RequestSignatures.TIMESTAMP_HEADER + " and " + RequestSignatures.SIGNATURE_HEADER);
+            }
+            String query = ctx.req().getQueryString();
+            String target = ctx.req().getRequestURI() + (query == null ? "" : "?" + query);
+            signatures.verify(presented, timestamp, signature, ctx.method().name(), target, ctx.bodyAsBytes(),
+                    System.currentTimeMillis());
+        } else if (config.requireSignedRequests) {
+            throw new ApiException(401, "SIGNATURE_REQUIRED", "this server requires signed requests: "
+                    + RequestSignatures.TIMESTAMP_HEADER + " and " + RequestSignatures.SIGNATURE_HEADER);
+        }
+        boolean pushRoute = isPushRoute(ctx);
+        if (identity.role() != ApiKeys.Role.admin && !pushRoute) {
+            throw new ApiException(403, "FORBIDDEN", "key '" + identity.id() + "' has role "
+                    + identity.role() + ", which may only call POST /api/v1/push* and GET /api/v1/push/...;"
+                    + " " + ctx.method() + " " + ctx.path() + " needs an admin key");
+        }
+        if (pushRoute && ctx.method() == HandlerType.POST && rateLimiter.enabled()) {
+            long waitMs = rateLimiter.take(identity.id(), System.nanoTime());
+            if (waitMs > 0) {
+                ctx.header("Retry-After", Long.toString(Math.max(1, (waitMs + 999) / 1000)));
+                throw new ApiException(429, "RATE_LIMITED", "key '" + identity.id() + "' exceeds "
+                        + config.pushRateLimitPerSecond + " pushes per second (push-rate-limit-per-second);"
+                        + " retry in " + waitMs + " ms");
+            }
+        }
+        ctx.attribute(KEY_ID_ATTRIBUTE, identity.id());
+    }
+
+    private static boolean isPushRoute(Context ctx) {
+        String path = ctx.path();
+        boolean push = path.equals("/api/v1/push") || path.startsWith("/api/v1/push/");
+        return push && (ctx.method() == HandlerType.POST || ctx.method() == HandlerType.GET);
+    }
+
+    /** The id of the key that made the request: the actor of its operation records. */
+    static String actor(Context ctx) {
+        String id = ctx.attribute(KEY_ID_ATTRIBUTE);
+        return id == null ? OperationRecord.API_KEY_ACTOR : id;
     }
 
     /** {@code GET /api/v1/records?type=&bizType=&from=&to=&limit=}: newest first. */

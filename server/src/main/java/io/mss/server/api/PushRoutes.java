@@ -74,7 +74,7 @@ final class PushRoutes {
                 }
                 return null;
             }
-            recorder.record(global ? OperationRecord.Type.PUSH_GLOBAL : OperationRecord.Type.PUSH, push.bizType(),
+            recorder.record(ctx, global ? OperationRecord.Type.PUSH_GLOBAL : OperationRecord.Type.PUSH, push.bizType(),
                     pushDetail(push, outcome, -1));
             Map<String, Object> answer = new LinkedHashMap<>();
             answer.put("success", true);
@@ -168,7 +168,7 @@ final class PushRoutes {
                         result.put("delivered", outcome.delivered());
                     }
                     results[i] = result;
-                    records.add(recorder.draft(pushes[i].linkToken() == null ? OperationRecord.Type.PUSH_GLOBAL
+                    records.add(recorder.draft(ctx, pushes[i].linkToken() == null ? OperationRecord.Type.PUSH_GLOBAL
                             : OperationRecord.Type.PUSH, pushes[i].bizType(), pushDetail(pushes[i], outcome, i)));
                 } catch (CompletionException | java.util.concurrent.CancellationException e) {
                     Throwable cause = unwrap(e);

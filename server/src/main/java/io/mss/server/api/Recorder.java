@@ -2,6 +2,7 @@ package io.mss.server.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
 import io.mss.server.records.OperationRecord;
 import io.mss.server.records.RecordStore;
 import org.slf4j.Logger;
@@ -31,12 +32,13 @@ final class Recorder {
         return mapper.createObjectNode();
     }
 
-    OperationRecord draft(OperationRecord.Type type, String bizType, ObjectNode detail) {
-        return OperationRecord.draft(type, clock.millis(), OperationRecord.API_KEY_ACTOR, bizType, detail);
+    /** @param ctx the request: its API key's id is the record's actor */
+    OperationRecord draft(Context ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
+        return OperationRecord.draft(type, clock.millis(), HttpApi.actor(ctx), bizType, detail);
     }
 
-    void record(OperationRecord.Type type, String bizType, ObjectNode detail) {
-        recordAll(List.of(draft(type, bizType, detail)));
+    void record(Context ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
+        recordAll(List.of(draft(ctx, type, bizType, detail)));
     }
 
     void recordAll(List<OperationRecord> drafts) {

@@ -46,6 +46,18 @@ public final class ServerConfig {
     public int maxRequestBytes = 64 * 1024;
 
     /**
+     * A session whose channel stays unwritable (its client does not read) this long is closed
+     * with Error SLOW_CONSUMER (retry); its data stays in the store for the next connection.
+     */
+    public int slowConsumerTimeoutSeconds = 30;
+    /** Open connections to the sync port from one IP address; beyond it a new one is closed at accept. 0: unlimited. */
+    public int maxConnectionsPerIp = 1000;
+    /** Every {@code /api/*} request must carry X-MSS-Timestamp and X-MSS-Signature (HMAC-SHA256). */
+    public boolean requireSignedRequests = false;
+    /** Push requests per second per API key (token bucket, burst of one second); 0: no limit. */
+    public int pushRateLimitPerSecond = 0;
+
+    /**
      * The business backend's session-validation webhook (mPaaS's user consistency check): asked
      * whether {@code Hello.user_id} and {@code Hello.session_id} belong together when the token
      * carries no {@code sub}. Empty: off, and such a Hello is refused.
@@ -86,6 +98,9 @@ public final class ServerConfig {
         bindHost = env.getOrDefault("MSS_BIND_HOST", bindHost);
         syncPort = intEnv(env, "MSS_SYNC_PORT", syncPort);
         httpPort = intEnv(env, "MSS_HTTP_PORT", httpPort);
+        if (env.containsKey("MSS_REQUIRE_SIGNED_REQUESTS")) {
+            requireSignedRequests = Boolean.parseBoolean(env.get("MSS_REQUIRE_SIGNED_REQUESTS"));
+        }
         if (env.containsKey("MSS_FSYNC")) {
             fsync = Boolean.parseBoolean(env.get("MSS_FSYNC"));
         }
@@ -124,6 +139,13 @@ public final class ServerConfig {
         positive(problems, "max-retention-days", maxRetentionDays);
         positive(problems, "max-oplogs-per-frame", maxOplogsPerFrame);
         positive(problems, "max-request-bytes", maxRequestBytes);
+        positive(problems, "slow-consumer-timeout-seconds", slowConsumerTimeoutSeconds);
+        if (maxConnectionsPerIp < 0) {
+            problems.add("max-connections-per-ip must be 0 (unlimited) or more");
+        }
+        if (pushRateLimitPerSecond < 0) {
+            problems.add("push-rate-limit-per-second must be 0 (off) or more");
+        }
         if (sessionValidationUrl == null) {
             sessionValidationUrl = "";
         }

@@ -8,7 +8,7 @@ import io.mss.server.upstream.UpstreamRelay;
 
 /** What every connection's handlers share. */
 record GatewayContext(ServerConfig config, TokenVerifier tokens, SyncEngine engine, SessionValidator sessions,
-                      UpstreamRelay upstream) {
+                      UpstreamRelay upstream, ConnectionLimiter connections) {
 
     /** A client pings every heartbeat interval; two and a half missed means it is gone. */
     long idleTimeoutMillis() {

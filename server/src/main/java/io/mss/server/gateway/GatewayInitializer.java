@@ -28,6 +28,9 @@ abstract class GatewayInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        if (!gateway.connections().admit(ch)) {
+            return; // closed at accept: max-connections-per-ip
+        }
         ChannelPipeline pipeline = ch.pipeline();
         addTransport(ch, pipeline);
         pipeline.addLast(FRAME_DECODER, new FrameDecoder(gateway.config().maxFrameBytes));

@@ -60,7 +60,8 @@ public final class GatewayServer implements AutoCloseable {
         Class<? extends ServerChannel> channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.sessions = new SessionValidator(config, Clock.systemUTC());
         this.upstream = new UpstreamRelay(config, engine::bizType, Clock.systemUTC());
-        GatewayContext context = new GatewayContext(config, tokens, engine, sessions, upstream);
+        GatewayContext context = new GatewayContext(config, tokens, engine, sessions, upstream,
+                new ConnectionLimiter(config.maxConnectionsPerIp));
         Channel bound = null;
         try {
             bound = new ServerBootstrap()

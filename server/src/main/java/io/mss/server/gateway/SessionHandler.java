@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Frames of an established session: acks, pings, upstream messages; and the channel's
@@ -28,6 +29,8 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     private final GatewayContext gateway;
     private final Session session;
     private String closeReason = "peer closed";
+    /** System.nanoTime() when the channel last turned unwritable; 0 while writable. Event loop only. */
+    private long unwritableSince;
     /** Upstream messages of this connection not answered yet; event loop only. */
     private int upstreamInFlight;
     /** One connection cannot take all of the server's upstream capacity. */
@@ -36,6 +39,14 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     SessionHandler(GatewayContext gateway, Session session) {
         this.gateway = gateway;
         this.session = session;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isWritable() && unwritableSince == 0) {
+            unwritableSince = System.nanoTime();
+            scheduleSlowConsumerCheck(ctx, gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L);
+        }
     }
 
     @Override
@@ -129,9 +140,53 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable()) {
+            unwritableSince = 0;
             session.drain();
+        } else if (unwritableSince == 0) {
+            unwritableSince = System.nanoTime();
+            scheduleSlowConsumerCheck(ctx, gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L);
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * Bounded outbound per connection: a client that keeps the channel unwritable for longer
+     * than slow-consumer-timeout-seconds is closed. Its backlog stays in the store; the next
+     * connection resumes from its sync point. Runs on the event loop, like everything here.
+     */
+    private void scheduleSlowConsumerCheck(ChannelHandlerContext ctx, long delayNanos) {
+        ctx.executor().schedule(() -> {
+            if (unwritableSince == 0 || !ctx.channel().isActive()) {
+                return; // writable again (a later episode schedules its own check), or gone
+            }
+            long timeoutNanos = gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L;
+            long unwritableNanos = System.nanoTime() - unwritableSince;
+            if (unwritableNanos < timeoutNanos) {
+                // became writable and unwritable again in between: wait for this episode's turn
+                scheduleSlowConsumerCheck(ctx, timeoutNanos - unwritableNanos);
+                return;
+            }
+            closeSlowConsumer(ctx, unwritableNanos / 1_000_000);
+        }, Math.max(1, delayNanos), TimeUnit.NANOSECONDS);
+    }
+
+    private void closeSlowConsumer(ChannelHandlerContext ctx, long unwritableMs) {
+        closeReason = "slow consumer";
+        events.info("slow-consumer session={} device={} user={} remote={} unwritableMs={} pendingBytes={}",
+                session.sessionId(), session.deviceId(), session.userId(), ctx.channel().remoteAddress(),
+                unwritableMs, session.pendingOutboundBytes());
+        // the Error frame queues behind what the client is not reading, so it may never get it;
+        // it is written anyway for a client that resumes reading in the next second
+        Errors.closeWith(ctx.channel(), ErrorCode.SLOW_CONSUMER, "the connection did not take data for "
+                + unwritableMs + " ms (slow-consumer-timeout-seconds is "
+                + gateway.config().slowConsumerTimeoutSeconds + "); reconnect and read faster", true);
+        ctx.executor().schedule(() -> {
+            if (ctx.channel().isOpen()) {
+                // hard close below TLS: a close_notify would wait behind the same full buffer
+                ChannelHandlerContext tls = ctx.pipeline().context(GatewayInitializer.TLS);
+                (tls != null ? tls : ctx).close();
+            }
+        }, 1, TimeUnit.SECONDS);
     }
 
     @Override
