@@ -135,6 +135,9 @@ class AppCrashTest {
                     skipped, torn, dropped, report);
             assertThat(report.clean()).as("seed " + seed + ": " + report).isTrue();
             assertThat(dropped).isZero();
+            // the SDK records an ack before it dispatches the next message of the scope, so a kill
+            // can cost at most one redelivery per scope
+            assertThat(skipped).isLessThanOrEqualTo(kills * 2);
             assertThat(lines(out)).isEqualTo(report.delivered);
         }
     }

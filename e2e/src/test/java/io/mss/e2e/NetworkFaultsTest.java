@@ -104,7 +104,7 @@ class NetworkFaultsTest {
                 List<FaultProxy.Conn> conns = proxy.forwarding();
                 String fault = applyRandomFault(proxy, conns, random);
                 faults.merge(fault, 1, Integer::sum);
-                Thread.sleep(300 + random.nextInt(900));
+                Thread.sleep(200 + random.nextInt(700));
                 if (random.nextInt(3) == 0) {
                     proxy.heal(); // sometimes faults overlap, sometimes they end
                 }
@@ -130,7 +130,11 @@ class NetworkFaultsTest {
                     server.server.engine().poisonCutoffs());
             assertThat(report.clean()).as("seed " + seed + ": " + report).isTrue();
             assertThat(acknowledged.get()).isGreaterThan(100);
-            assertThat(proxy.accepted()).as("the faults made devices reconnect").isGreaterThan(devices.size());
+            boolean disruptive = faults.keySet().stream().anyMatch(f -> f.startsWith("cut") || f.startsWith("reset")
+                    || f.equals("half-open"));
+            if (disruptive) {
+                assertThat(proxy.accepted()).as("the faults made devices reconnect").isGreaterThan(devices.size());
+            }
             for (Device device : devices) {
                 device.close();
             }

@@ -79,6 +79,10 @@ public final class HttpApi implements AutoCloseable {
         int maxRequestBytes = Math.max(config.maxRequestBytes, LARGE_REQUEST_BYTES);
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
+            // Jetty caches header fields per connection and by default matches cached values
+            // ignoring case: "Bearer KEY" would then also accept "Bearer key" on a reused
+            // connection. API keys and signatures are case-sensitive secrets.
+            c.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
             c.http.maxRequestSize = maxRequestBytes; // each route checks its own, lower, limit
             c.jsonMapper(new JavalinJackson(mapper, false));
         });

@@ -31,6 +31,8 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     private String closeReason = "peer closed";
     /** System.nanoTime() when the channel last turned unwritable; 0 while writable. Event loop only. */
     private long unwritableSince;
+    /** A slow-consumer check is pending: at most one per connection, however often writability flips. */
+    private boolean checkScheduled;
     /** Upstream messages of this connection not answered yet; event loop only. */
     private int upstreamInFlight;
     /** One connection cannot take all of the server's upstream capacity. */
@@ -44,8 +46,7 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         if (!ctx.channel().isWritable() && unwritableSince == 0) {
-            unwritableSince = System.nanoTime();
-            scheduleSlowConsumerCheck(ctx, gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L);
+            becameUnwritable(ctx);
         }
     }
 
@@ -143,8 +144,7 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
             unwritableSince = 0;
             session.drain();
         } else if (unwritableSince == 0) {
-            unwritableSince = System.nanoTime();
-            scheduleSlowConsumerCheck(ctx, gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L);
+            becameUnwritable(ctx);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -154,15 +154,24 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
      * than slow-consumer-timeout-seconds is closed. Its backlog stays in the store; the next
      * connection resumes from its sync point. Runs on the event loop, like everything here.
      */
+    private void becameUnwritable(ChannelHandlerContext ctx) {
+        unwritableSince = System.nanoTime();
+        if (!checkScheduled) {
+            scheduleSlowConsumerCheck(ctx, gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L);
+        }
+    }
+
     private void scheduleSlowConsumerCheck(ChannelHandlerContext ctx, long delayNanos) {
+        checkScheduled = true;
         ctx.executor().schedule(() -> {
+            checkScheduled = false;
             if (unwritableSince == 0 || !ctx.channel().isActive()) {
                 return; // writable again (a later episode schedules its own check), or gone
             }
             long timeoutNanos = gateway.config().slowConsumerTimeoutSeconds * 1_000_000_000L;
             long unwritableNanos = System.nanoTime() - unwritableSince;
             if (unwritableNanos < timeoutNanos) {
-                // became writable and unwritable again in between: wait for this episode's turn
+                // an earlier episode's check, or writable and unwritable again since: wait for this one
                 scheduleSlowConsumerCheck(ctx, timeoutNanos - unwritableNanos);
                 return;
             }
