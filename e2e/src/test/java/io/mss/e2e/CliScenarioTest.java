@@ -48,7 +48,8 @@ class CliScenarioTest {
             List<JsonNode> printed = new CopyOnWriteArrayList<>();
             Path state = tmp.resolve("listen-state");
             Process listen = startListen(server, data, state, printed);
-            await().atMost(Duration.ofSeconds(30)).until(() -> printed.size() == 5);
+            // a fresh JVM, TLS and the catch-up: allow for a loaded machine
+            await().atMost(Duration.ofSeconds(60)).until(() -> printed.size() == 5);
             // the app dies only after its sync point is on disk; then nothing may come back
             await().atMost(Duration.ofSeconds(10)).until(() -> syncPointFile(state).contains("=5"));
             listen.destroyForcibly().waitFor();
@@ -59,7 +60,7 @@ class CliScenarioTest {
             pushAll(server.api(), 11, 15); // after the crash
 
             listen = startListen(server, data, state, printed);
-            await().atMost(Duration.ofSeconds(30)).until(() -> printed.size() >= 15);
+            await().atMost(Duration.ofSeconds(60)).until(() -> printed.size() >= 15);
             await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> printed.size() == 15);
             listen.destroy();
             listen.waitFor();
