@@ -20,9 +20,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * A data dir on a small tmpfs that really fills up: pushes then answer 503
  * STORE_UNAVAILABLE, nothing unacknowledged is reported as stored, every acknowledged push is
- * delivered, and once space is freed a restart on the same data dir stores pushes again.
- * (RocksDB keeps a failed write-ahead log writer failed, so recovering without a restart needs
- * the store to reopen itself: not done yet.) Needs root (it mounts a tmpfs), as CI has.
+ * delivered, and once space is freed the server stores pushes again without a restart (the
+ * store reopens its database: RocksDB keeps a failed write-ahead-log writer failed), and again
+ * after a restart. Needs root (it mounts a tmpfs), as CI has.
  */
 class DiskFullTest {
     @TempDir
@@ -70,18 +70,33 @@ class DiskFullTest {
         assertThat(refused.status()).isEqualTo(503);
         assertThat(refused.resultCode()).isEqualTo("STORE_UNAVAILABLE");
         assertThat(refused.body().path("message").asText()).isNotBlank();
-        // the server stays up and says so again, without storing anything
-        Api.Answer again = server.api.push("ORDER", "gus", "while full", null);
-        assertThat(again.status()).isEqualTo(503);
+        // still nearly full: the server keeps running and answers each push either OK (the store
+        // reopened, which gives back the log space RocksDB had preallocated) or 503 again
+        for (int i = 0; i < 100; i++) {
+            Api.Answer again = server.api.push("ORDER", "gus", payload + "while full " + i, null);
+            if (again.status() == 200) {
+                acknowledged.add(again.oplogId());
+                checker.acknowledged(scope, again.oplogId(), payload + "while full " + i);
+            } else {
+                assertThat(again.status()).isEqualTo(503);
+                assertThat(again.resultCode()).isEqualTo("STORE_UNAVAILABLE");
+            }
+        }
 
-        // space comes back; the server restarts on the same data dir and stores pushes again
+        // space comes back: the same server process stores again
         Files.delete(filler);
-        server.close();
-        server = TestServer.start(mount.resolve("data"));
         Api.Answer stored = server.api.push("ORDER", "gus", "after", null);
         assertThat(stored.status()).as(stored.toString()).isEqualTo(200);
         long after = stored.oplogId();
         checker.acknowledged(scope, after, "after");
+
+        // and a restart on the same data dir keeps everything and goes on
+        server.close();
+        server = TestServer.start(mount.resolve("data"));
+        Api.Answer afterRestart = server.api.push("ORDER", "gus", "after restart", null);
+        assertThat(afterRestart.status()).as(afterRestart.toString()).isEqualTo(200);
+        assertThat(afterRestart.oplogId()).isEqualTo(after + 1);
+        checker.acknowledged(scope, afterRestart.oplogId(), "after restart");
 
         // every acknowledged push is there, in order; ids did not skip over the failed ones
         Device phone = Device.connect("gus-phone", "gus", server, tmp.resolve("state"), checker, "ORDER");
@@ -92,6 +107,7 @@ class DiskFullTest {
             // a refused push may still have reached the disk (like a crash between fsync and the
             // answer): ids continue after whatever is stored, never reusing an acknowledged one
             assertThat(after).isGreaterThan(acknowledged.get(acknowledged.size() - 1));
+            assertThat(refused.body().path("message").asText()).contains("No space left on device");
         } finally {
             phone.close();
         }

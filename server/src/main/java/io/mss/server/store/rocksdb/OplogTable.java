@@ -17,13 +17,15 @@ import java.util.List;
 /** Reads of the {@code oplog} and {@code idem} column families, shared by readers and the writer. */
 final class OplogTable {
 
-    private final RocksDB db;
-    private final ColumnFamilyHandle oplogs;
-    private final ColumnFamilyHandle idempotencyKeys;
+    // rebound when the store reopens its database; the store's lifecycle lock orders that
+    // against every reader, and the writer thread is the one that reopens
+    private volatile RocksDB db;
+    private volatile ColumnFamilyHandle oplogs;
+    private volatile ColumnFamilyHandle idempotencyKeys;
     /** scope key -> highest id ever assigned: survives purging, so ids never restart. */
-    private final ColumnFamilyHandle scopes;
+    private volatile ColumnFamilyHandle scopes;
 
-    OplogTable(RocksDB db, ColumnFamilyHandle oplogs, ColumnFamilyHandle idempotencyKeys, ColumnFamilyHandle scopes) {
+    void bind(RocksDB db, ColumnFamilyHandle oplogs, ColumnFamilyHandle idempotencyKeys, ColumnFamilyHandle scopes) {
         this.db = db;
         this.oplogs = oplogs;
         this.idempotencyKeys = idempotencyKeys;

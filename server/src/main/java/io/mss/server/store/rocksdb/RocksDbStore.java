@@ -103,10 +103,14 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     private final Clock clock;
     private final DBOptions dbOptions;
     private final ColumnFamilyOptions cfOptions;
-    private final List<ColumnFamilyHandle> handles;
-    private final RocksDB db;
-    private final ColumnFamilyHandle syncPoints;
-    private final ColumnFamilyHandle bizTypes;
+    // not final: after a failed write (a full disk) the writer reopens the database, under the
+    // exclusive lifecycle lock, so readers only ever see a complete set of live handles
+    private List<ColumnFamilyHandle> handles;
+    private RocksDB db;
+    private ColumnFamilyHandle syncPoints;
+    private ColumnFamilyHandle bizTypes;
+    /** A write failed: RocksDB keeps its write-ahead log writer failed until the database is reopened. */
+    private boolean writeFailed;
     private final WriteOptions oplogWrites;
     private final WriteOptions syncPointWrites;
     private final WriteOptions bizTypeWrites;
@@ -131,12 +135,8 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         this.dir = dir;
         this.dbOptions = dbOptions;
         this.cfOptions = cfOptions;
-        this.handles = handles;
-        this.db = db;
-        // handles come back in descriptor order: default, oplog, idem, syncpoint, biztype, scope
-        this.oplogTable = new OplogTable(db, handles.get(1), handles.get(2), handles.get(5));
-        this.syncPoints = handles.get(3);
-        this.bizTypes = handles.get(4);
+        this.oplogTable = new OplogTable();
+        bind(db, handles);
         this.oplogWrites = new WriteOptions().setSync(opts.fsync());
         // losing an ack only means redelivering an oplog the client already has
         this.syncPointWrites = new WriteOptions().setSync(false);
@@ -144,7 +144,18 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         for (int i = 0; i < syncPointLocks.length; i++) {
             syncPointLocks[i] = new Object();
         }
-        BatchWriter durableWrite = batch -> db.write(oplogWrites, batch);
+        BatchWriter durableWrite = batch -> {
+            if (writeFailed) {
+                reopen();
+            }
+            try {
+                // the field, not the constructor's parameter: reopen replaces it
+                this.db.write(oplogWrites, batch);
+            } catch (RocksDBException e) {
+                writeFailed = true;
+                throw e;
+            }
+        };
         this.writer = new GroupCommitWriter(oplogTable, decorate.apply(durableWrite), opts.maxBatch(),
                 opts.clock(), this::writerExited);
         this.clock = opts.clock();
@@ -158,6 +169,52 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         return open(dir, opts, UnaryOperator.identity());
     }
 
+    /**
+     * Runs on the writer thread, before the first batch after a failed write. Reopening replays
+     * the write-ahead log, so nothing stored before is lost; if it fails (the disk is still
+     * full) the store answers "unavailable" until a later batch tries again.
+     */
+    private void reopen() throws RocksDBException {
+        Lock lock = lifecycle.writeLock();
+        lock.lock();
+        try {
+            if (!open) {
+                throw new RocksDBException("store at " + dir + " is closed");
+            }
+            if (db != null) {
+                handles.forEach(ColumnFamilyHandle::close);
+                db.close();
+                db = null;
+            }
+            List<ColumnFamilyHandle> fresh = new ArrayList<>();
+            RocksDB reopened = RocksDB.open(dbOptions, dir.toString(), descriptors(cfOptions), fresh);
+            bind(reopened, fresh);
+            writeFailed = false;
+            log.warn("Store at {} reopened after a failed write; storing again", dir);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void bind(RocksDB db, List<ColumnFamilyHandle> handles) {
+        this.db = db;
+        this.handles = handles;
+        // handles come back in descriptor order: default, oplog, idem, syncpoint, biztype, scope
+        this.oplogTable.bind(db, handles.get(1), handles.get(2), handles.get(5));
+        this.syncPoints = handles.get(3);
+        this.bizTypes = handles.get(4);
+    }
+
+    private static List<ColumnFamilyDescriptor> descriptors(ColumnFamilyOptions cfOptions) {
+        return List.of(
+                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_OPLOG), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_IDEMPOTENCY), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_SYNC_POINT), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_BIZ_TYPE), cfOptions),
+                new ColumnFamilyDescriptor(bytes(CF_SCOPE), cfOptions));
+    }
+
     /** @param decorate wraps the batch write; tests use it to make writes fail */
     static RocksDbStore open(Path dir, Options opts, UnaryOperator<BatchWriter> decorate) {
         Objects.requireNonNull(dir, "dir");
@@ -169,13 +226,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         }
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
         DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
-        List<ColumnFamilyDescriptor> descriptors = List.of(
-                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
-                new ColumnFamilyDescriptor(bytes(CF_OPLOG), cfOptions),
-                new ColumnFamilyDescriptor(bytes(CF_IDEMPOTENCY), cfOptions),
-                new ColumnFamilyDescriptor(bytes(CF_SYNC_POINT), cfOptions),
-                new ColumnFamilyDescriptor(bytes(CF_BIZ_TYPE), cfOptions),
-                new ColumnFamilyDescriptor(bytes(CF_SCOPE), cfOptions));
+        List<ColumnFamilyDescriptor> descriptors = descriptors(cfOptions);
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
         try {
@@ -555,16 +606,20 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             open = false;
             try {
                 // sync points are written without sync; a clean shutdown should still keep them
-                db.syncWal();
+                if (db != null) {
+                    db.syncWal();
+                }
             } catch (RocksDBException e) {
                 log.warn("Could not sync the WAL of {} before closing", dir, e);
             }
             // column family handles must go before the DB, options only after it
-            handles.forEach(ColumnFamilyHandle::close);
-            try {
-                db.closeE();
-            } catch (RocksDBException e) {
-                log.warn("Closing the store at {} reported an error", dir, e);
+            if (db != null) {
+                handles.forEach(ColumnFamilyHandle::close);
+                try {
+                    db.closeE();
+                } catch (RocksDBException e) {
+                    log.warn("Closing the store at {} reported an error", dir, e);
+                }
             }
             oplogWrites.close();
             syncPointWrites.close();
@@ -583,6 +638,10 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         if (!open) {
             lock.unlock();
             throw new StoreException("store at " + dir + " is closed");
+        }
+        if (db == null) {
+            lock.unlock();
+            throw new StoreException("store at " + dir + " is unavailable: reopening after a failed write (disk full?)");
         }
         return lock;
     }
