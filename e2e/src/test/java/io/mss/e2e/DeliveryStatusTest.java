@@ -20,29 +20,24 @@ class DeliveryStatusTest {
     @TempDir
     Path tmp;
 
+    private Fleet fleet;
     private TestServer server;
-    private final DeliveryChecker checker = new DeliveryChecker();
-    private final List<Device> devices = new ArrayList<>();
+    private DeliveryChecker checker;
 
     @BeforeEach
     void startServer() throws Exception {
-        server = TestServer.start(tmp.resolve("server"));
-        server.api.createBizType("ORDER", "APPOINTED", "USER");
-        server.api.createBizType("NEWS", "GLOBAL", "USER");
+        fleet = Fleet.start(tmp, "ORDER:APPOINTED:USER", "NEWS:GLOBAL:USER");
+        server = fleet.server;
+        checker = fleet.checker;
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (Device device : devices) {
-            device.close();
-        }
-        server.close();
+        fleet.close();
     }
 
     private Device device(String deviceId, String userId, String... bizTypes) {
-        Device device = Device.connect(deviceId, userId, server, tmp.resolve("state-" + deviceId), checker, bizTypes);
-        devices.add(device);
-        return device;
+        return fleet.device(deviceId, userId, bizTypes);
     }
 
     private Api.Answer status(String bizType, long oplogId, String linkToken) {

@@ -23,23 +23,20 @@ class PushBatchTest {
     @TempDir
     Path tmp;
 
+    private Fleet fleet;
     private TestServer server;
-    private final DeliveryChecker checker = new DeliveryChecker();
-    private final List<Device> devices = new ArrayList<>();
+    private DeliveryChecker checker;
 
     @BeforeEach
     void startServer() throws Exception {
-        server = TestServer.start(tmp.resolve("server"));
-        server.api.createBizType("ORDER", "APPOINTED", "USER");
-        server.api.createBizType("NEWS", "GLOBAL", "USER");
+        fleet = Fleet.start(tmp, "ORDER:APPOINTED:USER", "NEWS:GLOBAL:USER");
+        server = fleet.server;
+        checker = fleet.checker;
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (Device device : devices) {
-            device.close();
-        }
-        server.close();
+        fleet.close();
     }
 
     private static Map<String, Object> order(String bizType, String linkToken, String payload) {
@@ -98,7 +95,7 @@ class PushBatchTest {
     void badOrdersFailAloneWhileTheOthersAreStoredAndDeliveredInOrder() throws Exception {
         String scope = DeliveryChecker.scope("ORDER", "USER", "alice");
         Device phone = Device.connect("phone-1", "alice", server, tmp.resolve("phone-1"), checker, "ORDER");
-        devices.add(phone);
+        fleet.add(phone);
         await().atMost(Duration.ofSeconds(30)).until(() -> server.server.engine().sessionCount() == 1);
 
         Map<String, Object> withThirdMsgId = order("ORDER", "alice", "third");

@@ -24,31 +24,24 @@ class SyncEndToEndTest {
     @TempDir
     Path tmp;
 
+    private Fleet fleet;
     private TestServer server;
-    private final DeliveryChecker checker = new DeliveryChecker();
-    private final List<Device> devices = new ArrayList<>();
+    private DeliveryChecker checker;
 
     @BeforeEach
     void startServer() throws Exception {
-        server = TestServer.start(tmp.resolve("server"));
-        server.api.createBizType("ORDER", "APPOINTED", "USER");
-        server.api.createBizType("PHONE-SETTINGS", "APPOINTED", "DEVICE");
-        server.api.createBizType("NEWS", "GLOBAL", "USER");
+        fleet = Fleet.start(tmp, "ORDER:APPOINTED:USER", "PHONE-SETTINGS:APPOINTED:DEVICE", "NEWS:GLOBAL:USER");
+        server = fleet.server;
+        checker = fleet.checker;
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (Device device : devices) {
-            device.close();
-        }
-        server.close();
+        fleet.close();
     }
 
     private Device device(String deviceId, String userId, String... bizTypes) {
-        Device device = Device.connect(deviceId, userId, server, tmp.resolve("state-" + deviceId + "-" + devices.size()),
-                checker, bizTypes);
-        devices.add(device);
-        return device;
+        return fleet.device(deviceId, userId, bizTypes);
     }
 
     private long push(String bizType, String linkToken, String payload) {
@@ -196,7 +189,7 @@ class SyncEndToEndTest {
         checker.acknowledged(scope, push("ORDER", "gina", "three"), "three");
         // same state dir: the restarted app gets the unacked "two", then "three", and never "one" again
         Device again = Device.connect("gina-phone", "gina", server, state, checker, "ORDER");
-        devices.add(again);
+        fleet.add(again);
         awaitCaughtUp(again, scope);
         assertThat(again.received).extracting(SyncMessage::payload).containsExactly("two", "three");
         assertClean(Map.of("gina-phone", List.of(scope)));
