@@ -109,7 +109,8 @@ class AppCrashTest {
             }
             long expected = acknowledged.get();
             await().atMost(Duration.ofSeconds(60)).until(() -> lines(out) >= expected);
-            Thread.sleep(500); // a duplicate, should one come, would arrive now
+            // a duplicate, should one come, would arrive now: the file must stay as it is
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> lines(out) == expected);
             app.destroy();
             app.waitFor();
 

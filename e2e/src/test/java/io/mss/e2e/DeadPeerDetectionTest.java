@@ -65,8 +65,8 @@ class DeadPeerDetectionTest {
             // while the network is down, pushes are stored and the device stays disconnected
             long second = server.api.push("ORDER", "alice", "while away", null).oplogId();
             checker.acknowledged(scope, second, "while away");
-            Thread.sleep(700);
-            assertThat(device.client.isConnected()).isFalse();
+            await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(5))
+                    .until(() -> !device.client.isConnected());
 
             proxy.refuseNew(false);
             await().atMost(Duration.ofSeconds(10)).until(device.client::isConnected);

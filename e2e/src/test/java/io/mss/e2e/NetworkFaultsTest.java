@@ -120,7 +120,8 @@ class NetworkFaultsTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> scopesByDevice.entrySet().stream()
                     .allMatch(e -> e.getValue().stream().allMatch(s -> checker.caughtUp(e.getKey(), s))));
             // anything late (a resend the SDK failed to drop) would show up now
-            Thread.sleep(500);
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> checker.check(scopesByDevice).clean());
             DeliveryChecker.Report report = checker.check(scopesByDevice);
             int applied = faults.values().stream().mapToInt(Integer::intValue).sum();
             System.out.printf("network faults: seed=%d connections=%d faults=%d %s pushes-acknowledged=%d refused=%d "
