@@ -89,6 +89,9 @@ public final class MssServer implements AutoCloseable {
             recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, store, store, clock, config.maxOplogsPerFrame, config.maxFrameBytes);
             engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
+            store.meterInto(engine.metrics().bindJvmAndNetty());
+            engine.metrics().connections(engine::sessionCount);
+            engine.metrics().backlog(() -> engine.sessions().stream().mapToLong(io.mss.server.sync.Session::backlog).sum());
             // tokens expire in real time, whatever clock the oplogs run on
             TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), Clock.systemUTC());
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());

@@ -62,7 +62,7 @@ final class BizTypeRoutes {
             bizTypes.put(bizType);
             engine.configChanged(bizType.id());
         }
-        events.info("bizType created {}", bizType);
+        events.info("config created bizType={} by={} {}", bizType.id(), HttpApi.actor(ctx), bizType);
         ObjectNode detail = recorder.detail();
         detail.set("bizType", mapper.valueToTree(bizType));
         recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_CREATED, bizType.id(), detail);
@@ -85,7 +85,7 @@ final class BizTypeRoutes {
             bizTypes.put(updated);
             engine.configChanged(id);
         }
-        events.info("bizType updated {}", updated);
+        events.info("config updated bizType={} by={} status={} {}", id, HttpApi.actor(ctx), updated.status(), updated);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
         detail.set("new", mapper.valueToTree(updated));
@@ -119,7 +119,7 @@ final class BizTypeRoutes {
             // still under the lock: a create of the same id must not slip in before the data is gone
             engine.configChanged(id);
         }
-        events.info("bizType deleted {}{}", id, hadData ? " with its stored oplogs (force)" : "");
+        events.info("config deleted bizType={} by={} oplogsDeleted={}", id, HttpApi.actor(ctx), hadData);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
         detail.put("force", force);

@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.mss.server.auth.ApiKeys;
 import io.javalin.http.HttpResponseException;
+import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.records.OperationRecord;
@@ -54,6 +55,8 @@ public final class HttpApi implements AutoCloseable {
     private final ObjectMapper mapper = new ObjectMapper();
     private final ExecutorService completions;
     private final Javalin app;
+    /** "GET /api/v1/biz-types/{id}" and so on: what the OpenAPI document must describe. */
+    private final java.util.List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes) {
         this(config, apiKey, engine, bizTypes, RecordStore.discarding());
@@ -76,6 +79,10 @@ public final class HttpApi implements AutoCloseable {
         Recorder recorder = new Recorder(records, mapper, clock);
         BizTypeRoutes bizTypeRoutes = new BizTypeRoutes(config, engine, bizTypes, mapper, recorder);
         PushRoutes pushRoutes = new PushRoutes(config, engine, mapper, recorder, completions, clock);
+        RecentAcks recentAcks = new RecentAcks();
+        engine.addAckListener(recentAcks);
+        LookupRoutes lookupRoutes = new LookupRoutes(engine, bizTypes, recentAcks);
+        ConsoleRoutes consoleRoutes = new ConsoleRoutes(engine.metrics());
         int maxRequestBytes = Math.max(config.maxRequestBytes, LARGE_REQUEST_BYTES);
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
@@ -85,6 +92,18 @@ public final class HttpApi implements AutoCloseable {
             c.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
             c.http.maxRequestSize = maxRequestBytes; // each route checks its own, lower, limit
             c.jsonMapper(new JavalinJackson(mapper, false));
+            // the web console: static pages, and its libraries from WebJars at /webjars/...
+            c.staticFiles.add(files -> {
+                files.hostedPath = "/console";
+                files.directory = "/console";
+                files.location = Location.CLASSPATH;
+            });
+            c.staticFiles.enableWebjars();
+            c.events(events -> events.handlerAdded(route -> {
+                if (route.getHttpMethod().isHttpMethod()) {
+                    routes.add(route.getHttpMethod() + " " + route.getPath());
+                }
+            }));
         });
         app.before("/api/*", this::authenticate);
         app.post("/api/v1/biz-types", bizTypeRoutes::create);
@@ -99,9 +118,30 @@ public final class HttpApi implements AutoCloseable {
         app.get("/api/v1/records", this::records);
         app.get("/health/live", ctx -> ok(ctx, Map.of()));
         app.get("/health/ready", ctx -> ok(ctx, Map.of("sessions", engine.sessionCount())));
+        app.get("/api/v1/devices/{deviceId}", lookupRoutes::device);
+        app.get("/api/v1/users/{userId}", lookupRoutes::user);
+        app.get("/api/v1/stats", consoleRoutes::stats);
+        app.before("/metrics", ctx -> {
+            if (config.metricsRequireKey) {
+                authenticate(ctx);
+            }
+        });
+        app.get("/metrics", consoleRoutes::metrics);
+        app.get("/openapi.yaml", consoleRoutes::openApi);
+        app.get("/swagger", consoleRoutes::swagger);
+        app.get("/console", consoleRoutes::index);
+        app.get("/console/lib/{file}", consoleRoutes::uplot);
 
-        app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.resultCode(), e.getMessage()));
-        app.exception(SyncEngine.PushRefused.class, (e, ctx) -> error(ctx, e.status(), e.resultCode(), e.getMessage()));
+        app.exception(ApiException.class, (e, ctx) -> {
+            if (isPushRoute(ctx) && ctx.method() == HandlerType.POST) {
+                engine.metrics().push(e.resultCode());
+            }
+            error(ctx, e.status(), e.resultCode(), e.getMessage());
+        });
+        app.exception(SyncEngine.PushRefused.class, (e, ctx) -> {
+            engine.metrics().push(e.resultCode());
+            error(ctx, e.status(), e.resultCode(), e.getMessage());
+        });
         app.exception(StoreException.class, (e, ctx) -> storeFailed(ctx, e));
         app.exception(HttpResponseException.class, (e, ctx) -> {
             switch (e.getStatus()) {
@@ -124,6 +164,11 @@ public final class HttpApi implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** Every route, as "METHOD /path/{param}". */
+    public java.util.List<String> routes() {
+        return java.util.List.copyOf(routes);
     }
 
     @Override

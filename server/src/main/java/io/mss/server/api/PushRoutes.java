@@ -66,6 +66,7 @@ final class PushRoutes {
         ctx.future(() -> pushed.handleAsync((outcome, failure) -> {
             if (failure != null) {
                 Throwable cause = unwrap(failure);
+                engine.metrics().push(cause instanceof StoreException ? "STORE_UNAVAILABLE" : "INTERNAL_ERROR");
                 if (cause instanceof StoreException store) {
                     HttpApi.storeFailed(ctx, store);
                 } else {
@@ -76,6 +77,7 @@ final class PushRoutes {
             }
             recorder.record(ctx, global ? OperationRecord.Type.PUSH_GLOBAL : OperationRecord.Type.PUSH, push.bizType(),
                     pushDetail(push, outcome, -1));
+            engine.metrics().push(outcome.resultCode());
             Map<String, Object> answer = new LinkedHashMap<>();
             answer.put("success", true);
             answer.put("resultCode", outcome.resultCode());
@@ -164,6 +166,7 @@ final class PushRoutes {
                     result.put("success", true);
                     result.put("resultCode", outcome.resultCode());
                     result.put("oplogId", outcome.oplogId());
+                    engine.metrics().push(outcome.resultCode());
                     if (outcome.delivered() >= 0) {
                         result.put("delivered", outcome.delivered());
                     }
@@ -317,6 +320,7 @@ final class PushRoutes {
     }
 
     private ObjectNode failed(int index, String resultCode, String message) {
+        engine.metrics().push(resultCode);
         ObjectNode result = mapper.createObjectNode();
         result.put("index", index);
         result.put("success", false);

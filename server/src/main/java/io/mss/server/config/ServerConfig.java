@@ -72,6 +72,9 @@ public final class ServerConfig {
     /** Upstream messages being forwarded at once, server-wide; beyond it they are answered SERVER_BUSY. */
     public int upstreamMaxInFlight = 256;
 
+    /** {@code GET /metrics} asks for an admin key too; off by default, as Prometheus scrapes without one. */
+    public boolean metricsRequireKey = false;
+
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);

@@ -29,6 +29,7 @@ abstract class GatewayInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
         if (!gateway.connections().admit(ch)) {
+            gateway.engine().metrics().handshake("too_many_connections_per_ip");
             return; // closed at accept: max-connections-per-ip
         }
         ChannelPipeline pipeline = ch.pipeline();

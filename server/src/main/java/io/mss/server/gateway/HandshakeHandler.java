@@ -244,8 +244,17 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         events.info("connect session={} device={} user={} remote={} bizTypes={} os={} app={}", session.sessionId(),
                 token.deviceId(), token.userId(), ctx.channel().remoteAddress(), hello.getBizTypesList(),
                 hello.getOsType(), hello.getAppVersion());
+        engine.metrics().handshake("ok");
         ctx.pipeline().replace(this, GatewayInitializer.SESSION_HANDLER, new SessionHandler(gateway, session));
         engine.start(session);
+    }
+
+    /** Still here when the channel closes: the handshake failed (this handler leaves on success). */
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ErrorCode code = ctx.channel().attr(Errors.CLOSED_WITH).get();
+        gateway.engine().metrics().handshake(code == null ? "aborted" : code.name().toLowerCase(java.util.Locale.ROOT));
+        ctx.fireChannelInactive();
     }
 
     @Override

@@ -212,8 +212,9 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         gateway.engine().close(session);
-        events.info("disconnect session={} device={} reason=\"{}\"", session.sessionId(), session.deviceId(),
-                closeReason);
+        events.info("disconnect session={} device={} user={} remote={} connectedMs={} reason=\"{}\"",
+                session.sessionId(), session.deviceId(), session.userId(), ctx.channel().remoteAddress(),
+                System.currentTimeMillis() - session.connectedAt(), closeReason);
         ctx.fireChannelInactive();
     }
 

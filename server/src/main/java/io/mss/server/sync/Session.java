@@ -19,9 +19,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -64,6 +66,11 @@ public final class Session {
     private boolean catchingUp = true;
     private boolean closed;
     private boolean wakeUpScheduled;
+    private final long connectedAt = System.currentTimeMillis();
+    /** Oplogs written during the catch-up, for its size distribution. */
+    private long catchupOplogs;
+    /** Committed and not yet acked, over all scopes: written on the event loop, read by the metrics. */
+    private volatile long backlog;
 
     /** Where one scope stands for this session. */
     static final class Cursor {
@@ -194,6 +201,9 @@ public final class Session {
         if (!catchingUp && upToDate && channel.isWritable() && allDeliverable(cursor, run)) {
             cursor.sentUpTo = last;
             channel.writeAndFlush(frame, channel.voidPromise());
+            long now = clock.millis();
+            run.forEach(oplog -> counted(oplog, now));
+            updateBacklog();
             return;
         }
         frame.release();
@@ -212,6 +222,7 @@ public final class Session {
                 cursor.sentUpTo = Math.max(cursor.sentUpTo, oplog.id());
                 cursor.knownHead = cursor.sentUpTo;
                 channel.writeAndFlush(frame, channel.voidPromise());
+                engine.metrics().delivered(1);
             });
         } catch (RuntimeException rejected) {
             frame.release();
@@ -304,6 +315,7 @@ public final class Session {
                     cursor.sentUpTo = oplog.id();
                     if (deliverable(cursor, oplog, now)) {
                         batch.addOplogs(toWire(oplog));
+                        counted(oplog, now);
                         count++;
                         bytes += size;
                     } else if (expiredByRetention(cursor, oplog, now) && !cursor.fullUpdateSent) {
@@ -321,6 +333,7 @@ public final class Session {
             if (catchingUp && !more) {
                 // the last catch-up frame says so, even when it is empty
                 catchingUp = false;
+                engine.metrics().caughtUp(catchupOplogs);
                 channel.write(ServerFrame.newBuilder().setSyncData(data.setHasMore(false)).build(),
                         channel.voidPromise());
                 wrote = true;
@@ -338,6 +351,7 @@ public final class Session {
         if (wrote) {
             channel.flush();
         }
+        updateBacklog();
         if (wakeAt != Long.MAX_VALUE && !wakeUpScheduled) {
             wakeUpScheduled = true;
             channel.eventLoop().schedule(() -> {
@@ -394,6 +408,59 @@ public final class Session {
                 }
             }
         }
+        updateBacklog();
+    }
+
+    /** Counts an oplog written to this session; one written live also times its delivery. */
+    private void counted(Oplog oplog, long now) {
+        engine.metrics().delivered(1);
+        if (catchingUp) {
+            catchupOplogs++;
+        } else {
+            engine.metrics().latency(now - oplog.createdAt());
+        }
+    }
+
+    private void updateBacklog() {
+        long sum = 0;
+        for (Cursor cursor : cursors.values()) {
+            if (cursor.bizType.persistent()) {
+                sum += Math.max(0, cursor.knownHead - cursor.acked);
+            }
+        }
+        backlog = sum;
+    }
+
+    /** Oplogs committed in this session's scopes that its device has not acked, as last seen on its event loop. */
+    public long backlog() {
+        return backlog;
+    }
+
+    /** When the handshake completed, epoch milliseconds. */
+    public long connectedAt() {
+        return connectedAt;
+    }
+
+    /** Where one scope stands for this session. */
+    public record ScopeState(String bizType, Scope scope, long sentUpTo, long knownHead, long acked) {
+    }
+
+    /** Where each scope stands, read on the session's event loop (its state belongs to it). */
+    public CompletableFuture<List<ScopeState>> scopeStates() {
+        CompletableFuture<List<ScopeState>> states = new CompletableFuture<>();
+        try {
+            channel.eventLoop().execute(() -> {
+                List<ScopeState> list = new ArrayList<>();
+                for (Cursor cursor : cursors.values()) {
+                    list.add(new ScopeState(cursor.bizType.id(), cursor.scope, cursor.sentUpTo, cursor.knownHead,
+                            cursor.acked));
+                }
+                states.complete(list);
+            });
+        } catch (RuntimeException rejected) {
+            states.complete(List.of()); // the event loop is shutting down with the session
+        }
+        return states;
     }
 
     void markClosed() {

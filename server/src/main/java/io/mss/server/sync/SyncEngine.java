@@ -8,6 +8,7 @@ import io.mss.protocol.v1.SyncPoint;
 import io.mss.protocol.Frames;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.biz.BizType;
+import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.AppendRequest;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.DeliveryFilter;
@@ -65,6 +66,7 @@ public final class SyncEngine implements AutoCloseable {
     private final int maxOplogsPerFrame;
     private final int frameBudgetBytes;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final MssMetrics metrics = new MssMetrics();
     private final List<AckListener> ackListeners = new CopyOnWriteArrayList<>();
     /** Single-device scopes: the session of the user's most recently connected device. */
     private final Map<Scope, Session> singleDeviceHolders = new ConcurrentHashMap<>();
@@ -223,6 +225,11 @@ public final class SyncEngine implements AutoCloseable {
         return syncPoints.list(scope);
     }
 
+    /** The sync point a device (or {@link SyncPointStore#USER_OWNED}) acknowledged in a scope, 0 when none. */
+    public long syncPoint(String deviceId, Scope scope) {
+        return syncPoints.get(deviceId, scope);
+    }
+
     /** Whether any oplog of the bizType is still stored. */
     public boolean hasData(String bizTypeId) {
         return oplogs.hasData(bizTypeId);
@@ -321,6 +328,7 @@ public final class SyncEngine implements AutoCloseable {
         }
         deliveryAttempts.remove(key);
         poisonCutoffs.incrementAndGet();
+        metrics.poisonCutoff();
         syncPoints.advance(cursor.syncPointOwner, cursor.scope, oplog.id());
         events.warn("cutoff device={} scope={} oplog={} reason=\"sent {} times without an ack\"",
                 session.deviceId(), cursor.scope, oplog.id(), POISON_CUTOFF_ATTEMPTS);
@@ -341,6 +349,7 @@ public final class SyncEngine implements AutoCloseable {
         String key = session.deviceId() + '|' + scope.key();
         deliveryAttempts.computeIfPresent(key, (k, seen) -> seen[0] <= syncPoint ? null : seen);
         long now = clock.millis();
+        metrics.acked();
         for (AckListener listener : ackListeners) {
             try {
                 listener.acked(session.deviceId(), session.userId(), scope, syncPoint, now);
@@ -417,6 +426,11 @@ public final class SyncEngine implements AutoCloseable {
         return Collections.unmodifiableSet(sessions);
     }
 
+    /** The node's meters; sessions, the gateway, the store and the API count into them. */
+    public MssMetrics metrics() {
+        return metrics;
+    }
+
     public Dispatcher dispatcher() {
         return dispatcher;
     }
@@ -429,5 +443,6 @@ public final class SyncEngine implements AutoCloseable {
     @Override
     public void close() {
         maintenance.shutdownNow();
+        metrics.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.mss.server.store.rocksdb;
 
+import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.AppendRequest;
 import io.mss.server.store.AppendResult;
 import io.mss.server.store.Oplog;
@@ -52,6 +53,8 @@ final class GroupCommitWriter {
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final List<Consumer<List<Oplog>>> listeners = new CopyOnWriteArrayList<>();
     private final Thread thread;
+    /** Where batch sizes and durable-write times go; null until the server attaches its meters. */
+    volatile MssMetrics metrics;
 
     /** Last assigned id per scope key; touched only by the writer thread. */
     private final LinkedHashMap<String, Long> lastIds = new LinkedHashMap<>(1024, 0.75f, true);
@@ -216,7 +219,12 @@ final class GroupCommitWriter {
                         throw new StoreException("could not index scope " + scopeKey + ": " + e, e);
                     }
                 });
+                long started = System.nanoTime();
                 batchWriter.write(writeBatch);
+                MssMetrics meters = metrics;
+                if (meters != null) {
+                    meters.committed(committed.size(), System.nanoTime() - started);
+                }
             }
         }
     }

@@ -273,6 +273,11 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         return future;
     }
 
+    /** Counts every group commit's size and durable-write time into these meters. */
+    public void meterInto(io.mss.server.metrics.MssMetrics metrics) {
+        writer.metrics = metrics;
+    }
+
     @Override
     public void onCommit(Consumer<List<Oplog>> listener) {
         writer.addListener(Objects.requireNonNull(listener, "listener"));

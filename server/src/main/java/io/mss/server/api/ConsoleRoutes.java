@@ -1,0 +1,95 @@
+package io.mss.server.api;
+
+import io.javalin.http.Context;
+import io.mss.server.metrics.MssMetrics;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * What operators and their tools read besides the business API: {@code /metrics} for
+ * Prometheus, {@code /api/v1/stats} for the console's overview, the OpenAPI document and its
+ * Swagger UI, and stable paths to the console's WebJar libraries (versions from the jars).
+ */
+final class ConsoleRoutes {
+    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final MssMetrics metrics;
+    private final byte[] openApi;
+    private final String swaggerPage;
+    private final String uplotVersion;
+    private final byte[] indexPage;
+
+    ConsoleRoutes(MssMetrics metrics) {
+        this.metrics = metrics;
+        this.openApi = resource("/openapi.yaml");
+        this.indexPage = resource("/console/index.html");
+        this.uplotVersion = webJarVersion("org.webjars.npm", "uplot");
+        this.swaggerPage = new String(resource("/swagger.html"), StandardCharsets.UTF_8)
+                .replace("{{swagger-ui}}", "/webjars/swagger-ui/" + webJarVersion("org.webjars", "swagger-ui"));
+    }
+
+    void metrics(Context ctx) {
+        ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape());
+    }
+
+    void stats(Context ctx) {
+        HttpApi.ok(ctx, Map.of("stats", metrics.snapshot()));
+    }
+
+    void openApi(Context ctx) {
+        ctx.contentType("application/yaml; charset=utf-8").result(openApi);
+    }
+
+    /** {@code /console/} is the console; {@code /console} redirects there, so its relative links resolve. */
+    void index(Context ctx) {
+        if (ctx.req().getRequestURI().endsWith("/")) {
+            ctx.contentType("text/html; charset=utf-8").result(indexPage);
+        } else {
+            ctx.redirect("/console/");
+        }
+    }
+
+    void swagger(Context ctx) {
+        ctx.html(swaggerPage);
+    }
+
+    /** {@code /console/lib/uplot.js} and {@code .css}: the console's pages name no library version. */
+    void uplot(Context ctx) {
+        String file = switch (ctx.pathParam("file")) {
+            case "uplot.js" -> "uPlot.iife.min.js";
+            case "uplot.css" -> "uPlot.min.css";
+            default -> throw new ApiException(404, "NOT_FOUND", "no such library file: " + ctx.pathParam("file"));
+        };
+        ctx.redirect("/webjars/uplot/" + uplotVersion + "/dist/" + file);
+    }
+
+    private static byte[] resource(String path) {
+        try (InputStream in = ConsoleRoutes.class.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IllegalStateException(path + " is missing from the server's jar");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String webJarVersion(String groupId, String artifactId) {
+        Properties pom = new Properties();
+        try (InputStream in = ConsoleRoutes.class.getResourceAsStream(
+                "/META-INF/maven/" + groupId + "/" + artifactId + "/pom.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("the WebJar " + groupId + ":" + artifactId + " is not on the classpath");
+            }
+            pom.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return pom.getProperty("version");
+    }
+}
