@@ -26,6 +26,8 @@ final class ServerProcess implements AutoCloseable {
     private int starts;
     /** false: no MSS_API_KEY / MSS_TOKEN_SECRET, so the server generates them into the data dir. */
     boolean secretsFromEnvironment = true;
+    /** Extra environment of the server process (cluster settings: MSS_STORE, MSS_BUS, ...). */
+    final java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
 
     ServerProcess(Path dataDir, Path logDir) throws IOException {
         this.dataDir = dataDir;
@@ -53,6 +55,7 @@ final class ServerProcess implements AutoCloseable {
         if (secretsFromEnvironment) {
             builder.environment().putAll(TestServer.ENV);
         }
+        builder.environment().putAll(env);
         process = builder.start();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))

@@ -6,8 +6,18 @@ import io.mss.server.auth.SelfSignedCertificate;
 import io.mss.server.auth.TokenVerifier;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.gateway.GatewayServer;
+import io.mss.server.cluster.ClusterBus;
+import io.mss.server.cluster.LocalBus;
+import io.mss.server.cluster.NodeInfo;
+import io.mss.server.cluster.Reconciler;
+import io.mss.server.cluster.RedisBus;
 import io.mss.server.records.RecordRetention;
+import io.mss.server.records.RecordStore;
 import io.mss.server.records.RocksDbRecordStore;
+import io.mss.server.store.BizTypeStore;
+import io.mss.server.store.OplogStore;
+import io.mss.server.store.SyncPointStore;
+import io.mss.server.store.postgres.PostgresStore;
 import io.mss.server.webhook.ReceiptWebhook;
 import io.mss.server.store.rocksdb.RocksDbStore;
 import io.mss.server.sync.SyncEngine;
@@ -29,21 +39,25 @@ public final class MssServer implements AutoCloseable {
     private final ServerConfig config;
     private final Secrets secrets;
     private final Path certFile;
-    private final RocksDbStore store;
+    private final OplogStore store;
+    private final BizTypeStore bizTypes;
     private final SyncEngine engine;
     private final GatewayServer gateway;
     private final HttpApi api;
     // operation records and receipt webhooks (set right after construction)
-    private RocksDbRecordStore records;
+    private RecordStore records;
+    private ClusterBus bus;
+    private Reconciler reconciler;
     private RecordRetention recordRetention;
     private ReceiptWebhook receipts;
 
-    private MssServer(ServerConfig config, Secrets secrets, Path certFile, RocksDbStore store, SyncEngine engine,
-                      GatewayServer gateway, HttpApi api) {
+    private MssServer(ServerConfig config, Secrets secrets, Path certFile, OplogStore store, BizTypeStore bizTypes,
+                      SyncEngine engine, GatewayServer gateway, HttpApi api) {
         this.config = config;
         this.secrets = secrets;
         this.certFile = certFile;
         this.store = store;
+        this.bizTypes = bizTypes;
         this.engine = engine;
         this.gateway = gateway;
         this.api = api;
@@ -77,31 +91,80 @@ public final class MssServer implements AutoCloseable {
             keyFile = Path.of(config.tlsKey);
         }
 
-        RocksDbStore store = RocksDbStore.open(dataDir.resolve("store"),
-                RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+        OplogStore store;
+        SyncPointStore syncPoints;
+        BizTypeStore bizTypes;
+        PostgresStore postgres = null;
+        if ("postgres".equals(config.store)) {
+            postgres = PostgresStore.open(new PostgresStore.Options(config.postgresUrl, config.postgresUser,
+                    config.postgresPassword, config.postgresSchema, config.postgresPoolSize, 1024,
+                    java.time.Duration.ofSeconds(2), clock));
+            store = postgres;
+            syncPoints = postgres;
+            bizTypes = postgres;
+        } else {
+            RocksDbStore rocks = RocksDbStore.open(dataDir.resolve("store"),
+                    RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+            store = rocks;
+            syncPoints = rocks;
+            bizTypes = rocks;
+        }
         GatewayServer gateway = null;
         HttpApi api = null;
-        RocksDbRecordStore records = null;
+        RecordStore records = null;
         RecordRetention recordRetention = null;
         ReceiptWebhook receipts = null;
+        ClusterBus bus = null;
+        Reconciler reconciler = null;
         try {
-            records = RocksDbRecordStore.open(dataDir.resolve("records"));
+            records = postgres != null ? postgres : RocksDbRecordStore.open(dataDir.resolve("records"));
             recordRetention = RecordRetention.start(records, clock);
-            SyncEngine engine = new SyncEngine(store, store, store, clock, config.maxOplogsPerFrame, config.maxFrameBytes);
+            SyncEngine engine = new SyncEngine(store, syncPoints, bizTypes, clock, config.maxOplogsPerFrame,
+                    config.maxFrameBytes);
             engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
             store.meterInto(engine.metrics().bindJvmAndNetty());
             engine.metrics().connections(engine::sessionCount);
             engine.metrics().backlog(() -> engine.sessions().stream().mapToLong(io.mss.server.sync.Session::backlog).sum());
             // tokens expire in real time, whatever clock the oplogs run on
             TokenVerifier tokens = new TokenVerifier(secrets.tokenSecret(), Clock.systemUTC());
+            String nodeId = !config.nodeId.isBlank() ? config.nodeId
+                    : hostName() + ":" + (config.syncPort != 0 ? config.syncPort : ProcessHandle.current().pid());
+            long startedAt = System.currentTimeMillis();
+            java.util.concurrent.atomic.AtomicInteger syncPort = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger httpPort = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.function.Supplier<NodeInfo> self = () -> new NodeInfo(nodeId,
+                    config.bindHost + ":" + syncPort.get(), config.bindHost + ":" + httpPort.get(), startedAt,
+                    System.currentTimeMillis(), engine.sessionCount());
+            if ("redis".equals(config.bus)) {
+                // subscribed before the sync port takes a session: its backlog read comes after
+                bus = RedisBus.connect(config.redisUri, config.clusterName, nodeId, self,
+                        java.time.Duration.ofSeconds(config.nodeHeartbeatSeconds));
+                engine.useBus(bus);
+                reconciler = new Reconciler(engine.dispatcher(), store::lastId,
+                        java.time.Duration.ofMillis(config.reconcileIntervalMs));
+            } else {
+                bus = new LocalBus(self);
+            }
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
+            syncPort.set(gateway.port());
             receipts = new ReceiptWebhook(engine::bizType);
             engine.addAckListener(receipts);
-            api = new HttpApi(config, secrets.apiKey(), engine, store, records).start();
-            MssServer server = new MssServer(config, secrets, certFile, store, engine, gateway, api);
+            api = new HttpApi(config, secrets.apiKey(), engine, bizTypes, records).withNodes(bus::nodes);
+            if (postgres != null) {
+                api.withDependency("postgres", postgres::healthy);
+            }
+            if ("redis".equals(config.bus)) {
+                api.withDependency("redis", bus::healthy);
+            }
+            api.start();
+            httpPort.set(api.port());
+            bus.started();
+            MssServer server = new MssServer(config, secrets, certFile, store, bizTypes, engine, gateway, api);
             server.records = records;
             server.recordRetention = recordRetention;
             server.receipts = receipts;
+            server.bus = bus;
+            server.reconciler = reconciler;
             server.announce((System.nanoTime() - t0) / 1_000_000);
             return server;
         } catch (Exception e) {
@@ -110,6 +173,12 @@ public final class MssServer implements AutoCloseable {
             }
             if (gateway != null) {
                 gateway.close();
+            }
+            if (reconciler != null) {
+                reconciler.close();
+            }
+            if (bus != null) {
+                bus.close();
             }
             if (receipts != null) {
                 receipts.close();
@@ -125,10 +194,18 @@ public final class MssServer implements AutoCloseable {
         }
     }
 
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "localhost";
+        }
+    }
+
     private void announce(long startMillis) {
-        log.info("MSS started in {} ms: sync port {} (TLS, {}), HTTP API port {}, data dir {}, fsync {}",
+        log.info("MSS started in {} ms: sync port {} (TLS, {}), HTTP API port {}, data dir {}, fsync {}, store {}, bus {}",
                 startMillis, syncPort(), gateway.tlsProvider(), httpPort(), config.dataPath(),
-                config.fsync ? "on" : "OFF");
+                config.fsync ? "on" : "OFF", config.store, config.bus);
         log.info("API key: {}", secrets.apiKeyGenerated() ? "generated into " + secrets.apiKeyFile()
                 : (System.getenv(Secrets.API_KEY_ENV) != null ? "from " + Secrets.API_KEY_ENV : "read from " + secrets.apiKeyFile()));
         log.info("client token secret: {}", secrets.tokenSecretGenerated() ? "generated into " + secrets.tokenSecretFile()
@@ -158,13 +235,17 @@ public final class MssServer implements AutoCloseable {
 
     /** The sync configurations, for tools and tests that bypass the HTTP API. */
     public io.mss.server.store.BizTypeStore bizTypeStore() {
-        return store;
+        return bizTypes;
     }
 
     @Override
     public void close() {
         api.close();
         gateway.close();
+        if (reconciler != null) {
+            reconciler.close();
+        }
+        bus.close();
         receipts.close();
         recordRetention.close();
         records.close();

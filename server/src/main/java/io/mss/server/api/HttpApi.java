@@ -5,6 +5,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.mss.server.auth.ApiKeys;
+import io.mss.server.cluster.NodeInfo;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
@@ -20,13 +21,17 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The HTTP API for business servers: sync configurations, pushes, delivery status and
@@ -57,6 +62,9 @@ public final class HttpApi implements AutoCloseable {
     private final Javalin app;
     /** "GET /api/v1/biz-types/{id}" and so on: what the OpenAPI document must describe. */
     private final java.util.List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What this node needs to serve (PostgreSQL, Redis in a cluster), by name. */
+    private final Map<String, BooleanSupplier> dependencies = new LinkedHashMap<>();
+    private volatile Supplier<List<NodeInfo>> nodes = List::of;
 
     public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes) {
         this(config, apiKey, engine, bizTypes, RecordStore.discarding());
@@ -117,7 +125,6 @@ public final class HttpApi implements AutoCloseable {
         app.get("/api/v1/push/{bizType}/{oplogId}", pushRoutes::status);
         app.get("/api/v1/records", this::records);
         app.get("/health/live", ctx -> ok(ctx, Map.of()));
-        app.get("/health/ready", ctx -> ok(ctx, Map.of("sessions", engine.sessionCount())));
         app.get("/api/v1/devices/{deviceId}", lookupRoutes::device);
         app.get("/api/v1/users/{userId}", lookupRoutes::user);
         app.get("/api/v1/stats", consoleRoutes::stats);
@@ -131,6 +138,8 @@ public final class HttpApi implements AutoCloseable {
         app.get("/swagger", consoleRoutes::swagger);
         app.get("/console", consoleRoutes::index);
         app.get("/console/lib/{file}", consoleRoutes::uplot);
+        app.get("/health/ready", this::ready);
+        app.get("/api/v1/nodes", ctx -> ok(ctx, Map.of("nodes", nodes.get())));
 
         app.exception(ApiException.class, (e, ctx) -> {
             if (isPushRoute(ctx) && ctx.method() == HandlerType.POST) {
@@ -155,6 +164,46 @@ public final class HttpApi implements AutoCloseable {
             log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
             error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
         });
+    }
+
+    /** Adds a dependency to {@code /health/ready}: while it is down, the node answers 503 naming it. */
+    public HttpApi withDependency(String name, BooleanSupplier up) {
+        dependencies.put(name, up);
+        return this;
+    }
+
+    /** What {@code GET /api/v1/nodes} lists. */
+    public HttpApi withNodes(Supplier<List<NodeInfo>> nodes) {
+        this.nodes = nodes;
+        return this;
+    }
+
+    private void ready(Context ctx) {
+        Map<String, Object> answer = new LinkedHashMap<>();
+        List<String> down = new ArrayList<>();
+        dependencies.forEach((name, up) -> {
+            boolean isUp;
+            try {
+                isUp = up.getAsBoolean();
+            } catch (RuntimeException e) {
+                isUp = false;
+            }
+            answer.put(name, isUp ? "up" : "down");
+            if (!isUp) {
+                down.add(name);
+            }
+        });
+        answer.put("sessions", engine.sessionCount());
+        if (down.isEmpty()) {
+            ok(ctx, answer);
+            return;
+        }
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("success", false);
+        error.put("resultCode", "NOT_READY");
+        error.put("message", String.join(", ", down) + (down.size() == 1 ? " is" : " are") + " unreachable");
+        error.putAll(answer);
+        ctx.status(503).json(error);
     }
 
     public HttpApi start() {

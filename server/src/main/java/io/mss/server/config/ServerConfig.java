@@ -74,6 +74,28 @@ public final class ServerConfig {
 
     /** {@code GET /metrics} asks for an admin key too; off by default, as Prometheus scrapes without one. */
     public boolean metricsRequireKey = false;
+    /** Where oplogs live: {@code rocksdb} (embedded, one node) or {@code postgres} (shared by a cluster). */
+    public String store = "rocksdb";
+    /** How nodes tell each other about commits: {@code local} (one node) or {@code redis}. */
+    public String bus = "local";
+    /** JDBC URL of the shared database, e.g. {@code jdbc:postgresql://db:5432/mss}. */
+    public String postgresUrl = "";
+    public String postgresUser = "postgres";
+    public String postgresPassword = "";
+    /** The schema holding MSS's tables; created and migrated at start. */
+    public String postgresSchema = "mss";
+    /** Database connections per node. */
+    public int postgresPoolSize = 10;
+    /** Lettuce URI of Redis, e.g. {@code redis://cache:6379}. */
+    public String redisUri = "";
+    /** This node's name in the cluster; empty: the host name and the sync port. */
+    public String nodeId = "";
+    /** Prefix of Redis keys and channels, so several clusters can share one Redis. */
+    public String clusterName = "mss";
+    /** How often live sessions are compared with the store, for anything the bus lost. */
+    public int reconcileIntervalMs = 3000;
+    /** How often this node refreshes its announcement in Redis; it expires after three. */
+    public int nodeHeartbeatSeconds = 5;
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
@@ -104,6 +126,17 @@ public final class ServerConfig {
         if (env.containsKey("MSS_REQUIRE_SIGNED_REQUESTS")) {
             requireSignedRequests = Boolean.parseBoolean(env.get("MSS_REQUIRE_SIGNED_REQUESTS"));
         }
+        store = env.getOrDefault("MSS_STORE", store);
+        bus = env.getOrDefault("MSS_BUS", bus);
+        postgresUrl = env.getOrDefault("MSS_POSTGRES_URL", postgresUrl);
+        postgresUser = env.getOrDefault("MSS_POSTGRES_USER", postgresUser);
+        postgresPassword = env.getOrDefault("MSS_POSTGRES_PASSWORD", postgresPassword);
+        postgresSchema = env.getOrDefault("MSS_POSTGRES_SCHEMA", postgresSchema);
+        postgresPoolSize = intEnv(env, "MSS_POSTGRES_POOL_SIZE", postgresPoolSize);
+        redisUri = env.getOrDefault("MSS_REDIS_URI", redisUri);
+        nodeId = env.getOrDefault("MSS_NODE_ID", nodeId);
+        clusterName = env.getOrDefault("MSS_CLUSTER_NAME", clusterName);
+        reconcileIntervalMs = intEnv(env, "MSS_RECONCILE_INTERVAL_MS", reconcileIntervalMs);
         if (env.containsKey("MSS_FSYNC")) {
             fsync = Boolean.parseBoolean(env.get("MSS_FSYNC"));
         }
@@ -166,6 +199,39 @@ public final class ServerConfig {
         }
         if (tlsCert.isBlank() != tlsKey.isBlank()) {
             problems.add("tls-cert and tls-key go together: give both or neither");
+        }
+        if (!"rocksdb".equals(store) && !"postgres".equals(store)) {
+            problems.add("store must be rocksdb or postgres, got '" + store + "'");
+        }
+        if (!"local".equals(bus) && !"redis".equals(bus)) {
+            problems.add("bus must be local or redis, got '" + bus + "'");
+        }
+        if ("redis".equals(bus) && !"postgres".equals(store)) {
+            problems.add("bus: redis needs store: postgres (the nodes of a cluster share one database)");
+        }
+        if ("postgres".equals(store)) {
+            if (postgresUrl == null || !postgresUrl.startsWith("jdbc:postgresql:")) {
+                problems.add("postgres-url must be a jdbc:postgresql: URL when store is postgres");
+            }
+            if (postgresSchema == null || !postgresSchema.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
+                problems.add("postgres-schema must be a plain identifier (letters, digits, _)");
+            }
+            if (postgresPoolSize < 2) {
+                problems.add("postgres-pool-size must be at least 2");
+            }
+        }
+        if ("redis".equals(bus)) {
+            if (redisUri == null || !redisUri.matches("rediss?://\\S+")) {
+                problems.add("redis-uri must be a redis:// or rediss:// URI when bus is redis");
+            }
+            if (clusterName == null || !clusterName.matches("[A-Za-z0-9_.-]+")) {
+                problems.add("cluster-name must be letters, digits, '.', '_' or '-'");
+            }
+            positive(problems, "reconcile-interval-ms", reconcileIntervalMs);
+            positive(problems, "node-heartbeat-seconds", nodeHeartbeatSeconds);
+        }
+        if (nodeId == null) {
+            nodeId = "";
         }
         if (dataDir == null || dataDir.isBlank()) {
             problems.add("data-dir is required");

@@ -22,6 +22,10 @@ public interface OplogStore extends AutoCloseable {
      */
     void onCommit(Consumer<List<Oplog>> listener);
 
+    /** Reports commit batch sizes and durable-write times into these meters from now on. */
+    default void meterInto(io.mss.server.metrics.MssMetrics metrics) {
+    }
+
     /** Up to {@code maxCount} oplogs of the scope with id greater than {@code afterId}, ascending. */
     List<Oplog> read(Scope scope, long afterId, int maxCount);
 

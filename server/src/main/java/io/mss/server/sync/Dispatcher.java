@@ -58,6 +58,25 @@ public final class Dispatcher {
         return set == null ? 0 : set.size();
     }
 
+    /** The keys of every scope some session subscribed to, for the cluster's reconciliation. */
+    public Set<String> subscribedScopeKeys() {
+        return Set.copyOf(subscribers.keySet());
+    }
+
+    /**
+     * Another node committed in the scope, up to {@code head}: its sessions here read what they
+     * have not sent yet from the store. Repeated or stale heads cost a lookup at most.
+     */
+    public void advanced(Scope scope, long head) {
+        Set<Session> sessions = subscribers.get(scope.key());
+        if (sessions == null) {
+            return;
+        }
+        for (Session session : sessions) {
+            session.advanced(scope, head);
+        }
+    }
+
     /** The store's commit listener: oplogs in commit order, ascending per scope. */
     public void committed(List<Oplog> oplogs) {
         Map<Scope, List<Oplog>> byScope = new LinkedHashMap<>();

@@ -210,6 +210,27 @@ public final class Session {
         drain();
     }
 
+    /**
+     * The scope advanced to {@code head} on another node (or the reconciliation found it
+     * there). Called on any thread. Reading from the store above {@code sentUpTo} is what drops
+     * the ids this session already sent.
+     */
+    void advanced(Scope scope, long head) {
+        try {
+            channel.eventLoop().execute(() -> {
+                Cursor cursor = byScope.get(scope);
+                // against sentUpTo, not knownHead: a drain that failed (store away) is retried
+                if (closed || cursor == null || head <= cursor.sentUpTo) {
+                    return;
+                }
+                cursor.knownHead = Math.max(cursor.knownHead, head);
+                drain();
+            });
+        } catch (RuntimeException rejected) {
+            // the event loop is shutting down; the session is going away anyway
+        }
+    }
+
     /** A push of a non-persistent bizType: to this session now, or never. Called on any thread. */
     void ephemeral(Scope scope, Oplog oplog, ByteBuf frame) {
         try {

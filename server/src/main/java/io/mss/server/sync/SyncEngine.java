@@ -9,6 +9,8 @@ import io.mss.protocol.Frames;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.biz.BizType;
 import io.mss.server.metrics.MssMetrics;
+import io.mss.server.cluster.ClusterBus;
+import io.mss.server.cluster.LocalBus;
 import io.mss.server.store.AppendRequest;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.DeliveryFilter;
@@ -29,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -78,6 +81,8 @@ public final class SyncEngine implements AutoCloseable {
     private final Map<Scope, AtomicLong> ephemeralIds = new ConcurrentHashMap<>();
     /** THRESHOLD scopes whose oldest oplogs are due for trimming, with the newest id seen. */
     private final Map<Scope, Long> trimDue = new ConcurrentHashMap<>();
+    /** Tells other nodes what changed here; a no-op on a single node. */
+    private volatile ClusterBus bus = new LocalBus(() -> null);
     private final ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "mss-maintenance");
         thread.setDaemon(true);
@@ -241,6 +246,28 @@ public final class SyncEngine implements AutoCloseable {
      * oplogs are deleted too, so that a bizType created later with the same id starts empty.
      */
     public void configChanged(String bizTypeId) {
+        applyConfigChange(bizTypeId);
+        bus.configChanged(bizTypeId);
+    }
+
+    /**
+     * Puts the engine on a cluster bus: this node's commits are announced on it, and the
+     * sessions here follow the scopes and bizTypes other nodes change. Call before sessions open.
+     */
+    public void useBus(ClusterBus bus) {
+        this.bus = bus;
+        oplogs.onCommit(committed -> {
+            Map<Scope, Long> heads = new LinkedHashMap<>();
+            for (Oplog oplog : committed) {
+                heads.merge(oplog.scope(), oplog.id(), Math::max);
+            }
+            bus.advanced(heads);
+        });
+        bus.onAdvanced(dispatcher::advanced);
+        bus.onConfigChanged(this::applyConfigChange);
+    }
+
+    private void applyConfigChange(String bizTypeId) {
         Optional<BizType> now = bizTypes.get(bizTypeId);
         if (now.isEmpty()) {
             oplogs.deleteData(bizTypeId);
@@ -368,8 +395,10 @@ public final class SyncEngine implements AutoCloseable {
         for (Oplog oplog : committed) {
             newest.merge(oplog.scope(), oplog.id(), Math::max);
         }
+        // one lookup per bizType and batch: in cluster mode each one is a database query
+        Map<String, Optional<BizType>> configs = new HashMap<>();
         newest.forEach((scope, id) -> {
-            Optional<BizType> bizType = bizTypes.get(scope.bizType());
+            Optional<BizType> bizType = configs.computeIfAbsent(scope.bizType(), bizTypes::get);
             if (bizType.isPresent() && bizType.get().rePushMode() == BizType.RePushMode.THRESHOLD
                     && id > bizType.get().rePushThreshold()) {
                 trimDue.merge(scope, id, Math::max);

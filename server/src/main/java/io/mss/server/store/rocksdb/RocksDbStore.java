@@ -274,6 +274,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     }
 
     /** Counts every group commit's size and durable-write time into these meters. */
+    @Override
     public void meterInto(io.mss.server.metrics.MssMetrics metrics) {
         writer.metrics = metrics;
     }

@@ -1,0 +1,67 @@
+package io.mss.server.cluster;
+
+import io.mss.server.store.Scope;
+import io.mss.server.store.StoreException;
+import io.mss.server.sync.Dispatcher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+
+/**
+ * Every few seconds, compares each scope this node's sessions read with its head in the store
+ * and wakes the sessions of the scopes that moved: whatever a bus message lost (Redis away,
+ * a node's publish failing) reaches the devices within one interval. A session that already
+ * sent up to the head does nothing.
+ */
+public final class Reconciler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+
+    private final Dispatcher dispatcher;
+    private final ToLongFunction<Scope> lastId;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "mss-cluster-reconcile");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private volatile boolean storeWasDown;
+
+    public Reconciler(Dispatcher dispatcher, ToLongFunction<Scope> lastId, Duration interval) {
+        this.dispatcher = dispatcher;
+        this.lastId = lastId;
+        timer.scheduleWithFixedDelay(this::reconcile, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One pass; one single-scope lookup per scope some session on this node reads. */
+    public void reconcile() {
+        try {
+            for (String key : dispatcher.subscribedScopeKeys()) {
+                Scope scope = ScopeKeys.parse(key);
+                long head = lastId.applyAsLong(scope);
+                if (head > 0) {
+                    dispatcher.advanced(scope, head);
+                }
+            }
+            if (storeWasDown) {
+                log.info("reconciliation: store reachable again");
+                storeWasDown = false;
+            }
+        } catch (StoreException e) {
+            if (!storeWasDown) {
+                log.warn("reconciliation skipped, store unavailable: {}", e.getMessage());
+            }
+            storeWasDown = true;
+        } catch (RuntimeException e) {
+            log.warn("reconciliation failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}
