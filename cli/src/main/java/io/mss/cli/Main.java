@@ -1,5 +1,6 @@
 package io.mss.cli;
 
+import io.mss.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "mss", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "MSS — Mobile Sync Service: ordered, durable server-to-app sync.",
         subcommands = {ServerCommand.class, TokenCommand.class, PushCommand.class, ListenCommand.class,
-                BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class, CommandLine.HelpCommand.class})
+                BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

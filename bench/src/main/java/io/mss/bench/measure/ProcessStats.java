@@ -1,0 +1,95 @@
+package io.mss.bench.measure;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * CPU, memory and I/O of a server process, read from {@code /proc/<pid>}; the same for every target,
+ * so the figures compare. CPU is utime + stime in clock ticks (100 per second on Linux).
+ */
+public final class ProcessStats {
+    private static final double TICKS_PER_SECOND = 100.0;
+    private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+
+    private final long pid;
+
+    public ProcessStats(long pid) {
+        this.pid = pid;
+    }
+
+    public long pid() {
+        return pid;
+    }
+
+    /** CPU seconds (user + system) the process has used so far. */
+    public double cpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
+            // the command name may hold spaces; fields after it are fixed: utime is 14th, stime 15th overall
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS_PER_SECOND;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** Resident set size in bytes. */
+    public long rssBytes() {
+        return statusField("VmRSS:") * 1024;
+    }
+
+    /** Bytes the process read and wrote through system calls (sockets and files): rchar + wchar. */
+    public long ioBytes() {
+        try {
+            long total = 0;
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "io"))) {
+                if (line.startsWith("rchar:") || line.startsWith("wchar:")) {
+                    total += Long.parseLong(line.substring(6).trim());
+                }
+            }
+            return total;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private long statusField(String name) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+                if (line.startsWith(name)) {
+                    return Long.parseLong(line.substring(name.length()).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** Heap in use after a full GC, in bytes, for a JVM; -1 when jcmd cannot tell. */
+    public long heapAfterGc() {
+        try {
+            run("jcmd", String.valueOf(pid), "GC.run");
+            String info = run("jcmd", String.valueOf(pid), "GC.heap_info");
+            Matcher m = HEAP_USED.matcher(info);
+            return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private static String run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        p.waitFor(30, TimeUnit.SECONDS);
+        return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+    }
+}

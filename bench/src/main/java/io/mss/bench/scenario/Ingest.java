@@ -1,0 +1,121 @@
+package io.mss.bench.scenario;
+
+import io.mss.bench.measure.Meter;
+import io.mss.bench.targets.Workload;
+import org.HdrHistogram.Histogram;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Ingest: messages acknowledged per second with no device online, for single publishes (a fixed
+ * number in flight) and batches ({@code push/batch} on MSS; the same number of publishes in flight
+ * on the peers, which have no batch call).
+ */
+public final class Ingest implements Scenario {
+
+    @Override
+    public String name() {
+        return "ingest";
+    }
+
+    @Override
+    public Map<String, Boolean> headline() {
+        Map<String, Boolean> m = new LinkedHashMap<>();
+        m.put("single.ackedPerSecond", true);
+        m.put("single.p99Ms", false);
+        m.put("batch.ackedPerSecond", true);
+        m.put("serverCpuPerKMsg", false);
+        m.put("serverRssMB", false);
+        return m;
+    }
+
+    @Override
+    public Map<String, Object> run(Run run) throws Exception {
+        List<String> ids = Run.deviceIds(run.sizes.devices());
+        run.phase("prepare");
+        run.target.prepare(Workload.INBOX, List.of());
+        Map<String, Object> result = new LinkedHashMap<>();
+        // every server gets the same unmeasured warm-up (the JVM's JIT needs it most)
+        phase(run, ids, 1, run.sizes.ingestConcurrency(), "warm-up", Math.max(1, run.sizes.ingestSeconds() / 3));
+        double cpuBefore = run.server.cpuSeconds();
+        long ackedBefore = run.meter.acked.sum();
+        result.put("single", phase(run, ids, 1, run.sizes.ingestConcurrency(), "single",
+                run.sizes.ingestSeconds()));
+        result.put("batch", phase(run, ids, run.sizes.batchSize(), Math.max(2, run.sizes.ingestConcurrency() / 8), "batch",
+                run.sizes.ingestSeconds()));
+        double cpu = run.server.cpuSeconds() - cpuBefore;
+        result.put("serverCpuPerKMsg", 1000 * cpu / Math.max(1, run.meter.acked.sum() - ackedBefore));
+        result.put("concurrency", run.sizes.ingestConcurrency());
+        result.put("batchSize", run.sizes.batchSize());
+        result.putAll(run.serverFigures());
+        return result;
+    }
+
+    /** {@code workers} loops, each sending one request of {@code perRequest} messages and waiting for its ack. */
+    private static Map<String, Object> phase(Run run, List<String> ids, int perRequest, int workers, String name,
+                                             int seconds) throws InterruptedException {
+        run.phase(name);
+        Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(120), 3);
+        long ackedBefore = run.meter.acked.sum();
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<CompletableFuture<Void>> loops = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int w = 0; w < workers; w++) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            loops.add(done);
+            next(run, ids, perRequest, running, latency, done);
+        }
+        TimeUnit.SECONDS.sleep(seconds); // the measured interval itself
+        running.set(false);
+        CompletableFuture.allOf(loops.toArray(new CompletableFuture<?>[0])).orTimeout(60, TimeUnit.SECONDS)
+                .exceptionally(e -> null).join();
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        Map<String, Object> m = new LinkedHashMap<>();
+        synchronized (latency) {
+            m.putAll(Meter.percentiles(latency));
+        }
+        m.put("ackedPerSecond", (run.meter.acked.sum() - ackedBefore) / elapsed);
+        m.put("inFlightRequests", workers);
+        m.put("messagesPerRequest", perRequest);
+        return m;
+    }
+
+    private static void next(Run run, List<String> ids, int perRequest, AtomicBoolean running, Histogram latency,
+                             CompletableFuture<Void> done) {
+        if (!running.get()) {
+            done.complete(null);
+            return;
+        }
+        List<String> targets = new ArrayList<>(perRequest);
+        List<String> payloads = new ArrayList<>(perRequest);
+        for (int i = 0; i < perRequest; i++) {
+            targets.add(ids.get(ThreadLocalRandom.current().nextInt(ids.size())));
+            payloads.add(Meter.payload(run.sizes.payloadChars()));
+        }
+        long sentAt = System.nanoTime();
+        run.meter.sent.add(perRequest);
+        CompletableFuture<Void> sent = perRequest == 1 ? run.target.publish(targets.get(0), -1, payloads.get(0))
+                : run.target.publishBatch(targets, -1, payloads);
+        sent.whenComplete((v, e) -> {
+            if (e == null) {
+                run.meter.acked.add(perRequest);
+                synchronized (latency) {
+                    latency.recordValue(Math.min((System.nanoTime() - sentAt) / 1000, TimeUnit.SECONDS.toMicros(120)));
+                }
+                next(run, ids, perRequest, running, latency, done);
+            } else {
+                run.meter.errors.increment();
+                // off this stack: a target that fails at once must not recurse the loop deeper
+                CompletableFuture.runAsync(() -> next(run, ids, perRequest, running, latency, done),
+                        CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS));
+            }
+        });
+    }
+}
