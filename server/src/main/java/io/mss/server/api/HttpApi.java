@@ -258,7 +258,7 @@ public final class HttpApi implements AutoCloseable {
             }
             String query = ctx.req().getQueryString();
             String target = ctx.req().getRequestURI() + (query == null ? "" : "?" + query);
-            signatures.verify(presented, timestamp, signature, ctx.method().name(), target, ctx.bodyAsBytes(),
+            signatures.verify(presented, timestamp, signature, ctx.method().name(), target, bodyBytes(ctx),
                     System.currentTimeMillis());
         } else if (config.requireSignedRequests) {
             throw new ApiException(401, "SIGNATURE_REQUIRED", "this server requires signed requests: "
@@ -347,12 +347,49 @@ public final class HttpApi implements AutoCloseable {
         if (ctx.contentLength() > limit) {
             throw tooLarge(limit);
         }
-        byte[] bytes = ctx.bodyAsBytes();
+        byte[] bytes = bodyBytes(ctx);
         if (bytes.length > limit) {
             throw tooLarge(limit);
         }
         return new String(bytes, StandardCharsets.UTF_8);
     }
+
+    /**
+     * The request body, read once into an array of exactly its size and kept on the request.
+     * Javalin's {@code bodyAsBytes()} copies through growing buffers; on the push path that was
+     * a good share of all the garbage per request.
+     */
+    static byte[] bodyBytes(Context ctx) {
+        byte[] cached = ctx.attribute(BODY_ATTRIBUTE);
+        if (cached != null) {
+            return cached;
+        }
+        long length = ctx.contentLength();
+        if (length > LARGE_REQUEST_BYTES) {
+            throw tooLarge(LARGE_REQUEST_BYTES);
+        }
+        byte[] bytes;
+        try {
+            java.io.InputStream in = ctx.req().getInputStream();
+            if (length >= 0) {
+                bytes = new byte[(int) length];
+                if (in.readNBytes(bytes, 0, bytes.length) < bytes.length) {
+                    throw ApiException.invalid("the request body ended before its Content-Length");
+                }
+            } else {
+                bytes = in.readNBytes(LARGE_REQUEST_BYTES + 1);
+                if (bytes.length > LARGE_REQUEST_BYTES) {
+                    throw tooLarge(LARGE_REQUEST_BYTES);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw ApiException.invalid("could not read the request body: " + e.getMessage());
+        }
+        ctx.attribute(BODY_ATTRIBUTE, bytes);
+        return bytes;
+    }
+
+    private static final String BODY_ATTRIBUTE = "mss.body";
 
     private static ApiException tooLarge(int limit) {
         return new ApiException(413, "REQUEST_TOO_LARGE", "request body exceeds " + limit + " bytes");
@@ -363,7 +400,24 @@ public final class HttpApi implements AutoCloseable {
         answer.put("success", true);
         answer.put("resultCode", "OK");
         answer.putAll(fields);
-        ctx.json(answer);
+        json(ctx, ctx.statusCode(), answer); // a route may have set 201 before
+    }
+
+    /**
+     * Writes a JSON answer straight to the response with its exact length. Javalin's own result
+     * path copies every answer through a fresh 32 KiB buffer, which at thousands of pushes a
+     * second was most of the server's garbage.
+     */
+    static void json(Context ctx, int status, Object answer) {
+        byte[] bytes = ctx.jsonMapper().toJsonString(answer, Object.class).getBytes(StandardCharsets.UTF_8);
+        ctx.status(status).contentType("application/json");
+        ctx.res().setContentLength(bytes.length);
+        try {
+            ctx.res().getOutputStream().write(bytes);
+        } catch (java.io.IOException e) {
+            // the caller went away; nothing more to tell it
+            log.debug("could not write an answer: {}", e.toString());
+        }
     }
 
     static void storeFailed(Context ctx, StoreException e) {
@@ -376,6 +430,6 @@ public final class HttpApi implements AutoCloseable {
         answer.put("success", false);
         answer.put("resultCode", resultCode);
         answer.put("message", message);
-        ctx.status(status).json(answer);
+        json(ctx, status, answer);
     }
 }

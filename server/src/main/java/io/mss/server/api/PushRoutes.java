@@ -85,7 +85,7 @@ final class PushRoutes {
             if (outcome.delivered() >= 0) {
                 answer.put("delivered", outcome.delivered());
             }
-            ctx.status(200).json(answer);
+            HttpApi.json(ctx, 200, answer);
             return null;
         }, completions));
     }
