@@ -340,7 +340,7 @@ function table(headers, rows, id) {
 const overview = (() => {
   const POINTS = 150, PERIOD_MS = 2000;
   const series = { t: [], connections: [], pushes: [], deliveries: [], p50: [], p95: [], p99: [], backlog: [] };
-  let timer = null, last = null, charts = null;
+  let timer = null, last = null, charts = null, ticks = 0;
 
   function chart(id, title, lines) {
     const el = $(id);
@@ -385,11 +385,21 @@ const overview = (() => {
     charts.rates.setData([series.t, series.pushes, series.deliveries]);
     charts.latency.setData([series.t, series.p50, series.p95, series.p99]);
     charts.backlog.setData([series.t, series.backlog]);
+    if (++ticks % 5 === 1) loadNodes(); // the nodes announce themselves every few seconds
+  }
+
+  async function loadNodes() {
+    const answer = await api("GET", "/api/v1/nodes");
+    if (!answer.body.success) return;
+    const rows = answer.body.nodes.map(n => [n.nodeId, n.syncAddress, n.httpAddress, time(n.startedAt),
+      time(n.lastHeartbeat), n.connections]);
+    $("nodes").replaceChildren(table(["Node", "Sync address", "HTTP address", "Started", "Last heartbeat",
+      "Connections"], rows, "node-list"));
   }
 
   return {
     active(on) {
-      if (on && !timer) { tick(); timer = setInterval(tick, PERIOD_MS); }
+      if (on && !timer) { ticks = 0; tick(); timer = setInterval(tick, PERIOD_MS); }
       if (!on && timer) { clearInterval(timer); timer = null; }
     }
   };

@@ -183,6 +183,9 @@ class ConsoleBrowserTest {
             wait.until(d -> number(d.findElement(By.id("tile-deliveries")).getText()) > 0
                     && number(d.findElement(By.id("tile-pushes")).getText()) > 0);
             assertThat(number(browser.findElement(By.id("tile-latency")).getText())).isPositive();
+            // this node lists itself, with the device it holds
+            wait.until(d -> d.findElements(By.cssSelector("#node-list tbody tr")).size() == 1
+                    && d.findElement(By.cssSelector("#node-list tbody tr td:last-child")).getText().equals("1"));
             // a few more polls, so the charts show lines over time
             wait.withTimeout(Duration.ofSeconds(30)).until(d -> number(
                     d.findElement(By.id("page-overview")).getDomAttribute("data-samples")) >= 6);
