@@ -10,24 +10,38 @@ import java.util.regex.Pattern;
 
 /**
  * CPU, memory and I/O of a server process, read from {@code /proc/<pid>}; the same for every target,
- * so the figures compare. CPU is utime + stime in clock ticks (100 per second on Linux).
+ * so the figures compare. CPU is utime + stime in clock ticks (100 per second on Linux). For a server
+ * made of several processes (the nodes of a cluster) every figure is the sum over them.
  */
 public final class ProcessStats {
     private static final double TICKS_PER_SECOND = 100.0;
     private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
 
-    private final long pid;
+    private final List<Long> pids;
 
     public ProcessStats(long pid) {
-        this.pid = pid;
+        this(List.of(pid));
+    }
+
+    public ProcessStats(List<Long> pids) {
+        this.pids = List.copyOf(pids);
     }
 
     public long pid() {
-        return pid;
+        return pids.get(0);
     }
 
-    /** CPU seconds (user + system) the process has used so far. */
+    /** CPU seconds (user + system) the processes have used so far. */
     public double cpuSeconds() {
+        double total = 0;
+        for (long pid : pids) {
+            total += cpuSeconds(pid);
+        }
+        return total;
+    }
+
+    /** CPU seconds of one process; NaN when it cannot be read (gone, or not on this machine). */
+    public static double cpuSeconds(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
             // the command name may hold spaces; fields after it are fixed: utime is 14th, stime 15th overall
@@ -40,11 +54,27 @@ public final class ProcessStats {
 
     /** Resident set size in bytes. */
     public long rssBytes() {
-        return statusField("VmRSS:") * 1024;
+        long total = 0;
+        for (long pid : pids) {
+            total += statusField(pid, "VmRSS:") * 1024;
+        }
+        return total;
     }
 
-    /** Bytes the process read and wrote through system calls (sockets and files): rchar + wchar. */
+    /** Bytes the processes read and wrote through system calls (sockets and files): rchar + wchar. */
     public long ioBytes() {
+        long total = 0;
+        for (long pid : pids) {
+            long bytes = ioBytes(pid);
+            if (bytes < 0) {
+                return -1;
+            }
+            total += bytes;
+        }
+        return total;
+    }
+
+    private static long ioBytes(long pid) {
         try {
             long total = 0;
             for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "io"))) {
@@ -58,7 +88,7 @@ public final class ProcessStats {
         }
     }
 
-    private long statusField(String name) {
+    private static long statusField(long pid, String name) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
                 if (line.startsWith(name)) {
@@ -71,8 +101,20 @@ public final class ProcessStats {
         return -1;
     }
 
-    /** Heap in use after a full GC, in bytes, for a JVM; -1 when jcmd cannot tell. */
+    /** Heap in use after a full GC, in bytes, summed over the JVMs; -1 when jcmd cannot tell. */
     public long heapAfterGc() {
+        long total = 0;
+        for (long pid : pids) {
+            long heap = heapAfterGc(pid);
+            if (heap < 0) {
+                return -1;
+            }
+            total += heap;
+        }
+        return total;
+    }
+
+    private static long heapAfterGc(long pid) {
         try {
             run("jcmd", String.valueOf(pid), "GC.run");
             String info = run("jcmd", String.valueOf(pid), "GC.heap_info");

@@ -52,6 +52,12 @@ public final class Results {
         Files.writeString(dir.resolve("report.md"), report);
     }
 
+    /** A paragraph under the last scenario's section of report.md. */
+    public void note(String text) throws IOException {
+        report.append(text).append("\n\n");
+        Files.writeString(dir.resolve("report.md"), report);
+    }
+
     private void table(String name, Map<String, Boolean> headline, Map<String, Map<String, Object>> byTarget) {
         report.append("### ").append(name).append("\n\n| target |");
         headline.keySet().forEach(k -> report.append(' ').append(k).append(" |"));
@@ -135,7 +141,8 @@ public final class Results {
     /** Bars of p50 / p99 / p99.9 / max per target, from the scenario's main latency figures. */
     private void latencyChart(String name, Map<String, Map<String, Object>> byTarget) throws IOException {
         CategoryChart chart = new CategoryChartBuilder().width(800).height(400)
-                .title(name + (name.equals("fanout") ? ": latency at half of each target's highest passing rate (ms)"
+                .title(name + (name.equals("fanout") || name.equals("cluster")
+                        ? ": " + (name.equals("cluster") ? "fan-out " : "") + "latency at half of each target's highest passing rate (ms)"
                         : name.equals("ingest") ? ": single publish, send to acknowledgement (ms)" : ": latency (ms)")).xAxisTitle("percentile").yAxisTitle("ms").build();
         int series = 0;
         for (var entry : byTarget.entrySet()) {
@@ -157,8 +164,8 @@ public final class Results {
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> latencyFigures(Map<String, Object> figures) {
-        for (String nested : List.of("halfRate", "single")) {
-            if (figures.get(nested) instanceof Map<?, ?> m) {
+        for (String nested : List.of("halfRate", "single", "fanout.halfRate")) {
+            if (value(figures, nested) instanceof Map<?, ?> m) {
                 return (Map<String, Object>) m;
             }
         }
@@ -167,7 +174,8 @@ public final class Results {
 
     private void throughputChart(String name, Map<String, List<Long>> throughput) throws IOException {
         XYChart chart = new XYChartBuilder().width(800).height(400)
-                .title(name + ": messages per second over time").xAxisTitle("s").yAxisTitle("msg/s").build();
+                .title(name + (name.equals("cluster") ? ": pushes acknowledged per second (ingest, then fan-out)"
+                        : ": messages per second over time")).xAxisTitle("s").yAxisTitle("msg/s").build();
         int series = 0;
         for (var entry : throughput.entrySet()) {
             if (entry.getValue().isEmpty()) {

@@ -38,7 +38,8 @@ public final class Ingest implements Scenario {
 
     @Override
     public Map<String, Object> run(Run run) throws Exception {
-        List<String> ids = Run.deviceIds(run.sizes.devices());
+        // inboxes no device of another scenario uses: the cluster scenario runs fan-out on the same server after
+        List<String> ids = Run.deviceIds("i", run.sizes.devices());
         run.phase("prepare");
         run.target.prepare(Workload.INBOX, List.of());
         Map<String, Object> result = new LinkedHashMap<>();

@@ -42,7 +42,7 @@ public final class Run implements AutoCloseable {
     public Run(String scenario, Target target, Sizes sizes) {
         this.target = target;
         this.sizes = sizes;
-        this.server = new ProcessStats(target.serverPid());
+        this.server = new ProcessStats(target.serverPids());
         this.label = scenario + " " + target.name();
         lastCpu = server.cpuSeconds();
         ticker.scheduleAtFixedRate(this::progress, 1, 1, TimeUnit.SECONDS);
@@ -128,9 +128,14 @@ public final class Run implements AutoCloseable {
     }
 
     public static List<String> deviceIds(int n) {
+        return deviceIds("d", n);
+    }
+
+    /** Ids with their own prefix: a scenario that leaves oplogs behind must not queue them for another's devices. */
+    public static List<String> deviceIds(String prefix, int n) {
         List<String> ids = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            ids.add(String.format("d%06d", i));
+            ids.add(String.format("%s%06d", prefix, i));
         }
         return ids;
     }

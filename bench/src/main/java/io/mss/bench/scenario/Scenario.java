@@ -11,4 +11,14 @@ public interface Scenario {
 
     /** The figures the report's table shows, with whether higher is better (for the MSS / peer ratio). */
     Map<String, Boolean> headline();
+
+    /** Whether the throughput chart shows acknowledged pushes rather than deliveries. */
+    default boolean chartsAcknowledged() {
+        return false;
+    }
+
+    /** A line for the report under the scenario's table (how to read it), or null. */
+    default String note() {
+        return null;
+    }
 }

@@ -20,6 +20,19 @@ public record Sizes(int devices, List<Integer> fanoutRates, int stepSeconds, int
         return new Sizes(200, List.of(100, 200), 2, 3, 16, 50, 300, 3, 1_000, 2, 1, 100);
     }
 
+    /**
+     * The cluster scenario: 3,000 devices spread over the nodes, and fan-out steps starting lower (every
+     * delivery on PostgreSQL goes through a commit and, across nodes, a store read).
+     */
+    public static Sizes cluster() {
+        return full().withDevices(3_000).withFanoutRates(List.of(250, 500, 1_000, 2_000, 4_000));
+    }
+
+    public Sizes withFanoutRates(List<Integer> rates) {
+        return new Sizes(devices, rates, stepSeconds, ingestSeconds, ingestConcurrency, batchSize, idleConnections,
+                idleSeconds, catchupOplogs, stormPending, broadcastRounds, payloadChars);
+    }
+
     public Sizes withDevices(int n) {
         return new Sizes(n, fanoutRates, stepSeconds, ingestSeconds, ingestConcurrency, batchSize, idleConnections,
                 idleSeconds, catchupOplogs, stormPending, broadcastRounds, payloadChars);

@@ -19,6 +19,11 @@ public interface Target extends AutoCloseable {
     /** The server's process id, for /proc figures. */
     long serverPid();
 
+    /** Every process of the server (the nodes of a cluster); their /proc figures are summed. */
+    default List<Long> serverPids() {
+        return List.of(serverPid());
+    }
+
     /** Whether the server is a JVM whose heap can be read after a GC. */
     default boolean isJvm() {
         return false;
