@@ -84,6 +84,39 @@ class MetricsAndLookupTest {
     }
 
     @Test
+    void theBacklogReturnsToZeroWhenOplogsWereFilteredOutForTheDevice() throws Exception {
+        Device phone = fleet.device("phone-1", "alice", "ORDER"); // an android device
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.server.engine().sessionCount() == 1);
+        assertThat(server.api.push("ORDER", "alice", "for every device", null).resultCode()).isEqualTo("OK");
+        for (int i = 0; i < 3; i++) {
+            assertThat(server.api.post("/api/v1/push", Map.of("bizType", "ORDER", "linkToken", "alice",
+                    "payload", "for iPhones " + i, "osType", "ios")).resultCode()).isEqualTo("OK");
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> phone.received.size() == 1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.server.engine().syncPoint("phone-1",
+                io.mss.server.store.Scope.user("ORDER", "alice")) == 1);
+        // the three oplogs for iPhones are owed to nobody here: nothing is waiting for this device
+        await().atMost(Duration.ofSeconds(10)).until(() -> value(scrape(null).body(), "mss_backlog_oplogs") == 0);
+        assertThat(phone.received).hasSize(1);
+    }
+
+    @Test
+    void anOplogHeldForItsValidityWindowIsLateOnlyFromWhenItOpened() throws Exception {
+        Device phone = fleet.device("phone-1", "alice", "ORDER");
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.server.engine().sessionCount() == 1);
+        long opens = System.currentTimeMillis() + 1500;
+        assertThat(server.api.post("/api/v1/push", Map.of("bizType", "ORDER", "linkToken", "alice",
+                "payload", "later", "validTimeStart", opens)).resultCode()).isEqualTo("OK");
+        await().atMost(Duration.ofSeconds(30)).until(() -> phone.received.size() == 1);
+        assertThat(System.currentTimeMillis()).isGreaterThanOrEqualTo(opens);
+
+        String metrics = scrape(null).body();
+        assertThat(value(metrics, "mss_delivery_latency_seconds_count")).isEqualTo(1);
+        assertThat(value(metrics, "mss_delivery_latency_seconds_sum")).as("not the 1.5 s it waited")
+                .isLessThan(1.0);
+    }
+
+    @Test
     void aRefusedHandshakeIsCountedUnderItsErrorCode() throws Exception {
         try (RawConnection raw = new RawConnection(server.syncPort(), server.certFile())) {
             raw.send(ClientFrame.newBuilder().setHello(Hello.newBuilder()

@@ -20,6 +20,7 @@ import io.mss.server.store.SyncPointStore;
 import io.mss.server.store.postgres.PostgresStore;
 import io.mss.server.webhook.ReceiptWebhook;
 import io.mss.server.store.rocksdb.RocksDbStore;
+import io.mss.server.sync.BatchingSyncPointWriter;
 import io.mss.server.sync.SyncEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +36,8 @@ import java.util.Map;
  */
 public final class MssServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MssServer.class);
+    /** How often acked sync points are written to a remote store. */
+    private static final java.time.Duration SYNC_POINT_FLUSH = java.time.Duration.ofMillis(200);
 
     private final ServerConfig config;
     private final Secrets secrets;
@@ -50,6 +53,7 @@ public final class MssServer implements AutoCloseable {
     private Reconciler reconciler;
     private RecordRetention recordRetention;
     private ReceiptWebhook receipts;
+    private BatchingSyncPointWriter syncPointWriter;
 
     private MssServer(ServerConfig config, Secrets secrets, Path certFile, OplogStore store, BizTypeStore bizTypes,
                       SyncEngine engine, GatewayServer gateway, HttpApi api) {
@@ -95,12 +99,15 @@ public final class MssServer implements AutoCloseable {
         SyncPointStore syncPoints;
         BizTypeStore bizTypes;
         PostgresStore postgres = null;
+        BatchingSyncPointWriter syncPointWriter = null;
         if ("postgres".equals(config.store)) {
             postgres = PostgresStore.open(new PostgresStore.Options(config.postgresUrl, config.postgresUser,
                     config.postgresPassword, config.postgresSchema, config.postgresPoolSize, 1024,
                     java.time.Duration.ofSeconds(2), clock));
             store = postgres;
-            syncPoints = postgres;
+            // an ack must not wait for the database on an event loop: sync points go in batches
+            syncPointWriter = new BatchingSyncPointWriter(postgres, SYNC_POINT_FLUSH);
+            syncPoints = syncPointWriter;
             bizTypes = postgres;
         } else {
             RocksDbStore rocks = RocksDbStore.open(dataDir.resolve("store"),
@@ -140,7 +147,7 @@ public final class MssServer implements AutoCloseable {
                 bus = RedisBus.connect(config.redisUri, config.clusterName, nodeId, self,
                         java.time.Duration.ofSeconds(config.nodeHeartbeatSeconds));
                 engine.useBus(bus);
-                reconciler = new Reconciler(engine.dispatcher(), store::lastId,
+                reconciler = new Reconciler(engine.dispatcher(), store::lastId, engine::reconcileConfigs,
                         java.time.Duration.ofMillis(config.reconcileIntervalMs));
             } else {
                 bus = new LocalBus(self);
@@ -165,6 +172,7 @@ public final class MssServer implements AutoCloseable {
             server.receipts = receipts;
             server.bus = bus;
             server.reconciler = reconciler;
+            server.syncPointWriter = syncPointWriter;
             server.announce((System.nanoTime() - t0) / 1_000_000);
             return server;
         } catch (Exception e) {
@@ -188,6 +196,9 @@ public final class MssServer implements AutoCloseable {
             }
             if (records != null) {
                 records.close();
+            }
+            if (syncPointWriter != null) {
+                syncPointWriter.close();
             }
             store.close();
             throw e;
@@ -250,6 +261,9 @@ public final class MssServer implements AutoCloseable {
         recordRetention.close();
         records.close();
         engine.close();
+        if (syncPointWriter != null) {
+            syncPointWriter.close();
+        }
         store.close();
         log.info("MSS stopped");
     }

@@ -5,6 +5,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.mss.server.auth.ApiKeys;
+import io.mss.server.cluster.ClusterBus;
 import io.mss.server.cluster.NodeInfo;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.staticfiles.Location;
@@ -139,7 +140,7 @@ public final class HttpApi implements AutoCloseable {
         app.get("/console", consoleRoutes::index);
         app.get("/console/lib/{file}", consoleRoutes::uplot);
         app.get("/health/ready", this::ready);
-        app.get("/api/v1/nodes", ctx -> ok(ctx, Map.of("nodes", nodes.get())));
+        app.get("/api/v1/nodes", this::nodes);
 
         app.exception(ApiException.class, (e, ctx) -> {
             if (isPushRoute(ctx) && ctx.method() == HandlerType.POST) {
@@ -170,6 +171,17 @@ public final class HttpApi implements AutoCloseable {
     public HttpApi withDependency(String name, BooleanSupplier up) {
         dependencies.put(name, up);
         return this;
+    }
+
+    private void nodes(Context ctx) {
+        List<NodeInfo> list;
+        try {
+            list = nodes.get();
+        } catch (ClusterBus.Unavailable e) {
+            // the nodes announce themselves in Redis: while it is away, nobody knows the list
+            throw new ApiException(503, "BUS_UNAVAILABLE", "the node list is not available now: " + e.getMessage());
+        }
+        ok(ctx, Map.of("nodes", list));
     }
 
     /** What {@code GET /api/v1/nodes} lists. */

@@ -35,8 +35,21 @@ public interface ClusterBus extends AutoCloseable {
     default void started() {
     }
 
-    /** The nodes that announced themselves recently, this one included. */
+    /**
+     * The nodes that announced themselves recently, this one included.
+     *
+     * @throws Unavailable when the bus cannot be asked now
+     */
     List<NodeInfo> nodes();
+
+    /** The bus cannot answer now (Redis away). */
+    final class Unavailable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 
     @Override
     void close();

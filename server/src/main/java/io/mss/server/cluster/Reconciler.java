@@ -10,19 +10,22 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.function.ToLongFunction;
 
 /**
  * Every few seconds, compares each scope this node's sessions read with its head in the store
  * and wakes the sessions of the scopes that moved: whatever a bus message lost (Redis away,
  * a node's publish failing) reaches the devices within one interval. A session that already
- * sent up to the head does nothing.
+ * sent up to the head does nothing. The bizType configurations are compared the same way
+ * (one query for all of them): a lost config change reaches the sessions within one interval too.
  */
 public final class Reconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
     private final Dispatcher dispatcher;
     private final ToLongFunction<Scope> lastId;
+    private final IntSupplier reconcileConfigs;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "mss-cluster-reconcile");
         thread.setDaemon(true);
@@ -30,15 +33,22 @@ public final class Reconciler implements AutoCloseable {
     });
     private volatile boolean storeWasDown;
 
-    public Reconciler(Dispatcher dispatcher, ToLongFunction<Scope> lastId, Duration interval) {
+    /**
+     * @param reconcileConfigs applies the bizType configurations that changed in the store
+     *                         since this node last applied them; returns how many
+     */
+    public Reconciler(Dispatcher dispatcher, ToLongFunction<Scope> lastId, IntSupplier reconcileConfigs,
+                      Duration interval) {
         this.dispatcher = dispatcher;
         this.lastId = lastId;
+        this.reconcileConfigs = reconcileConfigs;
         timer.scheduleWithFixedDelay(this::reconcile, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** One pass; one single-scope lookup per scope some session on this node reads. */
+    /** One pass: the configurations first, then one single-scope lookup per scope some session on this node reads. */
     public void reconcile() {
         try {
+            reconcileConfigs.getAsInt();
             for (String key : dispatcher.subscribedScopeKeys()) {
                 Scope scope = ScopeKeys.parse(key);
                 long head = lastId.applyAsLong(scope);

@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lettuce.core.ClientOptions;
-import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
@@ -38,7 +37,8 @@ import java.util.function.Supplier;
  * those scopes. docs/cluster.md explains why one channel rather than a channel per scope.
  *
  * <p>Nodes announce themselves in a hash {@code <cluster>:node:<nodeId>} refreshed every
- * heartbeat and expiring after three missed ones.
+ * heartbeat and expiring after three missed ones, and in the sorted set {@code <cluster>:nodes}
+ * scored by their last heartbeat, so listing them reads that set instead of scanning keys.
  *
  * <p>While Redis is unreachable, publishing fails at once (commands are rejected, not queued)
  * and Lettuce reconnects and resubscribes in the background; the reconciliation covers the
@@ -51,6 +51,7 @@ public final class RedisBus implements ClusterBus {
     private final String nodeId;
     private final String channel;
     private final String nodeKeyPrefix;
+    private final String nodesKey;
     private final Supplier<NodeInfo> self;
     private final Duration heartbeat;
     private final RedisClient client;
@@ -77,6 +78,7 @@ public final class RedisBus implements ClusterBus {
         this.nodeId = nodeId;
         this.channel = clusterName + ":events";
         this.nodeKeyPrefix = clusterName + ":node:";
+        this.nodesKey = clusterName + ":nodes";
         this.self = self;
         this.heartbeat = heartbeat;
         this.client = client;
@@ -218,6 +220,10 @@ public final class RedisBus implements ClusterBus {
                     "lastHeartbeat", Long.toString(node.lastHeartbeat()),
                     "connections", Integer.toString(node.connections())));
             redis.pexpire(key, heartbeat.toMillis() * 3);
+            redis.zadd(nodesKey, node.lastHeartbeat(), nodeId);
+            // nodes that stopped without withdrawing: gone after three missed heartbeats
+            redis.zremrangebyscore(nodesKey, Range.create(Double.NEGATIVE_INFINITY,
+                    (double) (node.lastHeartbeat() - heartbeat.toMillis() * 3)));
             if (!lastAnnounceOk) {
                 log.info("Redis bus: node {} announced", nodeId);
             }
@@ -232,23 +238,23 @@ public final class RedisBus implements ClusterBus {
 
     @Override
     public List<NodeInfo> nodes() {
-        RedisCommands<String, String> redis = connection.sync();
         List<NodeInfo> nodes = new ArrayList<>();
-        ScanCursor cursor = ScanCursor.INITIAL;
-        do {
-            KeyScanCursor<String> page = redis.scan(cursor, ScanArgs.Builder.matches(nodeKeyPrefix + "*").limit(100));
-            for (String key : page.getKeys()) {
-                Map<String, String> fields = redis.hgetall(key);
+        try {
+            RedisCommands<String, String> redis = connection.sync();
+            for (String id : redis.zrange(nodesKey, 0, -1)) {
+                // the hash expires after three missed heartbeats: a member without one is gone
+                Map<String, String> fields = redis.hgetall(nodeKeyPrefix + id);
                 if (fields.isEmpty()) {
-                    continue; // expired between the scan and the read
+                    continue;
                 }
                 nodes.add(new NodeInfo(fields.get("nodeId"), fields.get("syncAddress"), fields.get("httpAddress"),
                         Long.parseLong(fields.getOrDefault("startedAt", "0")),
                         Long.parseLong(fields.getOrDefault("lastHeartbeat", "0")),
                         Integer.parseInt(fields.getOrDefault("connections", "0"))));
             }
-            cursor = page;
-        } while (!cursor.isFinished());
+        } catch (RedisException e) {
+            throw new Unavailable("Redis is unreachable: " + e.getMessage(), e);
+        }
         nodes.sort(Comparator.comparing(NodeInfo::nodeId));
         return nodes;
     }
@@ -260,6 +266,7 @@ public final class RedisBus implements ClusterBus {
         try {
             if (connection.isOpen()) {
                 connection.sync().del(nodeKeyPrefix + nodeId);
+                connection.sync().zrem(nodesKey, nodeId);
             }
         } catch (RuntimeException e) {
             log.debug("could not withdraw node {}: {}", nodeId, e.toString());

@@ -9,8 +9,10 @@ import io.mss.protocol.v1.Welcome;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.auth.TokenVerifier;
 import io.mss.server.identity.SessionValidator;
+import io.mss.server.store.StoreException;
 import io.mss.server.sync.Session;
 import io.mss.server.sync.SyncEngine;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
@@ -232,7 +234,15 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private void welcome(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token) {
         SyncEngine engine = gateway.engine();
         List<String> unknown = new ArrayList<>();
-        Session session = engine.open(ctx.channel(), token, hello, unknown);
+        Session session;
+        try {
+            session = engine.open(ctx.channel(), token, hello, unknown);
+        } catch (StoreException e) {
+            // the store is away for a moment: the client backs off and connects again
+            Errors.closeWith(ctx.channel(), ErrorCode.INTERNAL, "the store is unavailable, try again later: "
+                    + e.getMessage(), true);
+            return;
+        }
         ctx.writeAndFlush(ServerFrame.newBuilder().setWelcome(Welcome.newBuilder()
                 .setVersion(version)
                 .setSessionId(session.sessionId())
@@ -245,8 +255,14 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
                 token.deviceId(), token.userId(), ctx.channel().remoteAddress(), hello.getBizTypesList(),
                 hello.getOsType(), hello.getAppVersion());
         engine.metrics().handshake("ok");
+        Channel channel = ctx.channel();
         ctx.pipeline().replace(this, GatewayInitializer.SESSION_HANDLER, new SessionHandler(gateway, session));
-        engine.start(session);
+        try {
+            engine.start(session);
+        } catch (StoreException e) {
+            Errors.closeWith(channel, ErrorCode.INTERNAL, "the store is unavailable, try again later: "
+                    + e.getMessage(), true);
+        }
     }
 
     /** Still here when the channel closes: the handshake failed (this handler leaves on success). */

@@ -4,6 +4,8 @@ import io.mss.protocol.v1.BizBatch;
 import io.mss.protocol.v1.ServerFrame;
 import io.mss.protocol.v1.SyncData;
 import io.mss.server.store.Oplog;
+import io.mss.server.store.OplogStore;
+import io.mss.server.store.StoreException;
 import io.mss.server.store.Scope;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -24,15 +26,33 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>The frame for a committed run of oplogs is encoded once and the same buffer is written
  * to every session that is up to date with the scope (a global push to 10,000 devices is
  * serialized once); a session that lags reads from the store instead.
+ *
+ * <p>Another node's commits (cluster mode) take the same path: the new oplogs of a scope are
+ * read from the store once, here, off the event loops, and fanned out like local ones.
  */
 public final class Dispatcher {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Dispatcher.class);
+    /** Above this many new oplogs, sessions read their own part instead of one shared read. */
+    static final int MAX_SHARED_READ = 1024;
+
     private final Map<String, Set<Session>> subscribers = new ConcurrentHashMap<>();
+    /** Per subscribed scope, the highest id handed to its sessions (local commits or shared reads). */
+    private final Map<String, Long> published = new ConcurrentHashMap<>();
+    private final OplogStore oplogs;
+    /** Whether other nodes commit too (a cluster bus): only then is {@link #published} kept. */
+    private volatile boolean remoteCommits;
     private final int maxOplogsPerFrame;
     private final int frameBudgetBytes;
 
-    public Dispatcher(int maxOplogsPerFrame, int frameBudgetBytes) {
+    public Dispatcher(OplogStore oplogs, int maxOplogsPerFrame, int frameBudgetBytes) {
+        this.oplogs = oplogs;
         this.maxOplogsPerFrame = maxOplogsPerFrame;
         this.frameBudgetBytes = frameBudgetBytes;
+    }
+
+    /** Other nodes commit into the same store: keep what is needed to share their reads. */
+    void expectRemoteCommits() {
+        remoteCommits = true;
     }
 
     void subscribe(Scope scope, Session session) {
@@ -42,7 +62,11 @@ public final class Dispatcher {
     void unsubscribe(Scope scope, Session session) {
         subscribers.computeIfPresent(scope.key(), (k, set) -> {
             set.remove(session);
-            return set.isEmpty() ? null : set;
+            if (set.isEmpty()) {
+                published.remove(k);
+                return null;
+            }
+            return set;
         });
     }
 
@@ -64,13 +88,31 @@ public final class Dispatcher {
     }
 
     /**
-     * Another node committed in the scope, up to {@code head}: its sessions here read what they
-     * have not sent yet from the store. Repeated or stale heads cost a lookup at most.
+     * Another node committed in the scope, up to {@code head} (or the reconciliation found it
+     * there). Called off the event loops. The oplogs above what was last handed out here are
+     * read once and go to the sessions as a local commit would; then every session is woken
+     * with the head, which costs nothing to one that already sent it and makes one that
+     * lags (or whose read failed) read its own part. Repeated or stale heads cost no read.
      */
     public void advanced(Scope scope, long head) {
         Set<Session> sessions = subscribers.get(scope.key());
-        if (sessions == null) {
+        if (sessions == null || sessions.isEmpty()) {
             return;
+        }
+        Long from = published.get(scope.key());
+        if (from == null || head - from > MAX_SHARED_READ) {
+            // nothing to start a shared read from (or too much): each session reads its part
+            published.merge(scope.key(), head, Math::max);
+        } else if (head > from) {
+            try {
+                List<Oplog> run = oplogs.read(scope, from, (int) (head - from));
+                if (!run.isEmpty()) {
+                    publish(scope, run);
+                }
+            } catch (StoreException e) {
+                // the wake-ups below make each session try on its own later
+                log.debug("shared read of {} failed: {}", scope, e.getMessage());
+            }
         }
         for (Session session : sessions) {
             session.advanced(scope, head);
@@ -90,6 +132,9 @@ public final class Dispatcher {
         Set<Session> sessions = subscribers.get(scope.key());
         if (sessions == null || sessions.isEmpty()) {
             return;
+        }
+        if (remoteCommits) {
+            published.merge(scope.key(), run.get(run.size() - 1).id(), Math::max);
         }
         for (List<Oplog> chunk : chunks(run)) {
             ByteBuf frame = encode(scope, chunk);

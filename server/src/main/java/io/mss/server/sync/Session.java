@@ -12,6 +12,7 @@ import io.mss.server.biz.BizType;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
+import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -84,6 +85,11 @@ public final class Session {
         long knownHead;
         /** Highest id the client acknowledged in this session or before. */
         long acked;
+        /**
+         * Highest id actually written to the channel. Once the client acked it, whatever was
+         * skipped after it (filtered, expired, poison) is no longer owed to this device.
+         */
+        long lastWritten;
         /** The first oplog this session sent in the scope: the one the poison cutoff counts. */
         boolean firstSent;
         /** Waiting for a validity window to open. */
@@ -96,6 +102,7 @@ public final class Session {
             this.syncPointOwner = syncPointOwner;
             this.sentUpTo = start;
             this.acked = start;
+            this.lastWritten = start;
         }
     }
 
@@ -200,6 +207,7 @@ public final class Session {
         boolean upToDate = cursor.sentUpTo == first - 1 && cursor.firstSent;
         if (!catchingUp && upToDate && channel.isWritable() && allDeliverable(cursor, run)) {
             cursor.sentUpTo = last;
+            cursor.lastWritten = last;
             channel.writeAndFlush(frame, channel.voidPromise());
             long now = clock.millis();
             run.forEach(oplog -> counted(oplog, now));
@@ -335,6 +343,7 @@ public final class Session {
                     }
                     cursor.sentUpTo = oplog.id();
                     if (deliverable(cursor, oplog, now)) {
+                        cursor.lastWritten = oplog.id();
                         batch.addOplogs(toWire(oplog));
                         counted(oplog, now);
                         count++;
@@ -424,7 +433,13 @@ public final class Session {
             if (id > cursor.acked) {
                 cursor.acked = id;
                 if (cursor.bizType.persistent()) {
-                    syncPoints.advance(cursor.syncPointOwner, cursor.scope, id);
+                    try {
+                        syncPoints.advance(cursor.syncPointOwner, cursor.scope, id);
+                    } catch (StoreException e) {
+                        // the session goes on: the next ack carries this one, and the client keeps its own sync point
+                        log.warn("session {} could not store sync point {} of {}: {}", sessionId, id, cursor.scope,
+                                e.getMessage());
+                    }
                     engine.acked(this, cursor.scope, id);
                 }
             }
@@ -438,7 +453,8 @@ public final class Session {
         if (catchingUp) {
             catchupOplogs++;
         } else {
-            engine.metrics().latency(now - oplog.createdAt());
+            // an oplog held for its validity window is late only from when it became valid
+            engine.metrics().latency(now - Math.max(oplog.createdAt(), oplog.validFrom()));
         }
     }
 
@@ -446,7 +462,9 @@ public final class Session {
         long sum = 0;
         for (Cursor cursor : cursors.values()) {
             if (cursor.bizType.persistent()) {
-                sum += Math.max(0, cursor.knownHead - cursor.acked);
+                // skipped oplogs after the last written one are never acked, and owed to nobody
+                long settled = cursor.acked >= cursor.lastWritten ? cursor.sentUpTo : cursor.acked;
+                sum += Math.max(0, cursor.knownHead - settled);
             }
         }
         backlog = sum;

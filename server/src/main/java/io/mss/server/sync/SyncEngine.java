@@ -83,6 +83,12 @@ public final class SyncEngine implements AutoCloseable {
     private final Map<Scope, Long> trimDue = new ConcurrentHashMap<>();
     /** Tells other nodes what changed here; a no-op on a single node. */
     private volatile ClusterBus bus = new LocalBus(() -> null);
+    /**
+     * The bizType configurations this node applied (empty: none with that id), so that
+     * handshakes, acks and commits do not ask the store each time. Refreshed by every config
+     * change, local or from the bus, and checked against the store by the reconciliation.
+     */
+    private final Map<String, Optional<BizType>> configs = new ConcurrentHashMap<>();
     private final ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "mss-maintenance");
         thread.setDaemon(true);
@@ -98,8 +104,10 @@ public final class SyncEngine implements AutoCloseable {
         this.maxOplogsPerFrame = maxOplogsPerFrame;
         // half the cap leaves room for framing and for our estimate being off
         this.frameBudgetBytes = maxFrameBytes / 2;
-        this.dispatcher = new Dispatcher(maxOplogsPerFrame, frameBudgetBytes);
+        this.dispatcher = new Dispatcher(oplogs, maxOplogsPerFrame, frameBudgetBytes);
         oplogs.onCommit(dispatcher::committed);
+        // before trimming: a failing trimming lookup must not keep other nodes from hearing of the commit
+        oplogs.onCommit(this::announceCommit);
         oplogs.onCommit(this::noteTrimming);
         oplogs.onCommit(committed -> commitBatches.incrementAndGet());
         maintenance.scheduleWithFixedDelay(this::trimDueScopes, 1, 1, TimeUnit.SECONDS);
@@ -220,9 +228,16 @@ public final class SyncEngine implements AutoCloseable {
         ackListeners.add(listener);
     }
 
-    /** The configuration of a bizType, if it exists. */
+    /** The configuration of a bizType, if it exists, as this node last applied it. */
     public Optional<BizType> bizType(String id) {
-        return bizTypes.get(id);
+        Optional<BizType> known = configs.get(id);
+        if (known != null) {
+            return known;
+        }
+        // loaded under the key's lock, so a concurrent refresh cannot be overwritten by an older read;
+        // an unknown id is not kept: a client naming made-up bizTypes must not grow the cache
+        Optional<BizType> loaded = configs.computeIfAbsent(id, key -> bizTypes.get(key).map(Optional::of).orElse(null));
+        return loaded == null ? Optional.empty() : loaded;
     }
 
     /** Which devices acknowledged how far in a scope, and when: the delivery status of its oplogs. */
@@ -246,7 +261,11 @@ public final class SyncEngine implements AutoCloseable {
      * oplogs are deleted too, so that a bizType created later with the same id starts empty.
      */
     public void configChanged(String bizTypeId) {
-        applyConfigChange(bizTypeId);
+        Optional<BizType> now = refresh(bizTypeId);
+        if (now.isEmpty()) {
+            oplogs.deleteData(bizTypeId);
+        }
+        applyToSessions(bizTypeId, now);
         bus.configChanged(bizTypeId);
     }
 
@@ -256,25 +275,84 @@ public final class SyncEngine implements AutoCloseable {
      */
     public void useBus(ClusterBus bus) {
         this.bus = bus;
-        oplogs.onCommit(committed -> {
-            Map<Scope, Long> heads = new LinkedHashMap<>();
-            for (Oplog oplog : committed) {
-                heads.merge(oplog.scope(), oplog.id(), Math::max);
-            }
-            bus.advanced(heads);
-        });
+        dispatcher.expectRemoteCommits();
         bus.onAdvanced(dispatcher::advanced);
-        bus.onConfigChanged(this::applyConfigChange);
+        bus.onConfigChanged(this::remoteConfigChange);
     }
 
-    private void applyConfigChange(String bizTypeId) {
-        Optional<BizType> now = bizTypes.get(bizTypeId);
-        if (now.isEmpty()) {
-            oplogs.deleteData(bizTypeId);
+    private void announceCommit(List<Oplog> committed) {
+        ClusterBus current = bus;
+        if (current instanceof LocalBus) {
+            return;
         }
+        Map<Scope, Long> heads = new LinkedHashMap<>();
+        for (Oplog oplog : committed) {
+            heads.merge(oplog.scope(), oplog.id(), Math::max);
+        }
+        current.advanced(heads);
+    }
+
+    /**
+     * Another node changed the bizType: sessions here follow it. A deletion deletes no data
+     * here: the node that handled the DELETE did that, and by now the id may have been created
+     * again with new, acknowledged pushes.
+     */
+    private void remoteConfigChange(String bizTypeId) {
+        applyToSessions(bizTypeId, refresh(bizTypeId));
+    }
+
+    /** Reads the configuration from the store into the cache; serialized per id with loads. */
+    private Optional<BizType> refresh(String bizTypeId) {
+        return configs.compute(bizTypeId, (id, old) -> bizTypes.get(id));
+    }
+
+    private void applyToSessions(String bizTypeId, Optional<BizType> now) {
         for (Session session : sessions) {
-            session.channel().eventLoop().execute(() -> session.configChanged(bizTypeId, now.orElse(null)));
+            try {
+                session.channel().eventLoop().execute(() -> session.configChanged(bizTypeId, now.orElse(null)));
+            } catch (RuntimeException rejected) {
+                // the event loop is shutting down with the session
+            }
         }
+    }
+
+    /**
+     * Compares every bizType configuration in the store with the one this node applied and
+     * applies those that changed or disappeared: a config change whose bus message was lost
+     * still reaches the sessions here. Called by the cluster's reconciliation, off the event
+     * loops; deletes no data (see {@link #remoteConfigChange}).
+     *
+     * @return how many configurations were applied
+     */
+    public int reconcileConfigs() {
+        Map<String, BizType> stored = new HashMap<>();
+        for (BizType bizType : bizTypes.list()) {
+            stored.put(bizType.id(), bizType);
+        }
+        int applied = 0;
+        Set<String> ids = new LinkedHashSet<>(configs.keySet());
+        ids.addAll(stored.keySet());
+        for (String id : ids) {
+            Optional<BizType> known = configs.get(id);
+            Optional<BizType> now = Optional.ofNullable(stored.get(id));
+            if (known == null) {
+                // never used on this node: nothing here follows it yet
+                continue;
+            }
+            if (known.isEmpty() && now.isEmpty()) {
+                configs.remove(id, known); // a deletion every session here has followed
+                continue;
+            }
+            if (!known.equals(now)) {
+                // read again under the key's lock: a change applied since the list was read must not be undone
+                now = refresh(id);
+                applyToSessions(id, now);
+                applied++;
+                log.info("reconciliation: bizType {} {} (its change was not heard on the bus)", id,
+                        now.isPresent() ? "changed" : "deleted");
+            }
+        }
+        return applied;
     }
 
     /**
@@ -290,7 +368,7 @@ public final class SyncEngine implements AutoCloseable {
                 hello.getOsType(), hello.getAppVersion(), oplogs, syncPoints, clock, maxOplogsPerFrame,
                 frameBudgetBytes);
         for (String id : new LinkedHashSet<>(hello.getBizTypesList())) {
-            Optional<BizType> found = bizTypes.get(id);
+            Optional<BizType> found = bizType(id);
             if (found.isEmpty()) {
                 unknownBizTypes.add(id);
                 continue;
@@ -356,7 +434,12 @@ public final class SyncEngine implements AutoCloseable {
         deliveryAttempts.remove(key);
         poisonCutoffs.incrementAndGet();
         metrics.poisonCutoff();
-        syncPoints.advance(cursor.syncPointOwner, cursor.scope, oplog.id());
+        try {
+            syncPoints.advance(cursor.syncPointOwner, cursor.scope, oplog.id());
+        } catch (StoreException e) {
+            // skipped all the same; the next ack stores the sync point
+            log.warn("could not store the sync point past poison oplog {} of {}", oplog.id(), cursor.scope, e);
+        }
         events.warn("cutoff device={} scope={} oplog={} reason=\"sent {} times without an ack\"",
                 session.deviceId(), cursor.scope, oplog.id(), POISON_CUTOFF_ATTEMPTS);
         return true;
@@ -391,14 +474,23 @@ public final class SyncEngine implements AutoCloseable {
     }
 
     private void noteTrimming(List<Oplog> committed) {
+        try {
+            noteTrimmingOf(committed);
+        } catch (RuntimeException e) {
+            // the bizType lookup failed: these scopes are trimmed after their next commit
+            log.warn("could not note the scopes to trim", e);
+        }
+    }
+
+    private void noteTrimmingOf(List<Oplog> committed) {
         Map<Scope, Long> newest = new HashMap<>();
         for (Oplog oplog : committed) {
             newest.merge(oplog.scope(), oplog.id(), Math::max);
         }
-        // one lookup per bizType and batch: in cluster mode each one is a database query
-        Map<String, Optional<BizType>> configs = new HashMap<>();
+        // one lookup per bizType and batch, from the cache
+        Map<String, Optional<BizType>> seen = new HashMap<>();
         newest.forEach((scope, id) -> {
-            Optional<BizType> bizType = configs.computeIfAbsent(scope.bizType(), bizTypes::get);
+            Optional<BizType> bizType = seen.computeIfAbsent(scope.bizType(), this::bizType);
             if (bizType.isPresent() && bizType.get().rePushMode() == BizType.RePushMode.THRESHOLD
                     && id > bizType.get().rePushThreshold()) {
                 trimDue.merge(scope, id, Math::max);
@@ -410,14 +502,19 @@ public final class SyncEngine implements AutoCloseable {
     private void trimDueScopes() {
         for (Scope scope : List.copyOf(trimDue.keySet())) {
             Long newest = trimDue.remove(scope);
-            Optional<BizType> bizType = bizTypes.get(scope.bizType());
-            if (newest == null || bizType.isEmpty() || bizType.get().rePushMode() != BizType.RePushMode.THRESHOLD) {
+            if (newest == null) {
                 continue;
             }
+            // an exception leaving this method would cancel the schedule for good
             try {
+                Optional<BizType> bizType = bizType(scope.bizType());
+                if (bizType.isEmpty() || bizType.get().rePushMode() != BizType.RePushMode.THRESHOLD) {
+                    continue;
+                }
                 oplogs.trim(scope, newest - bizType.get().rePushThreshold());
-            } catch (StoreException e) {
-                log.warn("could not trim {}", scope, e);
+            } catch (RuntimeException e) {
+                log.warn("could not trim {}; trying again at the next pass", scope, e);
+                trimDue.merge(scope, newest, Math::max);
             }
         }
     }
