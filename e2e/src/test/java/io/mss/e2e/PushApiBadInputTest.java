@@ -68,6 +68,13 @@ class PushApiBadInputTest {
                 arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"p\",\"thirdMsgId\":\"" + "t".repeat(100) + "\"}", 400, "INVALID_THIRD_MSG_ID"),
                 arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"p\",\"thirdMsgId\":\"\"}", 400, "INVALID_THIRD_MSG_ID"),
                 arguments("POST", "/api/v1/push", "{\"bizType\":\"NOPE\",\"linkToken\":\"u\",\"payload\":\"p\"}", 404, "BIZ_TYPE_NOT_FOUND"),
+                // U+0000 never reaches the store (PostgreSQL's text refuses it)
+                arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"a\\u0000b\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\",\"linkToken\":\"u\\u0000\",\"payload\":\"p\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"p\",\"thirdMsgId\":\"t\\u0000\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\\u0000\",\"linkToken\":\"u\",\"payload\":\"p\"}", 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push", push("\"osType\":\"i\\u0000os\""), 400, "INVALID_REQUEST"),
+                arguments("POST", "/api/v1/push/global", global("\"uidList\":[\"u\\u0000\"]"), 400, "INVALID_REQUEST"),
                 arguments("POST", "/api/v1/push", "{\"bizType\":\"NEWS\",\"linkToken\":\"u\",\"payload\":\"p\"}", 400, "RANGE_MISMATCH"),
                 arguments("POST", "/api/v1/push/global", "{\"bizType\":\"ORDER\",\"payload\":\"p\"}", 400, "RANGE_MISMATCH"),
                 arguments("POST", "/api/v1/push", "{\"bizType\":\"ORDER\",\"linkToken\":\"u\",\"payload\":\"" + "y".repeat(70_000) + "\"}", 413, "REQUEST_TOO_LARGE"),

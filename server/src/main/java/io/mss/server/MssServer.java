@@ -151,6 +151,12 @@ public final class MssServer implements AutoCloseable {
                         java.time.Duration.ofMillis(config.reconcileIntervalMs));
             } else {
                 bus = new LocalBus(self);
+                if (postgres != null) {
+                    // one node on a shared database hears of no other node's commits; should
+                    // another be pointed at the same schema by mistake, polling still finds them
+                    reconciler = new Reconciler(engine.dispatcher(), store::lastId,
+                            java.time.Duration.ofMillis(config.reconcileIntervalMs));
+                }
             }
             gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
             syncPort.set(gateway.port());

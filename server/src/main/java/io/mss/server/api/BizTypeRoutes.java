@@ -32,8 +32,8 @@ final class BizTypeRoutes {
     private final ObjectMapper mapper;
     private final Recorder recorder;
     /**
-     * Check-then-write of one id must not interleave (two creates of one id must not both
-     * succeed), and the engine hears of changes in the order they were made.
+     * The store makes each change of an id atomic across nodes; this lock keeps the engine
+     * hearing of this node's changes in the order they were made.
      */
     private final Object lock = new Object();
 
@@ -56,10 +56,10 @@ final class BizTypeRoutes {
     void create(Context ctx) {
         BizType bizType = read(JsonBody.parse(mapper, HttpApi.body(ctx, config.maxRequestBytes), FIELDS), null);
         synchronized (lock) {
-            if (bizTypes.get(bizType.id()).isPresent()) {
+            // atomic in the store: of two nodes creating one id, one gets 409
+            if (!bizTypes.create(bizType)) {
                 throw new ApiException(409, "BIZ_TYPE_EXISTS", "bizType '" + bizType.id() + "' already exists");
             }
-            bizTypes.put(bizType);
             engine.configChanged(bizType.id());
         }
         events.info("config created bizType={} by={} {}", bizType.id(), HttpApi.actor(ctx), bizType);
@@ -73,18 +73,22 @@ final class BizTypeRoutes {
     void update(Context ctx) {
         String id = ctx.pathParam("id");
         String body = HttpApi.body(ctx, config.maxRequestBytes);
-        BizType current;
-        BizType updated;
+        BizTypeStore.Change change;
         synchronized (lock) {
-            current = existing(id);
-            updated = read(JsonBody.parse(mapper, body, FIELDS), current);
-            if (updated.range() != current.range() || updated.target() != current.target()) {
-                throw new ApiException(409, "IMMUTABLE_FIELD", "range and target of an existing bizType cannot"
-                        + " change: its oplogs are stored by them; create a new bizType instead");
-            }
-            bizTypes.put(updated);
+            // read, change and write with no other node's change of the id in between
+            change = bizTypes.update(id, current -> {
+                // parsed only for an existing id: an unknown id is a 404 whatever the body
+                BizType next = read(JsonBody.parse(mapper, body, FIELDS), current);
+                if (next.range() != current.range() || next.target() != current.target()) {
+                    throw new ApiException(409, "IMMUTABLE_FIELD", "range and target of an existing bizType cannot"
+                            + " change: its oplogs are stored by them; create a new bizType instead");
+                }
+                return next;
+            }).orElseThrow(() -> notFound(id));
             engine.configChanged(id);
         }
+        BizType current = change.old();
+        BizType updated = change.updated();
         events.info("config updated bizType={} by={} status={} {}", id, HttpApi.actor(ctx), updated.status(), updated);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
@@ -104,21 +108,22 @@ final class BizTypeRoutes {
         } else {
             throw ApiException.invalid("'force' must be true or false, got '" + forceParam + "'");
         }
-        BizType current;
-        boolean hadData;
+        BizTypeStore.Deletion deletion;
         synchronized (lock) {
-            current = existing(id);
-            hadData = engine.hasData(id);
-            if (hadData && !force) {
+            // the configuration and its oplogs go in one step: a create of the same id on any
+            // node comes before it (and is deleted with it) or after it (and starts empty)
+            deletion = bizTypes.deleteWithData(id, force);
+            if (deletion.old() == null) {
+                throw notFound(id);
+            }
+            if (!deletion.deleted()) {
                 throw new ApiException(409, "BIZ_TYPE_HAS_DATA", "bizType '" + id + "' still has stored oplogs;"
                         + " deleting it deletes them too: repeat with ?force=true to do so");
             }
-            if (!bizTypes.delete(id)) {
-                throw notFound(id);
-            }
-            // still under the lock: a create of the same id must not slip in before the data is gone
             engine.configChanged(id);
         }
+        BizType current = deletion.old();
+        boolean hadData = deletion.hadData();
         events.info("config deleted bizType={} by={} oplogsDeleted={}", id, HttpApi.actor(ctx), hadData);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));

@@ -44,9 +44,9 @@ final class PushParser {
      * @param now    epoch millis, to refuse a validity window that already closed
      */
     SyncEngine.Push read(JsonBody body, boolean global, long now) {
-        String bizType = body.requiredString("bizType");
-        String linkToken = global ? null : body.requiredString("linkToken");
-        String payload = body.string("payload");
+        String bizType = noNul("bizType", body.requiredString("bizType"));
+        String linkToken = noNul("linkToken", global ? null : body.requiredString("linkToken"));
+        String payload = noNul("payload", body.string("payload"));
         if (payload == null) {
             throw new ApiException(400, "MISSING_FIELD", "'payload' is required");
         }
@@ -54,7 +54,7 @@ final class PushParser {
             throw new ApiException(400, "PAYLOAD_TOO_LARGE", "payload has " + payload.length()
                     + " characters; at most " + config.maxPayloadChars + " are allowed");
         }
-        String thirdMsgId = body.string("thirdMsgId");
+        String thirdMsgId = noNul("thirdMsgId", body.string("thirdMsgId"));
         if (thirdMsgId != null && (thirdMsgId.isEmpty()
                 || thirdMsgId.getBytes(StandardCharsets.UTF_8).length > config.maxThirdMsgIdBytes)) {
             throw new ApiException(400, "INVALID_THIRD_MSG_ID", "thirdMsgId must be 1 to "
@@ -79,6 +79,18 @@ final class PushParser {
         }
         DeliveryFilter filter = filter(body, global, known);
         return new SyncEngine.Push(bizType, linkToken, payload, thirdMsgId, validTimeStart, validTimeEnd, filter);
+    }
+
+    /**
+     * Text that reaches the store must not hold U+0000: PostgreSQL's text refuses it, and one
+     * such push would fail the whole group commit it shares with unrelated pushes. Refused
+     * with either store, so that both answer the same.
+     */
+    private static String noNul(String field, String value) {
+        if (value != null && value.indexOf('\u0000') >= 0) {
+            throw ApiException.invalid("'" + field + "' must not contain the character U+0000 (NUL)");
+        }
+        return value;
     }
 
     private static long validity(JsonBody body, String field) {
@@ -141,13 +153,13 @@ final class PushParser {
         }
         Set<String> osTypes = new LinkedHashSet<>();
         if (value.isTextual()) {
-            osTypes.add(osType(value));
+            osTypes.add(noNul("osType", osType(value)));
         } else if (value.isArray()) {
             if (value.isEmpty() || value.size() > MAX_OS_TYPES) {
                 throw filterProblem("'osType' must list 1 to " + MAX_OS_TYPES + " OS types");
             }
             for (JsonNode element : value) {
-                osTypes.add(osType(element));
+                osTypes.add(noNul("osType", osType(element)));
             }
         } else {
             throw filterProblem("'osType' must be a string or an array of strings");
@@ -188,7 +200,7 @@ final class PushParser {
             if (!element.isTextual() || element.textValue().isEmpty() || element.textValue().length() > MAX_UID_CHARS) {
                 throw filterProblem("each uidList entry must be a userId string of 1 to " + MAX_UID_CHARS + " characters");
             }
-            uids.add(element.textValue());
+            uids.add(noNul("uidList", element.textValue()));
         }
         return uids;
     }

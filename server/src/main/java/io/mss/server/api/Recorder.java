@@ -46,7 +46,7 @@ final class Recorder {
             return;
         }
         try {
-            store.append(drafts);
+            store.appendLater(drafts);
         } catch (RuntimeException e) {
             log.warn("could not write {} operation record(s), first {} {}: {}", drafts.size(), drafts.get(0).type(),
                     drafts.get(0).bizType(), e.toString());

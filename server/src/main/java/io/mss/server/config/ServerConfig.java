@@ -227,8 +227,12 @@ public final class ServerConfig {
             if (clusterName == null || !clusterName.matches("[A-Za-z0-9_.-]+")) {
                 problems.add("cluster-name must be letters, digits, '.', '_' or '-'");
             }
-            positive(problems, "reconcile-interval-ms", reconcileIntervalMs);
             positive(problems, "node-heartbeat-seconds", nodeHeartbeatSeconds);
+        }
+        if ("postgres".equals(store)) {
+            // with bus: local too: the reconciler is all that tells a node of another node's
+            // commits, should several be pointed at one schema
+            positive(problems, "reconcile-interval-ms", reconcileIntervalMs);
         }
         if (nodeId == null) {
             nodeId = "";

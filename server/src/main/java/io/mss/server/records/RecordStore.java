@@ -16,6 +16,16 @@ public interface RecordStore extends AutoCloseable {
         return append(List.of(draft)).get(0);
     }
 
+    /**
+     * Stores the records without making the caller wait for it if the store can: what a
+     * request records goes here, so that its answer never waits for a commit. Never throws.
+     * A store that writes asynchronously shows its own node's records to queries made after
+     * this call.
+     */
+    default void appendLater(List<OperationRecord> drafts) {
+        append(drafts);
+    }
+
     /** Matching records, newest first. */
     List<OperationRecord> query(RecordQuery query);
 

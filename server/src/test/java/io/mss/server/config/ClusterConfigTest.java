@@ -62,4 +62,14 @@ class ClusterConfigTest {
                 .hasMessageContaining("postgres-schema must be a plain identifier")
                 .hasMessageContaining("redis-uri must be a redis:// or rediss:// URI");
     }
+
+    @Test
+    void oneNodeOnPostgresIsAllowedAndReconciles() {
+        ServerConfig config = ServerConfig.load(null, Map.of("MSS_STORE", "postgres",
+                "MSS_POSTGRES_URL", "jdbc:postgresql://db:5432/mss")).validate();
+        assertThat(config.bus).isEqualTo("local");
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("MSS_STORE", "postgres",
+                "MSS_POSTGRES_URL", "jdbc:postgresql://db:5432/mss", "MSS_RECONCILE_INTERVAL_MS", "0")).validate())
+                .hasMessageContaining("reconcile-interval-ms");
+    }
 }

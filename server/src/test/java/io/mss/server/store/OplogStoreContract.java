@@ -493,6 +493,70 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
         assertThat(store.list()).containsExactly(chatChanged, news);
     }
 
+    @Test
+    void createOnlyCreatesAnAbsentId() {
+        BizType chat = bizType("CHAT", 30);
+        assertThat(store.create(chat)).isTrue();
+        assertThat(store.create(bizType("CHAT", 60))).isFalse();
+        assertThat(store.get("CHAT")).contains(chat);
+    }
+
+    @Test
+    void updateAppliesTheChangeToTheCurrentValue() {
+        assertThat(store.update("CHAT", current -> bizType("CHAT", 1))).isEmpty();
+        assertThat(store.get("CHAT")).isEmpty();
+        store.create(bizType("CHAT", 30));
+
+        BizTypeStore.Change change = store.update("CHAT", current -> bizType("CHAT", current.retentionDays() + 1))
+                .orElseThrow();
+        assertThat(change.old()).isEqualTo(bizType("CHAT", 30));
+        assertThat(change.updated()).isEqualTo(bizType("CHAT", 31));
+        assertThat(store.get("CHAT")).contains(bizType("CHAT", 31));
+
+        // a refusal inside the change leaves the bizType as it was, and comes out as it is
+        IllegalStateException refusal = new IllegalStateException("no");
+        assertThatThrownBy(() -> store.update("CHAT", current -> {
+            throw refusal;
+        })).isSameAs(refusal);
+        assertThat(store.get("CHAT")).contains(bizType("CHAT", 31));
+    }
+
+    @Test
+    void deleteWithDataRefusesStoredOplogsUnlessForced() {
+        assertThat(store.deleteWithData("CHAT", true)).isEqualTo(new BizTypeStore.Deletion(null, false, false));
+        BizType chat = bizType("CHAT", 30);
+        store.create(chat);
+        append(ALICE, "a", "t1");
+        append(BOB, "b", null);
+        store.create(bizType("CHATTER", 30));
+        store.append(new AppendRequest(Scope.user("CHATTER", "carol"), "carol", "c", null, 0, 0, 0)).join();
+
+        assertThat(store.deleteWithData("CHAT", false)).isEqualTo(new BizTypeStore.Deletion(chat, true, false));
+        assertThat(store.get("CHAT")).contains(chat);
+        assertThat(store.hasData("CHAT")).isTrue();
+
+        assertThat(store.deleteWithData("CHAT", true)).isEqualTo(new BizTypeStore.Deletion(chat, true, true));
+        assertThat(store.get("CHAT")).isEmpty();
+        assertThat(store.hasData("CHAT")).isFalse();
+        assertThat(store.hasData("CHATTER")).isTrue();
+        assertThat(store.get("CHATTER")).isPresent();
+
+        // created again, it starts empty, continues the ids, and the old thirdMsgId is free
+        assertThat(store.create(chat)).isTrue();
+        AppendResult next = append(ALICE, "a", "t1");
+        assertThat(next.duplicate()).isFalse();
+        assertThat(next.oplog().id()).isEqualTo(2);
+        // without data, no force is needed
+        store.create(bizType("EMPTY", 30));
+        assertThat(store.deleteWithData("EMPTY", false))
+                .isEqualTo(new BizTypeStore.Deletion(bizType("EMPTY", 30), false, true));
+    }
+
+    protected static BizType bizType(String id, int retentionDays) {
+        return new BizType(id, "", BizType.Range.APPOINTED, BizType.Target.USER, true, true, retentionDays,
+                BizType.RePushMode.ALL, 0, BizType.Status.ONLINE, null, null);
+    }
+
     // ---- close
 
     @Test

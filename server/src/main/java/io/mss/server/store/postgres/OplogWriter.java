@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -134,12 +135,11 @@ final class OplogWriter {
         AppendResult[] results = new AppendResult[batch.size()];
         List<Oplog> committed = new ArrayList<>();
         try {
-            long started = System.nanoTime();
-            write(batch, results, committed);
+            long commitNanos = write(batch, results, committed);
             io.mss.server.metrics.MssMetrics meters = metrics;
             if (meters != null && !committed.isEmpty()) {
                 // the transaction's commit is where PostgreSQL flushes its WAL: the durable write
-                meters.committed(committed.size(), System.nanoTime() - started);
+                meters.committed(committed.size(), commitNanos);
             }
         } catch (Throwable t) {
             StoreException failure = new StoreException(
@@ -147,6 +147,9 @@ final class OplogWriter {
             log.error("Oplog batch write failed; failing {} appends: {}", batch.size(), t.toString());
             for (Pending pending : batch) {
                 pending.future().completeExceptionally(failure);
+            }
+            if (unreachable(t)) {
+                failQueuedInOutage(failure);
             }
             return;
         }
@@ -165,9 +168,42 @@ final class OplogWriter {
         }
     }
 
-    private void write(List<Pending> batch, AppendResult[] results, List<Oplog> committed) throws SQLException {
+    /**
+     * No connection, or the connection broke: everything queued would wait its turn for the
+     * same answer, one batch per connection timeout. They all get it now.
+     */
+    private static boolean unreachable(Throwable t) {
+        if (t instanceof SQLTransientConnectionException) {
+            return true;
+        }
+        return t instanceof SQLException e && e.getSQLState() != null && e.getSQLState().startsWith("08");
+    }
+
+    private void failQueuedInOutage(StoreException failure) {
+        List<Pending> left = new ArrayList<>();
+        queue.drainTo(left);
+        boolean stop = false;
+        for (Pending pending : left) {
+            if (pending == STOP) {
+                stop = true;
+            } else {
+                pending.future().completeExceptionally(failure);
+            }
+        }
+        if (stop) {
+            queue.add(STOP);
+        }
+        if (!left.isEmpty()) {
+            log.error("PostgreSQL unreachable; failed {} more queued appends at once", left.size() - (stop ? 1 : 0));
+        }
+    }
+
+    /** @return how long the commit itself took, in nanoseconds */
+    private long write(List<Pending> batch, AppendResult[] results, List<Oplog> committed) throws SQLException {
         long now = clock.millis();
-        try (Connection connection = pool.getConnection()) {
+        // the writer's own pool of one: its connection, re-established by the pool after a failure
+        Connection connection = pool.getConnection();
+        try {
             connection.setAutoCommit(false);
             try {
                 Map<String, long[]> heads = lockScopes(connection, batch);
@@ -227,7 +263,9 @@ final class OplogWriter {
                     }
                     advance.executeBatch();
                 }
+                long started = System.nanoTime();
                 connection.commit();
+                return System.nanoTime() - started;
             } catch (SQLException | RuntimeException e) {
                 committed.clear();
                 try {
@@ -236,6 +274,13 @@ final class OplogWriter {
                     e.addSuppressed(rollbackFailed);
                 }
                 throw e;
+            }
+        } finally {
+            // after a commit that returned, the batch is stored: a failing close changes nothing
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                log.warn("closing the writer's connection failed: {}", e.toString());
             }
         }
     }

@@ -35,6 +35,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The store of cluster mode: oplogs, sync points, bizTypes and operation records in
@@ -89,70 +90,134 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
     private static final String OPLOG_COLUMNS =
             "id, payload, third_msg_id, created_at, valid_from, valid_until, filter";
 
+    /** First key of the advisory locks that serialize the changes of one bizType id, on every node. */
+    private static final int BIZ_TYPE_LOCK = 0x4d535301;
+    /** First key of the advisory locks under which one node at a time purges a scope. */
+    private static final int PURGE_LOCK = 0x4d535302;
+    /** The longest a records query waits for this node's queued records to be written. */
+    private static final long RECORDS_FLUSH_MILLIS = 2_000;
+
     private final Options options;
+    /** Readers, sync point acks, bizTypes and records. */
     private final HikariDataSource pool;
+    /** The writer's own connection: readers can never starve the group commit of one. */
+    private final HikariDataSource writerPool;
+    /** One connection for the readiness check, so a busy reader pool is not reported as down. */
+    private final HikariDataSource checkPool;
     private final OplogWriter writer;
+    private final RecordWriter records = new RecordWriter(this::append);
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final Object lifecycle = new Object();
     private boolean acceptingAppends = true;
     private boolean closeRequested;
 
-    private PostgresStore(Options options, HikariDataSource pool) {
+    private PostgresStore(Options options, HikariDataSource pool, HikariDataSource writerPool,
+                          HikariDataSource checkPool) {
         this.options = options;
         this.pool = pool;
-        this.writer = new OplogWriter(pool, options.maxBatch(), options.clock(), this::writerExited);
+        this.writerPool = writerPool;
+        this.checkPool = checkPool;
+        this.writer = new OplogWriter(writerPool, options.maxBatch(), options.clock(), this::writerExited);
     }
 
-    /** Connects, creates or migrates the schema, and starts the writer. */
+    /**
+     * Connects, creates or migrates the schema, and starts the writer. Opens {@code poolSize}
+     * connections for the node (one of them the writer's) and one more for readiness checks.
+     */
     public static PostgresStore open(Options options) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(options.jdbcUrl());
-        config.setUsername(options.user());
-        config.setPassword(options.password());
-        config.setSchema(options.schema());
-        config.setMaximumPoolSize(options.poolSize());
-        config.setPoolName("mss-postgres");
-        // a push must fail fast with STORE_UNAVAILABLE while the database is away, not hang
-        config.setConnectionTimeout(Math.max(250, options.connectTimeout().toMillis()));
-        config.setInitializationFailTimeout(options.connectTimeout().toMillis());
-        config.setValidationTimeout(Math.max(250, Math.min(options.connectTimeout().toMillis(), 1000)));
-        config.addDataSourceProperty("connectTimeout", Math.max(1, options.connectTimeout().toSeconds()));
-        config.addDataSourceProperty("socketTimeout", 30);
-        config.addDataSourceProperty("reWriteBatchedInserts", true);
-        HikariDataSource pool;
+        HikariDataSource pool = null;
+        HikariDataSource writerPool = null;
+        HikariDataSource checkPool = null;
         try {
-            pool = new HikariDataSource(config);
+            pool = connect(options, "mss-postgres", options.poolSize() - 1, options.connectTimeout());
+            writerPool = connect(options, "mss-postgres-writer", 1, options.connectTimeout());
+            // readiness must answer quickly: the shortest wait Hikari allows
+            checkPool = connect(options, "mss-postgres-check", 1, Duration.ofMillis(250));
         } catch (RuntimeException e) {
+            closeAll(pool, writerPool, checkPool);
             throw new StoreException("could not connect to PostgreSQL at " + options.jdbcUrl() + ": " + e.getMessage(), e);
         }
         try {
             Flyway.configure()
-                    .dataSource(pool)
+                    // its own connections (it takes two at once): the pools are sized for running
+                    .dataSource(options.jdbcUrl(), options.user(), options.password())
                     .schemas(options.schema())
                     .createSchemas(true)
                     .locations("classpath:db/postgres")
                     .load()
                     .migrate();
-            PostgresStore store = new PostgresStore(options, pool);
+            PostgresStore store = new PostgresStore(options, pool, writerPool, checkPool);
             store.writer.start();
+            store.records.start();
             log.info("PostgreSQL store at {} (schema {}), pool of {}", options.jdbcUrl(), options.schema(),
                     options.poolSize());
             return store;
         } catch (RuntimeException e) {
-            pool.close();
+            closeAll(pool, writerPool, checkPool);
             throw e instanceof StoreException ? e
                     : new StoreException("could not migrate the schema " + options.schema() + ": " + e.getMessage(), e);
+        } catch (Error e) {
+            closeAll(pool, writerPool, checkPool);
+            throw e;
         }
     }
 
-    /** Whether the database answers right now; for the readiness check. */
+    private static HikariDataSource connect(Options options, String name, int size, Duration connectionTimeout) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(options.jdbcUrl());
+        config.setUsername(options.user());
+        config.setPassword(options.password());
+        config.setSchema(options.schema());
+        config.setMaximumPoolSize(size);
+        config.setPoolName(name);
+        // a push must fail fast with STORE_UNAVAILABLE while the database is away, not hang
+        config.setConnectionTimeout(Math.max(250, connectionTimeout.toMillis()));
+        config.setInitializationFailTimeout(options.connectTimeout().toMillis());
+        config.setValidationTimeout(Math.max(250, Math.min(connectionTimeout.toMillis(), 1000)));
+        // what the id assignment and the idempotency check rely on: each statement of the
+        // writer sees the rows other nodes committed before it (after waiting for the row lock)
+        config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+        // a node cut off mid-transaction would keep its scope rows locked until TCP gives up
+        // (hours): the server ends such a transaction, and a waiter gives up instead of
+        // blocking its node's writer behind it
+        config.setConnectionInitSql("SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '30s'");
+        config.addDataSourceProperty("connectTimeout", Math.max(1, options.connectTimeout().toSeconds()));
+        config.addDataSourceProperty("socketTimeout", 30);
+        config.addDataSourceProperty("tcpKeepAlive", true);
+        config.addDataSourceProperty("reWriteBatchedInserts", true);
+        return new HikariDataSource(config);
+    }
+
+    private static void closeAll(HikariDataSource... pools) {
+        for (HikariDataSource each : pools) {
+            if (each != null) {
+                each.close();
+            }
+        }
+    }
+
+    /**
+     * Whether the database answers; for the readiness check. One quick check on a connection
+     * kept for it alone (waiting at most 250 ms for it), never queued behind a busy reader pool.
+     */
     public boolean healthy() {
-        try (Connection connection = pool.getConnection()) {
+        try (Connection connection = checkPool.getConnection()) {
             return connection.isValid(1);
         } catch (SQLException | RuntimeException e) {
             return false;
         }
+    }
+
+    /** The connections of readers, acks, bizTypes and records; for tests. */
+    javax.sql.DataSource readerPool() {
+        return pool;
+    }
+
+    /** A setting of the store's sessions, e.g. {@code lock_timeout}; for tests. */
+    String sessionSetting(String name) {
+        return query("read setting " + name, "SELECT current_setting(?)", ps -> ps.setString(1, name),
+                rs -> rs.getString(1)).get(0);
     }
 
     // ---- OplogStore
@@ -216,15 +281,14 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
                 ps -> ps.setString(1, bizType), rs -> scope(bizType, rs.getString(1), rs.getString(2)));
     }
 
+    private static final String DATA_OF_BIZ_TYPE =
+            "oplog WHERE scope_key IN (SELECT scope_key FROM scope_head WHERE biz_type = ?)";
+
     @Override
     public boolean hasData(String bizType) {
-        // one scope at a time, as everything else: each probe is a single-scope index lookup
-        for (Scope scope : scopes(bizType)) {
-            if (!read(scope, 0, 1).isEmpty()) {
-                return true;
-            }
-        }
-        return false;
+        // one statement, one snapshot: a scope filled while others are probed cannot be missed
+        return query("check for data of bizType " + bizType, "SELECT EXISTS (SELECT 1 FROM " + DATA_OF_BIZ_TYPE + ")",
+                ps -> ps.setString(1, bizType), rs -> rs.getBoolean(1)).get(0);
     }
 
     @Override
@@ -238,23 +302,51 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         });
     }
 
+    /**
+     * Every node runs the retention purge; a scope another node is purging right now is
+     * skipped (it is being done), so nodes never queue on each other's deleted rows.
+     */
     @Override
     public long purgeExpired(Scope scope, long now, long retentionMillis) {
-        // the idempotency key is an index of the oplog row: it goes with it
-        return update("purge scope " + scope, "DELETE FROM oplog WHERE scope_key = ?"
-                + " AND (created_at < ? OR (valid_until <> 0 AND valid_until < ?))", ps -> {
-            ps.setString(1, scope.key());
-            ps.setLong(2, now - retentionMillis);
-            ps.setLong(3, now);
+        return transaction("purge scope " + scope, connection -> {
+            try (PreparedStatement lock = connection.prepareStatement("SELECT pg_try_advisory_xact_lock(?, hashtext(?))")) {
+                lock.setInt(1, PURGE_LOCK);
+                lock.setString(2, options.schema() + '/' + scope.key());
+                try (ResultSet rs = lock.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return 0L;
+                    }
+                }
+            }
+            // the idempotency key is an index of the oplog row: it goes with it
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM oplog WHERE scope_key = ?"
+                    + " AND (created_at < ? OR (valid_until <> 0 AND valid_until < ?))")) {
+                delete.setString(1, scope.key());
+                delete.setLong(2, now - retentionMillis);
+                delete.setLong(3, now);
+                return (long) delete.executeUpdate();
+            }
         });
     }
 
+    /**
+     * Deletes the bizType's data only while no bizType of that id exists: a node that learns of
+     * a delete late must not take the oplogs of the bizType created again since, pushes other
+     * nodes already acknowledged. (A delete through {@link #deleteWithData} took the data
+     * with it already.)
+     */
     @Override
     public void deleteData(String bizType) {
-        for (Scope scope : scopes(bizType)) {
-            update("delete the data of " + scope, "DELETE FROM oplog WHERE scope_key = ?",
-                    ps -> ps.setString(1, scope.key()));
-        }
+        transaction("delete the data of bizType " + bizType, connection -> {
+            lockBizType(connection, bizType);
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM " + DATA_OF_BIZ_TYPE
+                    + " AND NOT EXISTS (SELECT 1 FROM biz_type WHERE id = ?)")) {
+                delete.setString(1, bizType);
+                delete.setString(2, bizType);
+                return delete.executeUpdate();
+            }
+        });
     }
 
     static Oplog findByIdempotencyKey(Connection connection, Scope scope, String linkToken, String thirdMsgId)
@@ -360,6 +452,114 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         return update("delete bizType " + id, "DELETE FROM biz_type WHERE id = ?", ps -> ps.setString(1, id)) > 0;
     }
 
+    @Override
+    public boolean create(BizType bizType) {
+        Objects.requireNonNull(bizType, "bizType");
+        Objects.requireNonNull(bizType.id(), "bizType.id");
+        String config = encode(bizType);
+        return transaction("create bizType " + bizType.id(), connection -> {
+            lockBizType(connection, bizType.id());
+            try (PreparedStatement insert = connection.prepareStatement(
+                    "INSERT INTO biz_type (id, config) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")) {
+                insert.setString(1, bizType.id());
+                insert.setString(2, config);
+                return insert.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public Optional<Change> update(String id, UnaryOperator<BizType> change) {
+        Objects.requireNonNull(id, "id");
+        return transaction("update bizType " + id, connection -> {
+            lockBizType(connection, id);
+            Optional<BizType> current = currentBizType(connection, id);
+            if (current.isEmpty()) {
+                return Optional.empty();
+            }
+            BizType updated = change.apply(current.get());
+            if (!id.equals(updated.id())) {
+                throw new IllegalArgumentException("an update of bizType " + id + " names " + updated.id());
+            }
+            try (PreparedStatement write = connection.prepareStatement("UPDATE biz_type SET config = ? WHERE id = ?")) {
+                write.setString(1, encode(updated));
+                write.setString(2, id);
+                write.executeUpdate();
+            }
+            return Optional.of(new Change(current.get(), updated));
+        });
+    }
+
+    @Override
+    public Deletion deleteWithData(String id, boolean force) {
+        Objects.requireNonNull(id, "id");
+        return transaction("delete bizType " + id, connection -> {
+            lockBizType(connection, id);
+            Optional<BizType> current = currentBizType(connection, id);
+            if (current.isEmpty()) {
+                return new Deletion(null, false, false);
+            }
+            // the scopes' rows, locked as the writer locks them (in key order): appends already
+            // running in them commit before the delete, any later one waits and comes after it
+            try (PreparedStatement lock = connection.prepareStatement("SELECT scope_key FROM scope_head"
+                    + " WHERE biz_type = ? ORDER BY scope_key COLLATE \"C\" FOR UPDATE")) {
+                lock.setString(1, id);
+                lock.executeQuery().close();
+            }
+            boolean hadData;
+            try (PreparedStatement exists = connection.prepareStatement(
+                    "SELECT EXISTS (SELECT 1 FROM " + DATA_OF_BIZ_TYPE + ")")) {
+                exists.setString(1, id);
+                try (ResultSet rs = exists.executeQuery()) {
+                    rs.next();
+                    hadData = rs.getBoolean(1);
+                }
+            }
+            if (hadData && !force) {
+                return new Deletion(current.get(), true, false);
+            }
+            // the idempotency keys are an index of the oplog rows; scope_head stays, so that
+            // ids of a bizType created again with this id go on above every id handed out
+            try (PreparedStatement oplogs = connection.prepareStatement("DELETE FROM " + DATA_OF_BIZ_TYPE);
+                 PreparedStatement row = connection.prepareStatement("DELETE FROM biz_type WHERE id = ?")) {
+                oplogs.setString(1, id);
+                oplogs.executeUpdate();
+                row.setString(1, id);
+                row.executeUpdate();
+            }
+            return new Deletion(current.get(), hadData, true);
+        });
+    }
+
+    /**
+     * Serializes the changes of one bizType id across nodes until the transaction ends; also
+     * taken when the id does not exist yet, so a create and a delete of it are ordered too.
+     */
+    private void lockBizType(Connection connection, String id) throws SQLException {
+        try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(?))")) {
+            lock.setInt(1, BIZ_TYPE_LOCK);
+            lock.setString(2, options.schema() + '/' + id);
+            lock.executeQuery().close();
+        }
+    }
+
+    private Optional<BizType> currentBizType(Connection connection, String id) throws SQLException {
+        try (PreparedStatement read = connection.prepareStatement("SELECT config FROM biz_type WHERE id = ?")) {
+            read.setString(1, id);
+            try (ResultSet rs = read.executeQuery()) {
+                return rs.next() ? Optional.of(decodeBizType(id, rs.getString(1))) : Optional.empty();
+            }
+        }
+    }
+
+    private String encode(BizType bizType) {
+        try {
+            return json.writeValueAsString(bizType);
+        } catch (JsonProcessingException e) {
+            throw new StoreException("could not encode bizType " + bizType.id() + ": " + e.getMessage(), e);
+        }
+    }
+
     private BizType decodeBizType(String id, String config) {
         try {
             return json.readValue(config, BizType.class);
@@ -396,8 +596,16 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         }
     }
 
+    /** Queued for the record writer: the request that made them does not wait for a commit. */
+    @Override
+    public void appendLater(List<OperationRecord> drafts) {
+        records.submit(drafts);
+    }
+
     @Override
     public List<OperationRecord> query(RecordQuery query) {
+        // what this node recorded before the query is in its answer
+        records.awaitWritten(RECORDS_FLUSH_MILLIS);
         StringBuilder sql = new StringBuilder("SELECT id, type, at, actor, biz_type, detail FROM operation_record"
                 + " WHERE at >= ? AND at <= ?");
         if (query.type() != null) {
@@ -432,6 +640,7 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
 
     @Override
     public long purgeOlderThan(long cutoffMillis) {
+        records.awaitWritten(RECORDS_FLUSH_MILLIS);
         return update("purge operation records", "DELETE FROM operation_record WHERE at < ?",
                 ps -> ps.setLong(1, cutoffMillis));
     }
@@ -455,7 +664,8 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
             return;
         }
         writer.awaitExit();
-        pool.close();
+        records.stop();
+        closeAll(pool, writerPool, checkPool);
     }
 
     private void writerExited() {
@@ -468,7 +678,8 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
             closing = closeRequested;
         }
         if (closing) {
-            pool.close();
+            records.stop();
+            closeAll(pool, writerPool, checkPool);
         }
     }
 
@@ -495,6 +706,48 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
             }
         } catch (SQLException | RuntimeException e) {
             throw failure(what, e);
+        }
+    }
+
+    private interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in one transaction. A runtime exception of the work (a refusal) rolls
+     * back and is thrown as is. Once the commit returned the work is done, whatever closing
+     * the connection afterwards says.
+     */
+    private <T> T transaction(String what, Work<T> work) {
+        Connection connection;
+        try {
+            connection = pool.getConnection();
+        } catch (SQLException e) {
+            throw failure(what, e);
+        }
+        try {
+            connection.setAutoCommit(false);
+            T result;
+            try {
+                result = work.run(connection);
+                connection.commit();
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback();
+                } catch (SQLException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed);
+                }
+                throw e;
+            }
+            return result;
+        } catch (SQLException e) {
+            throw failure(what, e);
+        } finally {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                log.warn("closing a connection after '{}' failed: {}", what, e.toString());
+            }
         }
     }
 

@@ -541,6 +541,67 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         }
     }
 
+    @Override
+    public boolean create(BizType bizType) {
+        Objects.requireNonNull(bizType, "bizType");
+        Lock lock = readLock();
+        try {
+            // one process opens the database: this lock serializes every writer of bizTypes
+            synchronized (bizTypeLock) {
+                if (get(bizType.id()).isPresent()) {
+                    return false;
+                }
+                put(bizType);
+                return true;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Optional<Change> update(String id, java.util.function.UnaryOperator<BizType> change) {
+        Objects.requireNonNull(id, "id");
+        Lock lock = readLock();
+        try {
+            synchronized (bizTypeLock) {
+                Optional<BizType> current = get(id);
+                if (current.isEmpty()) {
+                    return Optional.empty();
+                }
+                BizType updated = change.apply(current.get());
+                put(updated);
+                return Optional.of(new Change(current.get(), updated));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Deletion deleteWithData(String id, boolean force) {
+        Objects.requireNonNull(id, "id");
+        Lock lock = readLock();
+        try {
+            synchronized (bizTypeLock) {
+                Optional<BizType> current = get(id);
+                if (current.isEmpty()) {
+                    return new Deletion(null, false, false);
+                }
+                boolean hadData = hasData(id);
+                if (hadData && !force) {
+                    return new Deletion(current.get(), true, false);
+                }
+                delete(id);
+                // under the bizType lock: a create of the same id cannot slip in before the data is gone
+                deleteData(id);
+                return new Deletion(current.get(), hadData, true);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private BizType decodeBizType(String id, byte[] value) {
         try {
             return json.readValue(value, BizType.class);

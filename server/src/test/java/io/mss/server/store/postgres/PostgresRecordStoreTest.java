@@ -63,4 +63,26 @@ class PostgresRecordStoreTest {
         OperationRecord next = store.append(draft(OperationRecord.Type.BIZ_TYPE_CREATED, 5, "C"));
         assertThat(next.id()).isGreaterThan(stored.get(2).id());
     }
+
+    @Test
+    void recordsOfRequestsAreWrittenWithoutWaitingAndQueriesOfTheNodeSeeThem() throws Exception {
+        try (java.sql.Connection blocker = java.sql.DriverManager.getConnection(URL, USER, PASSWORD);
+             java.sql.Statement statement = blocker.createStatement()) {
+            // the table is busy (a long purge, a slow disk): writing a record has to wait
+            blocker.setAutoCommit(false);
+            statement.execute("LOCK TABLE \"" + schema + "\".operation_record IN ACCESS EXCLUSIVE MODE");
+            long started = System.nanoTime();
+            for (int i = 0; i < 100; i++) {
+                store.appendLater(List.of(draft(OperationRecord.Type.PUSH, i, "A")));
+            }
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+                    .isLessThan(java.time.Duration.ofMillis(500));
+            blocker.rollback();
+        }
+        assertThat(store.query(RecordQuery.newest(1000))).hasSize(100);
+        store.appendLater(List.of(draft(OperationRecord.Type.BIZ_TYPE_CREATED, 500, "B")));
+        store.close();
+        store = PostgresStore.open(PostgresStore.Options.of(URL, USER, PASSWORD, schema));
+        assertThat(store.query(RecordQuery.newest(1000))).as("written before close returned").hasSize(101);
+    }
 }

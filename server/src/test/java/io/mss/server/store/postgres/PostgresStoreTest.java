@@ -1,17 +1,36 @@
 package io.mss.server.store.postgres;
 
+import io.mss.server.store.AppendResult;
+import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.OplogStoreContract;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The store contract against the machine's PostgreSQL ({@code MSS_TEST_POSTGRES_URL}, by
  * default 127.0.0.1:5432/test as postgres). Each test gets its own schema, named after its
  * temporary directory, so that reopening finds the same data and tests never see each other.
+ * Opening a second store on the same directory is a second node on the same schema.
  */
 class PostgresStoreTest extends OplogStoreContract<PostgresStore> {
 
@@ -32,5 +51,183 @@ class PostgresStoreTest extends OplogStoreContract<PostgresStore> {
     @AfterAll
     static void dropSchemas() {
         SCHEMAS.values().forEach(schema -> PostgresStore.dropSchema(URL, USER, PASSWORD, schema));
+    }
+
+    // ---- two nodes on one schema
+
+    @Test
+    void ofTwoNodesCreatingOneIdExactlyOneWins() throws Exception {
+        try (PostgresStore other = open(dir)) {
+            for (int round = 0; round < 50; round++) {
+                String id = "RACE" + round;
+                List<Boolean> created = race(
+                        node -> node.create(bizType(id, node == store ? 1 : 2)), store, other);
+                assertThat(created).as("round %d", round).containsExactlyInAnyOrder(true, false);
+                int winner = created.get(0) ? 1 : 2;
+                assertThat(other.get(id)).contains(bizType(id, winner));
+            }
+        }
+    }
+
+    @Test
+    void updatesOnTwoNodesLoseNone() throws Exception {
+        store.create(bizType("CHAT", 1));
+        try (PostgresStore other = open(dir)) {
+            race(node -> {
+                for (int i = 0; i < 50; i++) {
+                    node.update("CHAT", current -> bizType("CHAT", current.retentionDays() + 1));
+                }
+                return null;
+            }, store, other);
+        }
+        assertThat(store.get("CHAT").orElseThrow().retentionDays()).isEqualTo(101);
+    }
+
+    @Test
+    void aCreateOnAnotherNodeRacingADeleteNeverLosesAPushItAcknowledged() throws Exception {
+        try (PostgresStore other = open(dir)) {
+            for (int i = 0; i < 30; i++) {
+                int round = i;
+                store.create(bizType("CHAT", 30));
+                append(ALICE, "before " + round, null);
+                List<Object> outcome = race(node -> {
+                    if (node == store) {
+                        return node.deleteWithData("CHAT", true);
+                    }
+                    // a create that succeeds comes after the delete: what is pushed into it stays
+                    return node.create(bizType("CHAT", 30))
+                            ? node.append(request(ALICE, "after " + round, null)).join() : null;
+                }, store, other);
+                assertThat(((BizTypeStore.Deletion) outcome.get(0)).deleted()).isTrue();
+                if (outcome.get(1) instanceof AppendResult pushed) {
+                    // a late deleteData (a node applying the delete it heard of) must not take it either
+                    store.deleteData("CHAT");
+                    assertThat(other.read(ALICE, 0, 1000)).as("round %d", round).containsExactly(pushed.oplog());
+                }
+                store.deleteWithData("CHAT", true);
+            }
+        }
+    }
+
+    @Test
+    void ofTwoNodesAppendingOneIdempotencyKeyOneStoresItAndBothAnswerItsId() throws Exception {
+        try (PostgresStore other = open(dir)) {
+            for (int round = 0; round < 50; round++) {
+                String key = "m-" + round;
+                List<AppendResult> results = race(node -> node.append(request(ALICE, "from " + node, key))
+                        .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS), store, other);
+                assertThat(results).extracting(AppendResult::duplicate).containsExactlyInAnyOrder(false, true);
+                assertThat(results.get(0).oplog()).isEqualTo(results.get(1).oplog());
+                assertThat(results.get(0).oplog().id()).isEqualTo(round + 1);
+            }
+            assertThat(store.lastId(ALICE)).isEqualTo(50);
+            assertThat(other.read(ALICE, 0, 100)).hasSize(50);
+        }
+    }
+
+    // ---- sessions
+
+    @Test
+    void sessionsReadCommittedWithLockAndIdleTransactionTimeouts() {
+        assertThat(store.sessionSetting("transaction_isolation")).isEqualTo("read committed");
+        assertThat(store.sessionSetting("lock_timeout")).isEqualTo("5s");
+        assertThat(store.sessionSetting("idle_in_transaction_session_timeout")).isEqualTo("30s");
+    }
+
+    @Test
+    void aScopeLockedByACutOffNodeFailsAppendsInsteadOfBlockingTheWriter() throws Exception {
+        append(ALICE, "first", null);
+        String schema = SCHEMAS.get(dir);
+        try (Connection stuck = DriverManager.getConnection(URL, USER, PASSWORD);
+             Statement statement = stuck.createStatement()) {
+            // a node that locked the scope's row and then went silent, mid-transaction
+            stuck.setAutoCommit(false);
+            statement.execute("SELECT last_id FROM \"" + schema + "\".scope_head FOR UPDATE");
+            long started = System.nanoTime();
+            CompletableFuture<AppendResult> blocked = store.append(request(ALICE, "second", null));
+            assertFailsWithStoreException(blocked);
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+            // another scope is not held up behind it
+            assertThat(append(BOB, "other scope", null).oplog().id()).isEqualTo(1);
+            stuck.rollback();
+        }
+        assertThat(append(ALICE, "after", null).oplog().id()).isEqualTo(2);
+    }
+
+    @Test
+    void whenTheDatabaseIsGoneEveryQueuedAppendFailsAtOnce() throws Exception {
+        java.net.URI target = java.net.URI.create(URL.substring("jdbc:".length()));
+        try (CuttableProxy proxy = new CuttableProxy(target.getHost(), target.getPort() < 0 ? 5432 : target.getPort())) {
+            String url = "jdbc:postgresql://127.0.0.1:" + proxy.port() + target.getPath();
+            // small batches: failing them one connect timeout each would take minutes
+            PostgresStore.Options options = new PostgresStore.Options(url, USER, PASSWORD, SCHEMAS.get(dir), 2, 10,
+                    Duration.ofSeconds(2), java.time.Clock.systemUTC());
+            try (PostgresStore cutOff = PostgresStore.open(options)) {
+                assertThat(cutOff.append(request(ALICE, "before", null)).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS)
+                        .oplog().id()).isEqualTo(1);
+                proxy.cut();
+                long started = System.nanoTime();
+                List<CompletableFuture<AppendResult>> queued = new ArrayList<>();
+                for (int i = 0; i < 500; i++) {
+                    queued.add(cutOff.append(request(ALICE, "lost " + i, null)));
+                }
+                for (CompletableFuture<AppendResult> append : queued) {
+                    assertFailsWithStoreException(append);
+                }
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+                assertThat(cutOff.healthy()).isFalse();
+            }
+        }
+        assertThat(store.read(ALICE, 0, 10)).hasSize(1);
+    }
+
+    @Test
+    void readinessIsUpWhileTheReaderPoolIsExhausted() throws Exception {
+        // every reader connection held, as by slow reads
+        List<Connection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 9; i++) {
+                held.add(store.readerPool().getConnection());
+            }
+            long started = System.nanoTime();
+            assertThat(store.healthy()).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(1500));
+            // and the writer still commits
+            assertThat(append(ALICE, "while readers are busy", null).oplog().id()).isEqualTo(1);
+        } finally {
+            for (Connection connection : held) {
+                connection.close();
+            }
+        }
+    }
+
+    /** Runs {@code work} on every node at once, each from its own thread. */
+    private interface NodeWork<T> {
+        T run(PostgresStore node) throws Exception;
+    }
+
+    private <T> List<T> race(NodeWork<T> work, PostgresStore... nodes) throws Exception {
+        ExecutorService threads = Executors.newFixedThreadPool(nodes.length);
+        CyclicBarrier start = new CyclicBarrier(nodes.length);
+        try {
+            List<Future<T>> futures = new ArrayList<>();
+            for (PostgresStore node : nodes) {
+                futures.add(threads.submit(() -> {
+                    start.await();
+                    return work.run(node);
+                }));
+            }
+            List<T> results = new ArrayList<>();
+            for (Future<T> future : futures) {
+                try {
+                    results.add(future.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+                } catch (ExecutionException e) {
+                    throw new AssertionError("a node failed: " + e.getCause(), e.getCause());
+                }
+            }
+            return results;
+        } finally {
+            threads.shutdownNow();
+        }
     }
 }
