@@ -154,7 +154,7 @@ public final class MssServer implements AutoCloseable {
                 if (postgres != null) {
                     // one node on a shared database hears of no other node's commits; should
                     // another be pointed at the same schema by mistake, polling still finds them
-                    reconciler = new Reconciler(engine.dispatcher(), store::lastId,
+                    reconciler = new Reconciler(engine.dispatcher(), store::lastId, engine::reconcileConfigs,
                             java.time.Duration.ofMillis(config.reconcileIntervalMs));
                 }
             }
