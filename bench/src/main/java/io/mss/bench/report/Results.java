@@ -94,8 +94,15 @@ public final class Results {
                 report.append("\n").append(entry.getKey()).append(": not measured: ").append(entry.getValue().get("error")).append('\n');
             }
         }
-        report.append("\n![").append(name).append(" latency](").append(name).append("-latency.png) ")
-                .append("![").append(name).append(" throughput](").append(name).append("-throughput.png)\n\n");
+        // only the charts this scenario has: some record no latency, or no series over time
+        report.append('\n');
+        for (String chart : List.of("latency", "throughput")) {
+            String file = name + "-" + chart + ".png";
+            if (Files.exists(dir.resolve(file))) {
+                report.append("![").append(name).append(' ').append(chart).append("](").append(file).append(") ");
+            }
+        }
+        report.append("\n\n");
     }
 
     private static String better(Map<String, Boolean> headline) {
@@ -120,12 +127,13 @@ public final class Results {
         return current;
     }
 
+    /** A figure, or null when it was not measured (written as -1, e.g. bytes a client cannot count). */
     private static Double number(Object value) {
-        return value instanceof Number n ? n.doubleValue() : null;
+        return value instanceof Number n && n.doubleValue() >= 0 ? n.doubleValue() : null;
     }
 
     private static String format(Object value) {
-        if (value == null) {
+        if (value == null || value instanceof Number n && n.doubleValue() < 0) {
             return "–";
         }
         if (value instanceof Double || value instanceof Float) {
