@@ -17,8 +17,33 @@ import static org.awaitility.Awaitility.await;
  * root: its tools run as the {@code postgres} user, on a data dir that user owns.
  */
 final class PrivateServices implements AutoCloseable {
-    private static final Path PG_BIN = Path.of(System.getenv().getOrDefault("MSS_TEST_PG_BIN",
-            "/usr/lib/postgresql/15/bin"));
+    private static final Path PG_BIN = postgresBin();
+
+    /** MSS_TEST_PG_BIN, else the newest Debian PostgreSQL install (/usr/lib/postgresql/N/bin). */
+    private static Path postgresBin() {
+        String configured = System.getenv("MSS_TEST_PG_BIN");
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured);
+        }
+        Path installs = Path.of("/usr/lib/postgresql");
+        try (java.util.stream.Stream<Path> versions = java.nio.file.Files.list(installs)) {
+            return versions.map(version -> version.resolve("bin"))
+                    .filter(bin -> java.nio.file.Files.isExecutable(bin.resolve("initdb")))
+                    .max(java.util.Comparator.comparingInt(bin -> versionOf(bin.getParent())))
+                    .orElseThrow(() -> new IllegalStateException("no PostgreSQL with initdb under " + installs
+                            + "; set MSS_TEST_PG_BIN"));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("no PostgreSQL under " + installs + "; set MSS_TEST_PG_BIN", e);
+        }
+    }
+
+    private static int versionOf(Path install) {
+        try {
+            return Integer.parseInt(install.getFileName().toString());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
 
     final Path dir;
     final int postgresPort;
