@@ -4,6 +4,7 @@ import io.mss.server.store.AppendRequest;
 import io.mss.server.store.AppendResult;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.Scope;
+import io.mss.server.store.SingleWriter;
 import io.mss.server.store.StoreException;
 
 import org.slf4j.Logger;
@@ -21,117 +22,29 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.function.Consumer;
 
 /**
  * The single writer of oplogs on this node: one transaction per batch, so a batch costs one
  * commit (one WAL flush) however many appends it holds. Other nodes append to the same
  * scopes: ids come from the scope's row, locked for the transaction, never from a cache.
  */
-final class OplogWriter {
-
-    static final String THREAD_NAME = "mss-store-writer";
+final class OplogWriter extends SingleWriter {
 
     private static final Logger log = LoggerFactory.getLogger(OplogWriter.class);
 
     volatile io.mss.server.metrics.MssMetrics metrics;
 
-    private static final Pending STOP = new Pending(null, null);
-
-    private record Pending(AppendRequest request, CompletableFuture<AppendResult> future) {
-    }
-
     private final DataSource pool;
-    private final int maxBatch;
     private final Clock clock;
-    private final Runnable onExit;
-    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final List<Consumer<List<Oplog>>> listeners = new CopyOnWriteArrayList<>();
-    private final Thread thread;
 
     OplogWriter(DataSource pool, int maxBatch, Clock clock, Runnable onExit) {
+        super(maxBatch, onExit);
         this.pool = pool;
-        this.maxBatch = maxBatch;
         this.clock = clock;
-        this.onExit = onExit;
-        this.thread = new Thread(this::run, THREAD_NAME);
-        this.thread.setDaemon(true);
     }
 
-    void start() {
-        thread.start();
-    }
-
-    void submit(AppendRequest request, CompletableFuture<AppendResult> future) {
-        queue.add(new Pending(request, future));
-    }
-
-    void addListener(Consumer<List<Oplog>> listener) {
-        listeners.add(listener);
-    }
-
-    void stop() {
-        queue.add(STOP);
-    }
-
-    boolean isWriterThread() {
-        return Thread.currentThread() == thread;
-    }
-
-    void awaitExit() {
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    void failQueued(String reason) {
-        List<Pending> left = new ArrayList<>();
-        queue.drainTo(left);
-        for (Pending pending : left) {
-            if (pending != STOP) {
-                pending.future().completeExceptionally(new StoreException(reason));
-            }
-        }
-    }
-
-    private void run() {
-        List<Pending> batch = new ArrayList<>(maxBatch);
-        boolean stopping = false;
-        try {
-            while (!stopping) {
-                batch.clear();
-                try {
-                    batch.add(queue.take());
-                } catch (InterruptedException e) {
-                    continue;
-                }
-                queue.drainTo(batch, maxBatch - 1);
-                if (batch.get(batch.size() - 1) == STOP) {
-                    batch.remove(batch.size() - 1);
-                    stopping = true;
-                }
-                if (!batch.isEmpty()) {
-                    commit(batch);
-                }
-            }
-        } finally {
-            onExit.run();
-        }
-    }
-
-    private void commit(List<Pending> batch) {
+    @Override
+    protected void commit(List<Pending> batch) {
         AppendResult[] results = new AppendResult[batch.size()];
         List<Oplog> committed = new ArrayList<>();
         try {
@@ -156,16 +69,7 @@ final class OplogWriter {
         for (int i = 0; i < results.length; i++) {
             batch.get(i).future().complete(results[i]);
         }
-        if (!committed.isEmpty()) {
-            List<Oplog> view = List.copyOf(committed);
-            for (Consumer<List<Oplog>> listener : listeners) {
-                try {
-                    listener.accept(view);
-                } catch (Throwable t) {
-                    log.error("onCommit listener {} failed on {} oplogs", listener, view.size(), t);
-                }
-            }
-        }
+        committed(committed);
     }
 
     /**
@@ -180,21 +84,9 @@ final class OplogWriter {
     }
 
     private void failQueuedInOutage(StoreException failure) {
-        List<Pending> left = new ArrayList<>();
-        queue.drainTo(left);
-        boolean stop = false;
-        for (Pending pending : left) {
-            if (pending == STOP) {
-                stop = true;
-            } else {
-                pending.future().completeExceptionally(failure);
-            }
-        }
-        if (stop) {
-            queue.add(STOP);
-        }
-        if (!left.isEmpty()) {
-            log.error("PostgreSQL unreachable; failed {} more queued appends at once", left.size() - (stop ? 1 : 0));
+        int failed = failQueued(failure);
+        if (failed > 0) {
+            log.error("PostgreSQL unreachable; failed {} more queued appends at once", failed);
         }
     }
 

@@ -672,7 +672,7 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         synchronized (lifecycle) {
             acceptingAppends = false;
         }
-        writer.failQueued("store at " + options.jdbcUrl() + " is closed");
+        writer.failQueued(new StoreException("store at " + options.jdbcUrl() + " is closed"));
         boolean closing;
         synchronized (lifecycle) {
             closing = closeRequested;

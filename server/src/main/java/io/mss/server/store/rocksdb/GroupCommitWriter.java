@@ -4,6 +4,7 @@ import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.AppendRequest;
 import io.mss.server.store.AppendResult;
 import io.mss.server.store.Oplog;
+import io.mss.server.store.SingleWriter;
 import io.mss.server.store.StoreException;
 
 import org.rocksdb.WriteBatch;
@@ -21,38 +22,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.function.Consumer;
 
 /**
- * The single writer of oplogs. One thread owns id assignment, so ids need no locking and
- * every batch costs one fsync however many appends it holds.
+ * How the embedded store writes a batch: ids from a per-scope cache (only the writer thread
+ * assigns them, so they need no locking), the whole batch in one RocksDB WriteBatch, one fsync.
  */
-final class GroupCommitWriter {
-
-    static final String THREAD_NAME = "mss-store-writer";
+final class GroupCommitWriter extends SingleWriter {
 
     private static final Logger log = LoggerFactory.getLogger(GroupCommitWriter.class);
 
     /** Bounds the id cache; an evicted scope just costs one reverse seek on its next append. */
     private static final int MAX_CACHED_SCOPES = 100_000;
 
-    /** Enqueued last by {@link #stop()}; nothing can be enqueued after it. */
-    private static final Pending STOP = new Pending(null, null);
-
-    private record Pending(AppendRequest request, CompletableFuture<AppendResult> future) {
-    }
-
     private final OplogTable table;
     private final BatchWriter batchWriter;
-    private final int maxBatch;
     private final Clock clock;
-    private final Runnable onExit;
-    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final List<Consumer<List<Oplog>>> listeners = new CopyOnWriteArrayList<>();
-    private final Thread thread;
     /** Where batch sizes and durable-write times go; null until the server attaches its meters. */
     volatile MssMetrics metrics;
 
@@ -60,91 +44,14 @@ final class GroupCommitWriter {
     private final LinkedHashMap<String, Long> lastIds = new LinkedHashMap<>(1024, 0.75f, true);
 
     GroupCommitWriter(OplogTable table, BatchWriter batchWriter, int maxBatch, Clock clock, Runnable onExit) {
+        super(maxBatch, onExit);
         this.table = table;
         this.batchWriter = batchWriter;
-        this.maxBatch = maxBatch;
         this.clock = clock;
-        this.onExit = onExit;
-        this.thread = new Thread(this::run, THREAD_NAME);
-        // a forgotten close() must not keep the JVM alive; a WriteBatch is atomic in the WAL anyway
-        this.thread.setDaemon(true);
     }
 
-    void start() {
-        thread.start();
-    }
-
-    /** The caller guarantees that {@link #stop()} has not been called yet. */
-    void submit(AppendRequest request, CompletableFuture<AppendResult> future) {
-        queue.add(new Pending(request, future));
-    }
-
-    void addListener(Consumer<List<Oplog>> listener) {
-        listeners.add(listener);
-    }
-
-    /** Lets the writer finish everything already queued, then exit. Call once. */
-    void stop() {
-        queue.add(STOP);
-    }
-
-    boolean isWriterThread() {
-        return Thread.currentThread() == thread;
-    }
-
-    void awaitExit() {
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                // closing half-way would leave futures hanging and the DB open under the writer
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Fails whatever is still queued; only meaningful once nothing can be enqueued any more. */
-    void failQueued(String reason) {
-        List<Pending> left = new ArrayList<>();
-        queue.drainTo(left);
-        for (Pending pending : left) {
-            if (pending != STOP) {
-                pending.future().completeExceptionally(new StoreException(reason));
-            }
-        }
-    }
-
-    private void run() {
-        List<Pending> batch = new ArrayList<>(maxBatch);
-        boolean stopping = false;
-        try {
-            while (!stopping) {
-                batch.clear();
-                try {
-                    batch.add(queue.take());
-                } catch (InterruptedException e) {
-                    // nobody is supposed to interrupt the writer; stopping goes through the queue
-                    continue;
-                }
-                queue.drainTo(batch, maxBatch - 1);
-                if (batch.get(batch.size() - 1) == STOP) {
-                    batch.remove(batch.size() - 1);
-                    stopping = true;
-                }
-                if (!batch.isEmpty()) {
-                    commit(batch);
-                }
-            }
-        } finally {
-            onExit.run();
-        }
-    }
-
-    private void commit(List<Pending> batch) {
+    @Override
+    protected void commit(List<Pending> batch) {
         AppendResult[] results = new AppendResult[batch.size()];
         List<Oplog> committed = new ArrayList<>();
         Set<String> touchedScopes = new HashSet<>();
@@ -165,9 +72,7 @@ final class GroupCommitWriter {
         for (int i = 0; i < results.length; i++) {
             batch.get(i).future().complete(results[i]);
         }
-        if (!committed.isEmpty()) {
-            notifyListeners(List.copyOf(committed));
-        }
+        committed(committed);
     }
 
     private void write(List<Pending> batch, AppendResult[] results, List<Oplog> committed,
@@ -242,17 +147,6 @@ final class GroupCommitWriter {
         for (Iterator<String> eldest = lastIds.keySet().iterator(); excess > 0 && eldest.hasNext(); excess--) {
             eldest.next();
             eldest.remove();
-        }
-    }
-
-    private void notifyListeners(List<Oplog> committed) {
-        for (Consumer<List<Oplog>> listener : listeners) {
-            try {
-                listener.accept(committed);
-            } catch (Throwable t) {
-                // a broken listener must neither kill the writer nor starve the other listeners
-                log.error("onCommit listener {} failed on {} oplogs", listener, committed.size(), t);
-            }
         }
     }
 }

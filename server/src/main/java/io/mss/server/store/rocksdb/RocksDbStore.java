@@ -650,7 +650,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         } finally {
             lock.unlock();
         }
-        writer.failQueued("store at " + dir + " is closed");
+        writer.failQueued(new StoreException("store at " + dir + " is closed"));
         boolean closing;
         lock.lock();
         try {

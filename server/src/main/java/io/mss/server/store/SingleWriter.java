@@ -1,0 +1,147 @@
+package io.mss.server.store;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
+
+/**
+ * The one thread that writes a store's oplogs, and the queue in front of it. Appends wait in the
+ * queue; the thread takes all that are there (up to {@code maxBatch}) and writes them as one
+ * group commit, so one thread owns id assignment and a batch costs one durable write however many
+ * appends it holds. Each store only says how a batch is written ({@link #commit}).
+ */
+public abstract class SingleWriter {
+
+    /** The name of the writer thread in every store. */
+    public static final String THREAD_NAME = "mss-store-writer";
+
+    private static final Logger log = LoggerFactory.getLogger(SingleWriter.class);
+
+    /** One append waiting for the writer. */
+    protected record Pending(AppendRequest request, CompletableFuture<AppendResult> future) {
+    }
+
+    /** Enqueued last by {@link #stop()}; nothing can be enqueued after it. */
+    private static final Pending STOP = new Pending(null, null);
+
+    private final int maxBatch;
+    private final Runnable onExit;
+    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final List<Consumer<List<Oplog>>> listeners = new CopyOnWriteArrayList<>();
+    private final Thread thread;
+
+    protected SingleWriter(int maxBatch, Runnable onExit) {
+        this.maxBatch = maxBatch;
+        this.onExit = onExit;
+        this.thread = new Thread(this::run, THREAD_NAME);
+        // a forgotten close() must not keep the JVM alive; a batch is atomic in the store anyway
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * Writes one batch and completes every one of its futures, either way. Runs on the writer
+     * thread only. Tells {@link #committed} what it stored.
+     */
+    protected abstract void commit(List<Pending> batch);
+
+    public final void start() {
+        thread.start();
+    }
+
+    /** The caller guarantees that {@link #stop()} has not been called yet. */
+    public final void submit(AppendRequest request, CompletableFuture<AppendResult> future) {
+        queue.add(new Pending(request, future));
+    }
+
+    public final void addListener(Consumer<List<Oplog>> listener) {
+        listeners.add(listener);
+    }
+
+    /** Lets the writer finish everything already queued, then exit. Call once. */
+    public final void stop() {
+        queue.add(STOP);
+    }
+
+    public final boolean isWriterThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    public final void awaitExit() {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                // closing half-way would leave futures hanging and the store open under the writer
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Fails whatever is still queued, keeping a pending stop; returns how many appends failed. */
+    public final int failQueued(StoreException failure) {
+        List<Pending> left = new ArrayList<>();
+        queue.drainTo(left);
+        int failed = 0;
+        for (Pending pending : left) {
+            if (pending == STOP) {
+                queue.add(STOP);
+            } else {
+                pending.future().completeExceptionally(failure);
+                failed++;
+            }
+        }
+        return failed;
+    }
+
+    /** Hands a commit's oplogs to every listener; one that throws harms neither the writer nor the others. */
+    protected final void committed(List<Oplog> oplogs) {
+        if (oplogs.isEmpty()) {
+            return;
+        }
+        List<Oplog> view = List.copyOf(oplogs);
+        for (Consumer<List<Oplog>> listener : listeners) {
+            try {
+                listener.accept(view);
+            } catch (Throwable t) {
+                log.error("onCommit listener {} failed on {} oplogs", listener, view.size(), t);
+            }
+        }
+    }
+
+    private void run() {
+        List<Pending> batch = new ArrayList<>(maxBatch);
+        boolean stopping = false;
+        try {
+            while (!stopping) {
+                batch.clear();
+                try {
+                    batch.add(queue.take());
+                } catch (InterruptedException e) {
+                    // nobody is supposed to interrupt the writer; stopping goes through the queue
+                    continue;
+                }
+                queue.drainTo(batch, maxBatch - 1);
+                if (batch.get(batch.size() - 1) == STOP) {
+                    batch.remove(batch.size() - 1);
+                    stopping = true;
+                }
+                if (!batch.isEmpty()) {
+                    commit(batch);
+                }
+            }
+        } finally {
+            onExit.run();
+        }
+    }
+}
