@@ -11,10 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -108,38 +105,8 @@ class ClusterTest {
             }
             awaitSessions(cluster, USERS * 2);
 
-            AtomicBoolean pushing = new AtomicBoolean(true);
-            AtomicLong acknowledged = new AtomicLong();
-            AtomicLong failed = new AtomicLong();
-            List<Thread> pushers = new ArrayList<>();
-            for (int n = 0; n < 3; n++) {
-                Api api = cluster.node(n).api();
-                int node = n;
-                Thread pusher = new Thread(() -> {
-                    long i = 0;
-                    while (pushing.get()) {
-                        String user = "user" + ThreadLocalRandom.current().nextInt(USERS);
-                        String payload = "n" + node + "-" + (i++);
-                        try {
-                            Api.Answer answer = api.push("ORDER", user, payload, null);
-                            if (answer.status() == 200 && "OK".equals(answer.resultCode())) {
-                                cluster.checker.acknowledged(DeliveryChecker.scope("ORDER", "USER", user),
-                                        answer.oplogId(), payload);
-                                acknowledged.incrementAndGet();
-                                continue;
-                            }
-                        } catch (RuntimeException e) {
-                            // the node is dead: nothing acknowledged, nothing promised
-                        }
-                        failed.incrementAndGet();
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-                    }
-                }, "pusher-node" + n);
-                pusher.start();
-                pushers.add(pusher);
-            }
-
-            await().atMost(Duration.ofSeconds(60)).until(() -> acknowledged.get() > 150);
+            ClusterPushers pushers = new ClusterPushers(cluster, 3, USERS);
+            await().atMost(Duration.ofSeconds(60)).until(() -> pushers.acknowledged() > 150);
             cluster.node(2).kill();
             // the apps of node 2 notice and reconnect elsewhere, resuming from their sync points
             int target = 0;
@@ -151,16 +118,13 @@ class ClusterTest {
                     }
                 }
             }
-            long afterKill = acknowledged.get();
-            await().atMost(Duration.ofSeconds(60)).until(() -> acknowledged.get() > afterKill + 150);
-            pushing.set(false);
-            for (Thread pusher : pushers) {
-                pusher.join();
-            }
+            long afterKill = pushers.acknowledged();
+            await().atMost(Duration.ofSeconds(60)).until(() -> pushers.acknowledged() > afterKill + 150);
+            pushers.close();
 
             awaitCaughtUp(cluster.checker, scopesByDevice);
             DeliveryChecker.Report report = cluster.checker.check(scopesByDevice);
-            System.out.printf("cluster kill test: acknowledged=%d failed=%d %s%n", acknowledged.get(), failed.get(),
+            System.out.printf("cluster kill test: acknowledged=%d failed=%d %s%n", pushers.acknowledged(), pushers.refused(),
                     report);
             assertThat(report.clean()).as(report.toString()).isTrue();
             cluster.node(0).assertNoLeaksLogged();
