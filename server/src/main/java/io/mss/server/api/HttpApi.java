@@ -215,7 +215,7 @@ public final class HttpApi implements AutoCloseable {
         error.put("resultCode", "NOT_READY");
         error.put("message", String.join(", ", down) + (down.size() == 1 ? " is" : " are") + " unreachable");
         error.putAll(answer);
-        ctx.status(503).json(error);
+        json(ctx, 503, error);
     }
 
     public HttpApi start() {
