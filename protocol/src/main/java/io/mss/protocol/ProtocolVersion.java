@@ -3,7 +3,10 @@ package io.mss.protocol;
 /** Protocol versions this build speaks, and how client and server agree on one. */
 public final class ProtocolVersion {
     public static final int MIN = 1;
-    public static final int MAX = 1;
+    /** Version 2: epochs in BizBatch, SyncPoint and Command; ephemeral batches. */
+    public static final int MAX = 2;
+    /** The first version that carries epochs. */
+    public static final int EPOCHS = 2;
 
     private ProtocolVersion() {
     }
