@@ -54,8 +54,10 @@ final class LookupRoutes {
                 continue;
             }
             String owner = bizType.singleDevice() ? SyncPointStore.USER_OWNED : deviceId;
-            long syncPoint = engine.syncPoint(owner, scope);
-            long last = engine.lastId(scope);
+            SyncPointStore.Position position = engine.syncPosition(owner, scope);
+            long syncPoint = position.id();
+            io.mss.server.store.ScopeHead head = engine.head(scope);
+            long last = head.lastId();
             Session.ScopeState state = live.get(bizType.id());
             if (syncPoint == 0 && last == 0 && state == null) {
                 continue; // nothing stored for this device and it does not read the bizType now
@@ -66,7 +68,9 @@ final class LookupRoutes {
             point.put("owner", scope.owner());
             point.put("status", bizType.status().name());
             point.put("syncPoint", syncPoint);
+            point.put("syncPointEpoch", position.epoch());
             point.put("lastOplogId", last);
+            point.put("epoch", head.epoch());
             point.put("backlog", Math.max(0, last - syncPoint));
             point.put("subscribed", state != null);
             if (state != null) {

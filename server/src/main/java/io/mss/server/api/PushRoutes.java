@@ -10,6 +10,7 @@ import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.records.OperationRecord;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
 import io.mss.server.sync.SyncEngine;
@@ -238,14 +239,17 @@ final class PushRoutes {
                     + " pushes are not stored and have no delivery status");
         }
         Scope scope = bizType.scopeForLinkToken(linkToken);
-        long lastId = engine.lastId(scope);
+        ScopeHead head = engine.head(scope);
+        long lastId = head.lastId();
         if (oplogId > lastId) {
             throw new ApiException(404, "OPLOG_NOT_FOUND", "no oplog " + oplogId + " in " + describe(scope)
                     + " (its last id is " + lastId + ")");
         }
         List<Map<String, Object>> acked = new ArrayList<>();
         for (SyncPointStore.DeviceSyncPoint point : engine.deliveryStatus(scope)) {
-            if (point.syncPoint() >= oplogId) {
+            // a sync point of another timeline says nothing about this oplog
+            boolean onThisTimeline = point.epoch() == 0 || point.epoch() == head.epoch();
+            if (onThisTimeline && point.syncPoint() >= oplogId) {
                 Map<String, Object> device = new LinkedHashMap<>();
                 device.put("deviceId", SyncPointStore.USER_OWNED.equals(point.deviceId()) ? USER_OWNED_DEVICE
                         : point.deviceId());

@@ -236,7 +236,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         List<String> unknown = new ArrayList<>();
         Session session;
         try {
-            session = engine.open(ctx.channel(), token, hello, unknown);
+            session = engine.open(ctx.channel(), token, hello, version, unknown);
         } catch (StoreException e) {
             // the store is away for a moment: the client backs off and connects again
             Errors.closeWith(ctx.channel(), ErrorCode.INTERNAL, "the store is unavailable, try again later: "

@@ -40,6 +40,8 @@ public final class MssMetrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<String, Counter> handshakes = new ConcurrentHashMap<>();
     private final Map<String, Counter> pushes = new ConcurrentHashMap<>();
+    private final Map<String, Counter> fullUpdates = new ConcurrentHashMap<>();
+    private final Map<String, Counter> staleAcks = new ConcurrentHashMap<>();
     private final Counter deliveries;
     private final Counter acks;
     private final Counter poisonCutoffs;
@@ -143,6 +145,24 @@ public final class MssMetrics implements AutoCloseable {
 
     public void caughtUp(long oplogs) {
         catchupOplogs.record(oplogs);
+    }
+
+    /**
+     * A FULL_UPDATE told to a device: {@code reason} is {@code threshold}, {@code gap}, {@code retention}
+     * (ids continue), or {@code epoch}, {@code above_head} (the device's position was on no timeline
+     * the scope has, and its cursor started over).
+     */
+    public void fullUpdate(String reason) {
+        fullUpdates.computeIfAbsent(reason, r -> Counter.builder("mss.full.updates")
+                .description("FULL_UPDATE commands sent to devices, by reason").tag("reason", r)
+                .register(registry)).increment();
+    }
+
+    /** An ack that moved nothing: {@code raced} (of the epoch just left) or {@code clamped} (above what was sent). */
+    public void ackIgnored(String reason) {
+        staleAcks.computeIfAbsent(reason, r -> Counter.builder("mss.acks.ignored")
+                .description("acks that did not move a sync point as sent, by reason").tag("reason", r)
+                .register(registry)).increment();
     }
 
     public void poisonCutoff() {

@@ -9,7 +9,8 @@ import java.util.function.Consumer;
  *
  * <p>Appends are group-committed by one writer: the returned future completes only after the
  * batch holding the append is durable (fsync'd, unless the store was opened with fsync off),
- * and ids within a scope are assigned strictly increasing, starting at 1. A failed batch
+ * and ids within a scope are assigned strictly increasing, starting at 1, on the scope's
+ * timeline (its epoch, see {@link ScopeHead}); committed oplogs carry their epoch. A failed batch
  * completes its futures exceptionally with {@link StoreException} and stores nothing of it.
  */
 public interface OplogStore extends AutoCloseable {
@@ -26,11 +27,19 @@ public interface OplogStore extends AutoCloseable {
     default void meterInto(io.mss.server.metrics.MssMetrics metrics) {
     }
 
-    /** Up to {@code maxCount} oplogs of the scope with id greater than {@code afterId}, ascending. */
+    /**
+     * Up to {@code maxCount} oplogs of the scope with id greater than {@code afterId}, ascending,
+     * each carrying the scope's current epoch.
+     */
     List<Oplog> read(Scope scope, long afterId, int maxCount);
 
+    /** The scope's epoch and highest id ever assigned; {@link ScopeHead#NONE} when it never had an oplog. */
+    ScopeHead head(Scope scope);
+
     /** The highest id ever assigned in the scope, 0 when none; trimming and purging never lower it. */
-    long lastId(Scope scope);
+    default long lastId(Scope scope) {
+        return head(scope).lastId();
+    }
 
     /** Every scope of the bizType that ever had an oplog. */
     List<Scope> scopes(String bizType);
@@ -49,8 +58,18 @@ public interface OplogStore extends AutoCloseable {
      */
     long purgeExpired(Scope scope, long now, long retentionMillis);
 
-    /** Deletes every oplog and idempotency key of the bizType; ids are kept, so they never restart. */
+    /**
+     * Deletes every oplog and idempotency key of the bizType, and gives each of its scopes a new
+     * epoch: what a device holds of the old data is from another timeline. Ids are kept, so they
+     * never restart either.
+     */
     void deleteData(String bizType);
+
+    /**
+     * Gives every scope a new epoch, ids unchanged: after a restore, positions that devices took
+     * from the store as it was later are from another timeline, even where their ids exist here.
+     */
+    void startNewTimelines();
 
     @Override
     void close();

@@ -24,12 +24,15 @@ public abstract class SingleWriter {
 
     private static final Logger log = LoggerFactory.getLogger(SingleWriter.class);
 
-    /** One append waiting for the writer. */
-    protected record Pending(AppendRequest request, CompletableFuture<AppendResult> future) {
+    /** One append waiting for the writer, or (with a {@code task}) a change that must not interleave with appends. */
+    protected record Pending(AppendRequest request, CompletableFuture<AppendResult> future, Runnable task) {
+        Pending(AppendRequest request, CompletableFuture<AppendResult> future) {
+            this(request, future, null);
+        }
     }
 
     /** Enqueued last by {@link #stop()}; nothing can be enqueued after it. */
-    private static final Pending STOP = new Pending(null, null);
+    private static final Pending STOP = new Pending(null, null, null);
 
     private final int maxBatch;
     private final Runnable onExit;
@@ -58,6 +61,18 @@ public abstract class SingleWriter {
     /** The caller guarantees that {@link #stop()} has not been called yet. */
     public final void submit(AppendRequest request, CompletableFuture<AppendResult> future) {
         queue.add(new Pending(request, future));
+    }
+
+    /**
+     * Runs {@code task} on the writer thread between two batches: appends queued before it are
+     * committed first, those queued after wait for it. For changes to what the writer caches
+     * (a scope's epoch). The future completes with null, or exceptionally with what the task threw.
+     * The caller guarantees that {@link #stop()} has not been called yet.
+     */
+    public final CompletableFuture<AppendResult> submitTask(Runnable task) {
+        CompletableFuture<AppendResult> done = new CompletableFuture<>();
+        queue.add(new Pending(null, done, task));
+        return done;
     }
 
     public final void addListener(Consumer<List<Oplog>> listener) {
@@ -119,6 +134,30 @@ public abstract class SingleWriter {
         }
     }
 
+    /** Commits the appends of the batch, running its tasks in their place in the queue's order. */
+    private void commitAround(List<Pending> batch) {
+        List<Pending> appends = new ArrayList<>(batch.size());
+        for (Pending pending : batch) {
+            if (pending.task() == null) {
+                appends.add(pending);
+                continue;
+            }
+            if (!appends.isEmpty()) {
+                commit(appends);
+                appends = new ArrayList<>();
+            }
+            try {
+                pending.task().run();
+                pending.future().complete(null);
+            } catch (Throwable t) {
+                pending.future().completeExceptionally(t);
+            }
+        }
+        if (!appends.isEmpty()) {
+            commit(appends);
+        }
+    }
+
     private void run() {
         List<Pending> batch = new ArrayList<>(maxBatch);
         boolean stopping = false;
@@ -136,9 +175,7 @@ public abstract class SingleWriter {
                     batch.remove(batch.size() - 1);
                     stopping = true;
                 }
-                if (!batch.isEmpty()) {
-                    commit(batch);
-                }
+                commitAround(batch);
             }
         } finally {
             onExit.run();

@@ -3,6 +3,7 @@ package io.mss.server.sync;
 import io.mss.server.store.Scope;
 import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
+import io.mss.server.store.SyncPoints;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,8 +32,12 @@ public final class BatchingSyncPointWriter implements SyncPointStore, AutoClosea
     private record Key(String deviceId, Scope scope) {
     }
 
+    /** What to write: a position, and whether it replaces the stored one whatever that is. */
+    private record Noted(Position position, boolean reset) {
+    }
+
     private final SyncPointStore store;
-    private final Map<Key, Long> pending = new ConcurrentHashMap<>();
+    private final Map<Key, Noted> pending = new ConcurrentHashMap<>();
     private final ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "mss-syncpoint-writer");
         thread.setDaemon(true);
@@ -46,14 +51,26 @@ public final class BatchingSyncPointWriter implements SyncPointStore, AutoClosea
     }
 
     @Override
-    public void advance(String deviceId, Scope scope, long id) {
-        pending.merge(new Key(deviceId, scope), id, Math::max);
+    public void advance(String deviceId, Scope scope, long epoch, long id) {
+        // a reset noted before stays a reset: the store's older position must still be replaced
+        pending.merge(new Key(deviceId, scope), new Noted(new Position(epoch, id), false),
+                (was, now) -> new Noted(SyncPoints.advanced(was.position(), epoch, id), was.reset()));
     }
 
     @Override
-    public long get(String deviceId, Scope scope) {
-        long noted = pending.getOrDefault(new Key(deviceId, scope), 0L);
-        return Math.max(noted, store.get(deviceId, scope));
+    public void reset(String deviceId, Scope scope, long epoch, long id) {
+        pending.put(new Key(deviceId, scope), new Noted(new Position(epoch, id), true));
+    }
+
+    @Override
+    public Position position(String deviceId, Scope scope) {
+        Noted noted = pending.get(new Key(deviceId, scope));
+        Position stored = store.position(deviceId, scope);
+        if (noted == null) {
+            return stored;
+        }
+        return noted.reset() ? noted.position()
+                : SyncPoints.advanced(stored, noted.position().epoch(), noted.position().id());
     }
 
     @Override
@@ -70,20 +87,25 @@ public final class BatchingSyncPointWriter implements SyncPointStore, AutoClosea
     public void flush() {
         int failed = 0;
         StoreException last = null;
-        for (Map.Entry<Key, Long> entry : List.copyOf(pending.entrySet())) {
+        for (Map.Entry<Key, Noted> entry : List.copyOf(pending.entrySet())) {
             Key key = entry.getKey();
-            long id = entry.getValue();
+            Noted noted = entry.getValue();
+            Position position = noted.position();
             try {
-                store.advance(key.deviceId(), key.scope(), id);
-                // only drop it when no higher id arrived meanwhile
-                pending.remove(key, id);
+                if (noted.reset()) {
+                    store.reset(key.deviceId(), key.scope(), position.epoch(), position.id());
+                } else {
+                    store.advance(key.deviceId(), key.scope(), position.epoch(), position.id());
+                }
+                // only drop it when nothing newer arrived meanwhile
+                pending.remove(key, noted);
             } catch (StoreException e) {
                 failed++;
                 last = e;
                 break; // the store is away: the rest waits for the next pass too
             } catch (RuntimeException e) {
                 log.warn("could not write the sync point of {} in {}", key.deviceId(), key.scope(), e);
-                pending.remove(key, id);
+                pending.remove(key, noted);
             }
         }
         if (last != null && !storeWasDown) {

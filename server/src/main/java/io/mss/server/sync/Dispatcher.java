@@ -170,7 +170,8 @@ public final class Dispatcher {
     }
 
     private static ByteBuf encode(Scope scope, List<Oplog> chunk) {
-        BizBatch.Builder batch = Session.batchFor(scope);
+        // one commit's run is on one timeline: an epoch changes only between the writer's batches
+        BizBatch.Builder batch = Session.batchFor(scope, chunk.get(0).epoch());
         for (Oplog oplog : chunk) {
             batch.addOplogs(Session.toWire(oplog));
         }

@@ -1,5 +1,6 @@
 package io.mss.server.sync;
 
+import io.mss.protocol.ProtocolVersion;
 import io.mss.protocol.v1.Ack;
 import io.mss.protocol.v1.BizBatch;
 import io.mss.protocol.v1.Command;
@@ -12,6 +13,7 @@ import io.mss.server.biz.BizType;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
 import io.netty.buffer.ByteBuf;
@@ -44,6 +46,13 @@ import java.util.concurrent.TimeUnit;
  * window has not opened holds its cursor until it opens (order is kept); an expired one, or
  * one whose filter does not match this device, is skipped. A cursor that finds a gap (oplogs
  * trimmed or purged before this device got them) tells the client FULL_UPDATE.
+ *
+ * <p>Stream identity: a cursor is on one timeline of its scope (its epoch, see
+ * {@link io.mss.server.store.ScopeHead}). A position the client (or the store) brings that is on
+ * another epoch, or above the scope's head, is never resumed: the client is told FULL_UPDATE with
+ * {@code restart} and the cursor starts over at the retained start of the current timeline, as a
+ * new device would. The same for an ack of an unknown epoch or above the head, and for a live
+ * commit on a new timeline. Non-persistent pushes never move a cursor.
  */
 public final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -56,6 +65,8 @@ public final class Session {
     private final String userId;
     private final String osType;
     private final String appVersion;
+    /** The negotiated protocol version: version 1 clients send no epochs. */
+    private final int version;
     private final OplogStore oplogs;
     private final SyncPointStore syncPoints;
     private final Clock clock;
@@ -95,20 +106,27 @@ public final class Session {
         /** Waiting for a validity window to open. */
         long heldUntil;
         boolean fullUpdateSent;
+        /** The timeline this cursor is on, named in every batch it sends; 0 until the scope has one. */
+        long epoch;
+        /** The epoch the cursor left at its last restart: acks of it raced the switch and move nothing. */
+        long leftEpoch;
+        /** The epoch of the position the cursor started from (the client's or the stored one); 0: not known. */
+        final long startEpoch;
 
-        Cursor(BizType bizType, Scope scope, String syncPointOwner, long start) {
+        Cursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
             this.bizType = bizType;
             this.scope = scope;
             this.syncPointOwner = syncPointOwner;
-            this.sentUpTo = start;
-            this.acked = start;
-            this.lastWritten = start;
+            this.sentUpTo = start.id();
+            this.acked = start.id();
+            this.lastWritten = start.id();
+            this.startEpoch = start.epoch();
         }
     }
 
     Session(SyncEngine engine, Channel channel, String sessionId, String deviceId, String userId, String osType,
-            String appVersion, OplogStore oplogs, SyncPointStore syncPoints, Clock clock, int maxOplogsPerFrame,
-            int frameBudgetBytes) {
+            String appVersion, int version, OplogStore oplogs, SyncPointStore syncPoints, Clock clock,
+            int maxOplogsPerFrame, int frameBudgetBytes) {
         this.engine = engine;
         this.channel = channel;
         this.sessionId = sessionId;
@@ -116,6 +134,7 @@ public final class Session {
         this.userId = userId;
         this.osType = osType;
         this.appVersion = appVersion;
+        this.version = version;
         this.oplogs = oplogs;
         this.syncPoints = syncPoints;
         this.clock = clock;
@@ -123,7 +142,7 @@ public final class Session {
         this.frameBudgetBytes = frameBudgetBytes;
     }
 
-    void addCursor(BizType bizType, Scope scope, String syncPointOwner, long start) {
+    void addCursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
         Cursor cursor = new Cursor(bizType, scope, syncPointOwner, start);
         cursors.put(bizType.id(), cursor);
         byScope.put(scope, cursor);
@@ -140,16 +159,76 @@ public final class Session {
     /** Starts the catch-up; call after subscribing to every scope so no commit falls between. */
     void start() {
         for (Cursor cursor : cursors.values()) {
-            cursor.knownHead = oplogs.lastId(cursor.scope);
+            ScopeHead head = oplogs.head(cursor.scope);
+            cursor.knownHead = head.lastId();
+            if (cursor.startEpoch != 0 && cursor.startEpoch != head.epoch()) {
+                cursor.epoch = cursor.startEpoch;
+                restart(cursor, head.epoch(), "epoch", "sync point " + cursor.sentUpTo + " of epoch "
+                        + cursor.startEpoch + " is from another timeline than the scope's (epoch " + head.epoch() + ")");
+            } else if (cursor.sentUpTo > head.lastId()) {
+                cursor.epoch = cursor.startEpoch;
+                restart(cursor, head.epoch(), "above_head", "sync point " + cursor.sentUpTo
+                        + " is above the scope's last oplog " + head.lastId() + " (a restored or replaced store?)");
+            } else {
+                cursor.epoch = head.epoch();
+            }
             BizType bizType = cursor.bizType;
             if (bizType.rePushMode() == BizType.RePushMode.THRESHOLD
                     && cursor.knownHead - cursor.sentUpTo > bizType.rePushThreshold()) {
                 // too far behind: the newest n, and the app reloads the rest from its backend
                 cursor.sentUpTo = cursor.knownHead - bizType.rePushThreshold();
-                fullUpdate(cursor, "backlog above the re-push threshold of " + bizType.rePushThreshold());
+                if (!cursor.fullUpdateSent) {
+                    fullUpdate(cursor, "threshold", "backlog above the re-push threshold of "
+                            + bizType.rePushThreshold(), false);
+                }
             }
         }
         drain();
+    }
+
+    /**
+     * The cursor's position is on no timeline the scope has: tell the client FULL_UPDATE with
+     * restart and start over where a new device would, on {@code epoch}. The stored sync point is
+     * replaced too, so that a later connection without the client's own does not resume it.
+     */
+    private void restart(Cursor cursor, long epoch, String reason, String detail) {
+        if (cursor.epoch != epoch) {
+            cursor.leftEpoch = cursor.epoch;
+        }
+        cursor.epoch = epoch;
+        cursor.sentUpTo = 0;
+        cursor.acked = 0;
+        cursor.lastWritten = 0;
+        cursor.firstSent = false;
+        cursor.heldUntil = 0;
+        fullUpdate(cursor, reason, detail, true);
+        if (cursor.bizType.persistent()) {
+            try {
+                syncPoints.reset(cursor.syncPointOwner, cursor.scope, epoch, 0);
+            } catch (StoreException e) {
+                // the client starts over all the same; the next ack stores where it stands
+                log.warn("session {} could not reset the sync point of {}: {}", sessionId, cursor.scope, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Oplogs of {@code epoch} reached the cursor: a cursor without a timeline yet takes it (the
+     * scope's first oplog started it); on another one the cursor starts over.
+     *
+     * @return whether the cursor was restarted
+     */
+    private boolean follow(Cursor cursor, long epoch) {
+        if (epoch == cursor.epoch || epoch == 0) {
+            return false;
+        }
+        if (cursor.epoch == 0 && cursor.sentUpTo == 0) {
+            cursor.epoch = epoch;
+            return false;
+        }
+        restart(cursor, epoch, "epoch", "the scope started a new timeline (epoch " + epoch + ") after epoch "
+                + cursor.epoch);
+        return true;
     }
 
     public String sessionId() {
@@ -201,6 +280,13 @@ public final class Session {
             frame.release();
             return;
         }
+        if (follow(cursor, run.get(0).epoch())) {
+            frame.release();
+            cursor.knownHead = Math.max(cursor.knownHead, run.get(run.size() - 1).id());
+            drain();
+            channel.flush();
+            return;
+        }
         long first = run.get(0).id();
         long last = run.get(run.size() - 1).id();
         cursor.knownHead = Math.max(cursor.knownHead, last);
@@ -248,8 +334,7 @@ public final class Session {
                     frame.release();
                     return;
                 }
-                cursor.sentUpTo = Math.max(cursor.sentUpTo, oplog.id());
-                cursor.knownHead = cursor.sentUpTo;
+                // its id is no oplog id of the timeline: the cursor stays where the durable ones are
                 channel.writeAndFlush(frame, channel.voidPromise());
                 engine.metrics().delivered(1);
             });
@@ -316,13 +401,17 @@ public final class Session {
                     cursor.knownHead = cursor.sentUpTo;
                     continue;
                 }
+                progressed = true;
+                if (follow(cursor, read.get(0).epoch())) {
+                    wrote = true;
+                    continue; // read again from the start of the new timeline
+                }
                 if (read.get(0).id() > cursor.sentUpTo + 1 && !cursor.fullUpdateSent) {
-                    fullUpdate(cursor, "oplogs " + (cursor.sentUpTo + 1) + ".." + (read.get(0).id() - 1)
-                            + " were trimmed or expired before this device got them");
+                    fullUpdate(cursor, "gap", "oplogs " + (cursor.sentUpTo + 1) + ".." + (read.get(0).id() - 1)
+                            + " were trimmed or expired before this device got them", false);
                     wrote = true;
                 }
-                progressed = true;
-                BizBatch.Builder batch = batchFor(cursor.scope);
+                BizBatch.Builder batch = batchFor(cursor.scope, cursor.epoch);
                 for (Oplog oplog : read) {
                     long size = estimatedBytes(oplog);
                     if (count > 0 && bytes + size > frameBudgetBytes) {
@@ -350,8 +439,8 @@ public final class Session {
                         bytes += size;
                     } else if (expiredByRetention(cursor, oplog, now) && !cursor.fullUpdateSent) {
                         // honest continuity: data this device never got is gone for it
-                        fullUpdate(cursor, "oplogs older than " + cursor.bizType.retentionDays()
-                                + " days expired before this device got them");
+                        fullUpdate(cursor, "retention", "oplogs older than " + cursor.bizType.retentionDays()
+                                + " days expired before this device got them", false);
                         wrote = true;
                     }
                 }
@@ -408,14 +497,21 @@ public final class Session {
         return false;
     }
 
-    private void fullUpdate(Cursor cursor, String detail) {
+    /**
+     * @param reason  the metric's tag: threshold, gap, retention (ids go on) or epoch, above_head (restart)
+     * @param restart whether the client's position is not on the cursor's timeline and it starts over
+     */
+    private void fullUpdate(Cursor cursor, String reason, String detail, boolean restart) {
         cursor.fullUpdateSent = true;
-        engine.events().info("full-update session={} device={} scope={} reason=\"{}\"", sessionId, deviceId,
-                cursor.scope, detail);
+        engine.metrics().fullUpdate(reason);
+        engine.events().info("full-update session={} device={} scope={} epoch={} restart={} reason=\"{}\"", sessionId,
+                deviceId, cursor.scope, cursor.epoch, restart, detail);
         channel.write(ServerFrame.newBuilder().setCommand(Command.newBuilder()
                 .setType(CommandType.FULL_UPDATE)
                 .setBizType(cursor.bizType.id())
                 .setScope(kindOf(cursor.scope.kind()))
+                .setEpoch(cursor.epoch)
+                .setRestart(restart)
                 .setDetail(detail)).build(), channel.voidPromise());
     }
 
@@ -428,13 +524,19 @@ public final class Session {
                         point.getScope());
                 continue;
             }
+            if (!onTimeline(cursor, point)) {
+                continue;
+            }
             // an ack beyond what was sent would let a client skip data it never saw
             long id = Math.min(point.getId(), cursor.sentUpTo);
+            if (point.getId() > cursor.sentUpTo) {
+                engine.metrics().ackIgnored("clamped");
+            }
             if (id > cursor.acked) {
                 cursor.acked = id;
                 if (cursor.bizType.persistent()) {
                     try {
-                        syncPoints.advance(cursor.syncPointOwner, cursor.scope, id);
+                        syncPoints.advance(cursor.syncPointOwner, cursor.scope, cursor.epoch, id);
                     } catch (StoreException e) {
                         // the session goes on: the next ack carries this one, and the client keeps its own sync point
                         log.warn("session {} could not store sync point {} of {}: {}", sessionId, id, cursor.scope,
@@ -445,6 +547,37 @@ public final class Session {
             }
         }
         updateBacklog();
+    }
+
+    /**
+     * Whether an acked position is on the cursor's timeline. One of another epoch (not the one
+     * just left, whose acks raced the switch), or above the scope's head, restarts the cursor:
+     * whatever the client holds is from no timeline the scope has. Version 1 clients send no
+     * epoch, and acks of non-persistent pushes carry clock ids: those are only clamped.
+     */
+    private boolean onTimeline(Cursor cursor, SyncPoint point) {
+        if (version < ProtocolVersion.EPOCHS) {
+            return true;
+        }
+        if (point.getEpoch() != 0 && point.getEpoch() != cursor.epoch) {
+            if (point.getEpoch() == cursor.leftEpoch) {
+                engine.metrics().ackIgnored("raced");
+                return false;
+            }
+            restart(cursor, cursor.epoch, "epoch", "ack of " + point.getId() + " on epoch " + point.getEpoch()
+                    + ", not the scope's epoch " + cursor.epoch);
+            drain();
+            channel.flush();
+            return false;
+        }
+        if (point.getId() > cursor.knownHead && point.getId() > oplogs.lastId(cursor.scope)) {
+            restart(cursor, cursor.epoch, "above_head", "ack of " + point.getId()
+                    + " is above the scope's last oplog " + cursor.knownHead);
+            drain();
+            channel.flush();
+            return false;
+        }
+        return true;
     }
 
     /** Counts an oplog written to this session; one written live also times its delivery. */
@@ -481,7 +614,7 @@ public final class Session {
     }
 
     /** Where one scope stands for this session. */
-    public record ScopeState(String bizType, Scope scope, long sentUpTo, long knownHead, long acked) {
+    public record ScopeState(String bizType, Scope scope, long sentUpTo, long knownHead, long acked, long epoch) {
     }
 
     /** Where each scope stands, read on the session's event loop (its state belongs to it). */
@@ -492,7 +625,7 @@ public final class Session {
                 List<ScopeState> list = new ArrayList<>();
                 for (Cursor cursor : cursors.values()) {
                     list.add(new ScopeState(cursor.bizType.id(), cursor.scope, cursor.sentUpTo, cursor.knownHead,
-                            cursor.acked));
+                            cursor.acked, cursor.epoch));
                 }
                 states.complete(list);
             });
@@ -535,8 +668,8 @@ public final class Session {
         return oplog.payload().length() * 3L + 24;
     }
 
-    static BizBatch.Builder batchFor(Scope scope) {
-        return BizBatch.newBuilder().setBizType(scope.bizType()).setScope(kindOf(scope.kind()));
+    static BizBatch.Builder batchFor(Scope scope, long epoch) {
+        return BizBatch.newBuilder().setBizType(scope.bizType()).setScope(kindOf(scope.kind())).setEpoch(epoch);
     }
 
     static io.mss.protocol.v1.Oplog toWire(Oplog oplog) {

@@ -77,7 +77,10 @@ public final class SyncEngine implements AutoCloseable {
     private final Map<String, long[]> deliveryAttempts = new ConcurrentHashMap<>();
     private final AtomicLong poisonCutoffs = new AtomicLong();
     private final AtomicLong commitBatches = new AtomicLong();
-    /** Non-persistent scopes: ids from the clock, so they keep growing across restarts. */
+    /**
+     * Non-persistent scopes: ids from the clock, so they keep growing across restarts. They are
+     * not oplog ids: sent flagged ephemeral, never a cursor's position or a sync point.
+     */
     private final Map<Scope, AtomicLong> ephemeralIds = new ConcurrentHashMap<>();
     /** THRESHOLD scopes whose oldest oplogs are due for trimming, with the newest id seen. */
     private final Map<Scope, Long> trimDue = new ConcurrentHashMap<>();
@@ -206,7 +209,8 @@ public final class SyncEngine implements AutoCloseable {
             // outside its window now, and never stored: it reaches nobody
             return new PushOutcome("OK", id, 0);
         }
-        BizBatch.Builder batch = Session.batchFor(scope).addOplogs(Session.toWire(oplog));
+        // flagged ephemeral, epoch 0: its clock id is no oplog id, never a sync point
+        BizBatch.Builder batch = Session.batchFor(scope, 0).setEphemeral(true).addOplogs(Session.toWire(oplog));
         ByteBuf frame = Unpooled.wrappedBuffer(Frames.encode(ServerFrame.newBuilder()
                 .setSyncData(SyncData.newBuilder().addBatches(batch)).build()));
         int reached = 0;
@@ -248,6 +252,11 @@ public final class SyncEngine implements AutoCloseable {
     /** The sync point a device (or {@link SyncPointStore#USER_OWNED}) acknowledged in a scope, 0 when none. */
     public long syncPoint(String deviceId, Scope scope) {
         return syncPoints.get(deviceId, scope);
+    }
+
+    /** The sync point, with its epoch, a device (or {@link SyncPointStore#USER_OWNED}) acknowledged in a scope. */
+    public SyncPointStore.Position syncPosition(String deviceId, Scope scope) {
+        return syncPoints.position(deviceId, scope);
     }
 
     /** Whether any oplog of the bizType is still stored. */
@@ -359,13 +368,16 @@ public final class SyncEngine implements AutoCloseable {
      * Opens a session for a verified client: resolves the scopes of its bizTypes. Runs on the
      * channel's event loop; {@link #start} subscribes and begins the catch-up.
      */
-    public Session open(Channel channel, ClientToken token, Hello hello, List<String> unknownBizTypes) {
-        Map<String, Long> clientPoints = new HashMap<>();
+    public Session open(Channel channel, ClientToken token, Hello hello, int version, List<String> unknownBizTypes) {
+        Map<String, SyncPointStore.Position> clientPoints = new HashMap<>();
         for (SyncPoint point : hello.getSyncPointsList()) {
-            clientPoints.put(point.getBizType() + '|' + point.getScope().name(), point.getId());
+            // a version 1 client knows no epochs, whatever the field holds
+            long epoch = version >= io.mss.protocol.ProtocolVersion.EPOCHS ? point.getEpoch() : 0;
+            clientPoints.put(point.getBizType() + '|' + point.getScope().name(),
+                    new SyncPointStore.Position(epoch, point.getId()));
         }
         Session session = new Session(this, channel, UUID.randomUUID().toString(), token.deviceId(), token.userId(),
-                hello.getOsType(), hello.getAppVersion(), oplogs, syncPoints, clock, maxOplogsPerFrame,
+                hello.getOsType(), hello.getAppVersion(), version, oplogs, syncPoints, clock, maxOplogsPerFrame,
                 frameBudgetBytes);
         for (String id : new LinkedHashSet<>(hello.getBizTypesList())) {
             Optional<BizType> found = bizType(id);
@@ -381,11 +393,11 @@ public final class SyncEngine implements AutoCloseable {
             if (bizType.singleDevice()) {
                 // one sync point for the user, whatever this device thinks it has
                 session.addCursor(bizType, scope, SyncPointStore.USER_OWNED,
-                        syncPoints.get(SyncPointStore.USER_OWNED, scope));
+                        syncPoints.position(SyncPointStore.USER_OWNED, scope));
                 continue;
             }
-            Long fromClient = clientPoints.get(id + '|' + Session.kindOf(scope.kind()).name());
-            long start = fromClient != null ? fromClient : syncPoints.get(token.deviceId(), scope);
+            SyncPointStore.Position fromClient = clientPoints.get(id + '|' + Session.kindOf(scope.kind()).name());
+            SyncPointStore.Position start = fromClient != null ? fromClient : syncPoints.position(token.deviceId(), scope);
             session.addCursor(bizType, scope, token.deviceId(), start);
         }
         return session;
@@ -435,7 +447,7 @@ public final class SyncEngine implements AutoCloseable {
         poisonCutoffs.incrementAndGet();
         metrics.poisonCutoff();
         try {
-            syncPoints.advance(cursor.syncPointOwner, cursor.scope, oplog.id());
+            syncPoints.advance(cursor.syncPointOwner, cursor.scope, cursor.epoch, oplog.id());
         } catch (StoreException e) {
             // skipped all the same; the next ack stores the sync point
             log.warn("could not store the sync point past poison oplog {} of {}", oplog.id(), cursor.scope, e);
@@ -564,6 +576,11 @@ public final class SyncEngine implements AutoCloseable {
     /** The highest oplog id of a scope, 0 when none. */
     public long lastId(Scope scope) {
         return oplogs.lastId(scope);
+    }
+
+    /** The scope's epoch and highest oplog id. */
+    public io.mss.server.store.ScopeHead head(Scope scope) {
+        return oplogs.head(scope);
     }
 
     @Override

@@ -91,8 +91,8 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
                 new AppendRequest(ALICE, "alice", "{\"text\":\"héllo ✓\"}", "m-1", 1_000, 2_000, 3_000)));
 
         assertThat(result.duplicate()).isFalse();
-        assertThat(result.oplog())
-                .isEqualTo(new Oplog(ALICE, 1, "{\"text\":\"héllo ✓\"}", "m-1", 1_000, 2_000, 3_000));
+        assertThat(result.oplog()).isEqualTo(new Oplog(ALICE, 1, "{\"text\":\"héllo ✓\"}", "m-1", 1_000, 2_000,
+                3_000).withEpoch(store.head(ALICE).epoch()));
         assertThat(store.read(ALICE, 0, 10)).containsExactly(result.oplog());
     }
 
@@ -586,6 +586,119 @@ public abstract class OplogStoreContract<S extends OplogStore & SyncPointStore &
         }
         store = open(dir);
         assertThat(store.lastId(ALICE) + store.lastId(BOB)).isEqualTo(stored);
+    }
+
+    // ---- epochs (stream identity)
+
+    @Test
+    void aScopeWithoutOplogsHasNoTimelineAndItsFirstAppendStartsOne() {
+        assertThat(store.head(ALICE)).isEqualTo(ScopeHead.NONE);
+        Oplog first = append(ALICE, "a1", null).oplog();
+        ScopeHead head = store.head(ALICE);
+        assertThat(head.epoch()).isBetween(1L, ScopeHead.MAX_EPOCH);
+        assertThat(head.lastId()).isEqualTo(1);
+        assertThat(first.epoch()).isEqualTo(head.epoch());
+        assertThat(append(ALICE, "a2", null).oplog().epoch()).isEqualTo(head.epoch());
+        // every scope draws its own
+        append(BOB, "b1", null);
+        assertThat(store.head(BOB).epoch()).isNotZero().isNotEqualTo(head.epoch());
+    }
+
+    @Test
+    void readOplogsAndCommittedOplogsCarryTheEpochAndItSurvivesReopen() {
+        List<Oplog> committed = new CopyOnWriteArrayList<>();
+        store.onCommit(committed::addAll);
+        append(ALICE, "a1", null);
+        append(ALICE, "a2", null);
+        long epoch = store.head(ALICE).epoch();
+        await().atMost(TIMEOUT).until(() -> committed.size() == 2);
+        assertThat(committed).extracting(Oplog::epoch).containsOnly(epoch);
+        assertThat(store.read(ALICE, 0, 10)).extracting(Oplog::epoch).containsExactly(epoch, epoch);
+        reopen();
+        assertThat(store.head(ALICE)).isEqualTo(new ScopeHead(epoch, 2));
+        assertThat(append(ALICE, "a3", null).oplog().epoch()).isEqualTo(epoch);
+        assertThat(store.read(ALICE, 0, 10)).extracting(Oplog::epoch).containsOnly(epoch);
+    }
+
+    @Test
+    void trimmingAndPurgingKeepTheTimeline() {
+        for (int i = 1; i <= 5; i++) {
+            append(ALICE, "a" + i, null);
+        }
+        long epoch = store.head(ALICE).epoch();
+        store.trim(ALICE, 3);
+        store.purgeExpired(ALICE, 1_700_000_000_000L + 10 * 86_400_000L, 86_400_000L);
+        assertThat(store.head(ALICE)).isEqualTo(new ScopeHead(epoch, 5));
+    }
+
+    @Test
+    void deletingABizTypesDataStartsNewTimelinesWithIdsGoingOn() {
+        append(ALICE, "a1", null);
+        append(ALICE, "a2", null);
+        append(PHONE, "p1", null);
+        long aliceEpoch = store.head(ALICE).epoch();
+        long phoneEpoch = store.head(PHONE).epoch();
+        store.deleteData("CHAT");
+        ScopeHead after = store.head(ALICE);
+        assertThat(after.epoch()).isNotZero().isNotEqualTo(aliceEpoch);
+        assertThat(after.lastId()).isEqualTo(2);
+        // the next append is on the new timeline, and the writer does not bring the old epoch back
+        Oplog next = append(ALICE, "a3", null).oplog();
+        assertThat(next.id()).isEqualTo(3);
+        assertThat(next.epoch()).isEqualTo(after.epoch());
+        assertThat(store.head(ALICE).epoch()).isEqualTo(after.epoch());
+        assertThat(store.head(PHONE).epoch()).isEqualTo(phoneEpoch);
+    }
+
+    @Test
+    void startNewTimelinesGivesEveryScopeANewEpochAndKeepsItsIds() {
+        append(ALICE, "a1", null);
+        append(NEWS, "n1", null);
+        append(NEWS, "n2", null);
+        long alice = store.head(ALICE).epoch();
+        long news = store.head(NEWS).epoch();
+        store.startNewTimelines();
+        assertThat(store.head(ALICE).epoch()).isNotZero().isNotEqualTo(alice);
+        assertThat(store.head(NEWS).epoch()).isNotZero().isNotEqualTo(news);
+        assertThat(store.head(NEWS).lastId()).isEqualTo(2);
+        Oplog next = append(NEWS, "n3", null).oplog();
+        assertThat(next.id()).isEqualTo(3);
+        assertThat(next.epoch()).isEqualTo(store.head(NEWS).epoch());
+        assertThat(store.read(NEWS, 0, 10)).extracting(Oplog::epoch).containsOnly(next.epoch());
+        reopen();
+        assertThat(store.head(NEWS).epoch()).isEqualTo(next.epoch());
+    }
+
+    @Test
+    void syncPointsKeepTheirEpochAndAnotherEpochReplacesThem() {
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(SyncPointStore.Position.NONE);
+        store.advance("phone-1", ALICE, 11, 5);
+        store.advance("phone-1", ALICE, 11, 3);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(11, 5));
+        // an ack without an epoch raises the id on the known one
+        store.advance("phone-1", ALICE, 0, 7);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(11, 7));
+        // another timeline: the old position means nothing there
+        store.advance("phone-1", ALICE, 22, 2);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(22, 2));
+        assertThat(store.list(ALICE)).singleElement().satisfies(p -> {
+            assertThat(p.epoch()).isEqualTo(22);
+            assertThat(p.syncPoint()).isEqualTo(2);
+        });
+        // a reset goes down too
+        store.reset("phone-1", ALICE, 22, 0);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(22, 0));
+        store.advance("phone-1", ALICE, 22, 1);
+        reopen();
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(22, 1));
+    }
+
+    @Test
+    void aSyncPointStoredWithoutEpochTakesTheFirstOneAcked() {
+        store.advance("phone-1", ALICE, 9);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(0, 9));
+        store.advance("phone-1", ALICE, 33, 4);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new SyncPointStore.Position(33, 9));
     }
 
     // ---- helpers

@@ -36,17 +36,26 @@ class BatchingSyncPointWriterTest {
         store = RocksDbStore.open(dir.resolve("store"));
         flaky = new SyncPointStore() {
             @Override
-            public long get(String deviceId, Scope scope) {
-                return store.get(deviceId, scope);
+            public Position position(String deviceId, Scope scope) {
+                return store.position(deviceId, scope);
             }
 
             @Override
-            public void advance(String deviceId, Scope scope, long id) {
+            public void advance(String deviceId, Scope scope, long epoch, long id) {
                 if (storeDown.get()) {
                     throw new StoreException("store unavailable");
                 }
                 writes.incrementAndGet();
-                store.advance(deviceId, scope, id);
+                store.advance(deviceId, scope, epoch, id);
+            }
+
+            @Override
+            public void reset(String deviceId, Scope scope, long epoch, long id) {
+                if (storeDown.get()) {
+                    throw new StoreException("store unavailable");
+                }
+                writes.incrementAndGet();
+                store.reset(deviceId, scope, epoch, id);
             }
 
             @Override

@@ -55,8 +55,13 @@ class ThresholdTrimmingTest {
             }
 
             @Override
-            public long lastId(Scope scope) {
-                return store.lastId(scope);
+            public io.mss.server.store.ScopeHead head(Scope scope) {
+                return store.head(scope);
+            }
+
+            @Override
+            public void startNewTimelines() {
+                store.startNewTimelines();
             }
 
             @Override

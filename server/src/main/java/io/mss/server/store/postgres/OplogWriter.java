@@ -4,6 +4,7 @@ import io.mss.server.store.AppendRequest;
 import io.mss.server.store.AppendResult;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.SingleWriter;
 import io.mss.server.store.StoreException;
 
@@ -120,10 +121,11 @@ final class OplogWriter extends SingleWriter {
                                 continue;
                             }
                         }
-                        long id = ++heads.get(scope.key())[0];
+                        long[] head = heads.get(scope.key());
+                        long id = ++head[0];
                         long createdAt = request.createdAt() > 0 ? request.createdAt() : now;
                         Oplog oplog = new Oplog(scope, id, request.payload(), request.thirdMsgId(), createdAt,
-                                request.validFrom(), request.validUntil(), request.filter());
+                                request.validFrom(), request.validUntil(), request.filter(), head[2]);
                         insert.setString(1, scope.key());
                         insert.setLong(2, id);
                         insert.setString(3, request.linkToken());
@@ -182,7 +184,9 @@ final class OplogWriter extends SingleWriter {
      * that two nodes appending to the same scopes cannot deadlock. One statement per scope (each
      * touches one scope), sent together in one round trip.
      *
-     * @return scope key -> {next id to hand out minus one, last id as locked}
+     * A new scope's row starts its timeline with a fresh epoch; an existing row keeps its own.
+     *
+     * @return scope key -> {next id to hand out minus one, last id as locked, epoch}
      */
     private static Map<String, long[]> lockScopes(Connection connection, List<Pending> batch) throws SQLException {
         Map<String, Scope> scopes = new TreeMap<>();
@@ -191,22 +195,23 @@ final class OplogWriter extends SingleWriter {
         }
         Map<String, long[]> heads = new HashMap<>();
         try (PreparedStatement lock = connection.prepareStatement(
-                "INSERT INTO scope_head (scope_key, biz_type, kind, owner, last_id) VALUES (?, ?, ?, ?, 0)"
+                "INSERT INTO scope_head (scope_key, biz_type, kind, owner, last_id, epoch) VALUES (?, ?, ?, ?, 0, ?)"
                         + " ON CONFLICT (scope_key) DO UPDATE SET last_id = scope_head.last_id",
-                new String[]{"scope_key", "last_id"})) {
+                new String[]{"scope_key", "last_id", "epoch"})) {
             for (Map.Entry<String, Scope> entry : scopes.entrySet()) {
                 Scope scope = entry.getValue();
                 lock.setString(1, entry.getKey());
                 lock.setString(2, scope.bizType());
                 lock.setString(3, String.valueOf(scope.kind().name().charAt(0)));
                 lock.setString(4, scope.owner());
+                lock.setLong(5, ScopeHead.newEpoch());
                 lock.addBatch();
             }
             lock.executeBatch();
             try (ResultSet rs = lock.getGeneratedKeys()) {
                 while (rs.next()) {
                     long last = rs.getLong(2);
-                    heads.put(rs.getString(1), new long[]{last, last});
+                    heads.put(rs.getString(1), new long[]{last, last, rs.getLong(3)});
                 }
             }
         }

@@ -16,6 +16,7 @@ import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
 import org.flywaydb.core.Flyway;
@@ -258,20 +259,31 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         if (maxCount == 0 || afterId == Long.MAX_VALUE) {
             return List.of();
         }
-        return query("read oplogs of scope " + scope, "SELECT " + OPLOG_COLUMNS
-                + " FROM oplog WHERE scope_key = ? AND id > ? ORDER BY id LIMIT ?", ps -> {
+        // the head's epoch in the same snapshot as the oplogs: a deletion in between cannot mix them
+        return query("read oplogs of scope " + scope, "SELECT " + OPLOG_COLUMNS + ", h.epoch"
+                + " FROM oplog o JOIN scope_head h ON h.scope_key = o.scope_key"
+                + " WHERE o.scope_key = ? AND o.id > ? ORDER BY o.id LIMIT ?", ps -> {
             ps.setString(1, scope.key());
             ps.setLong(2, afterId);
             ps.setInt(3, maxCount);
-        }, rs -> oplog(scope, rs));
+        }, rs -> oplog(scope, rs).withEpoch(rs.getLong(8)));
     }
 
     @Override
-    public long lastId(Scope scope) {
-        List<Long> last = query("read the last id of scope " + scope,
-                "SELECT last_id FROM scope_head WHERE scope_key = ?", ps -> ps.setString(1, scope.key()),
-                rs -> rs.getLong(1));
-        return last.isEmpty() ? 0 : last.get(0);
+    public ScopeHead head(Scope scope) {
+        List<ScopeHead> head = query("read the head of scope " + scope,
+                "SELECT epoch, last_id FROM scope_head WHERE scope_key = ?", ps -> ps.setString(1, scope.key()),
+                rs -> new ScopeHead(rs.getLong(1), rs.getLong(2)));
+        return head.isEmpty() ? ScopeHead.NONE : head.get(0);
+    }
+
+    /** A fresh epoch per row, drawn by PostgreSQL: the same range as {@link ScopeHead#newEpoch}. */
+    private static final String NEW_EPOCH = "floor(random() * " + (ScopeHead.MAX_EPOCH - 1) + ")::bigint + 1";
+
+    @Override
+    public void startNewTimelines() {
+        update("start new timelines", "UPDATE scope_head SET epoch = " + NEW_EPOCH, ps -> {
+        });
     }
 
     @Override
@@ -341,23 +353,30 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         transaction("delete the data of bizType " + bizType, connection -> {
             lockBizType(connection, bizType);
             try (PreparedStatement delete = connection.prepareStatement("DELETE FROM " + DATA_OF_BIZ_TYPE
-                    + " AND NOT EXISTS (SELECT 1 FROM biz_type WHERE id = ?)")) {
+                    + " AND NOT EXISTS (SELECT 1 FROM biz_type WHERE id = ?)");
+                 PreparedStatement epochs = connection.prepareStatement("UPDATE scope_head SET epoch = " + NEW_EPOCH
+                         + " WHERE biz_type = ? AND NOT EXISTS (SELECT 1 FROM biz_type WHERE id = ?)")) {
                 delete.setString(1, bizType);
                 delete.setString(2, bizType);
-                return delete.executeUpdate();
+                int deleted = delete.executeUpdate();
+                epochs.setString(1, bizType);
+                epochs.setString(2, bizType);
+                epochs.executeUpdate();
+                return deleted;
             }
         });
     }
 
     static Oplog findByIdempotencyKey(Connection connection, Scope scope, String linkToken, String thirdMsgId)
             throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT " + OPLOG_COLUMNS
-                + " FROM oplog WHERE scope_key = ? AND link_token = ? AND third_msg_id = ?")) {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT " + OPLOG_COLUMNS + ", h.epoch"
+                + " FROM oplog o JOIN scope_head h ON h.scope_key = o.scope_key"
+                + " WHERE o.scope_key = ? AND o.link_token = ? AND o.third_msg_id = ?")) {
             ps.setString(1, scope.key());
             ps.setString(2, linkToken);
             ps.setString(3, thirdMsgId);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? oplog(scope, rs) : null;
+                return rs.next() ? oplog(scope, rs).withEpoch(rs.getLong(8)) : null;
             }
         }
     }
@@ -379,38 +398,60 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
     // ---- SyncPointStore
 
     @Override
-    public long get(String deviceId, Scope scope) {
+    public Position position(String deviceId, Scope scope) {
         Objects.requireNonNull(deviceId, "deviceId");
-        List<Long> point = query("read the sync point of device " + deviceId + " in " + scope,
-                "SELECT sync_point FROM sync_point WHERE scope_key = ? AND device_id = ?", ps -> {
+        List<Position> point = query("read the sync point of device " + deviceId + " in " + scope,
+                "SELECT epoch, sync_point FROM sync_point WHERE scope_key = ? AND device_id = ?", ps -> {
                     ps.setString(1, scope.key());
                     ps.setString(2, deviceId);
-                }, rs -> rs.getLong(1));
-        return point.isEmpty() ? 0 : point.get(0);
+                }, rs -> new Position(rs.getLong(1), rs.getLong(2)));
+        return point.isEmpty() ? Position.NONE : point.get(0);
     }
 
+    /** {@link io.mss.server.store.SyncPoints#advanced} in one statement, so racing acks of one device keep the highest. */
     @Override
-    public void advance(String deviceId, Scope scope, long id) {
+    public void advance(String deviceId, Scope scope, long epoch, long id) {
         Objects.requireNonNull(deviceId, "deviceId");
-        // the WHERE makes racing acks of one device keep the highest, in one statement
         update("advance the sync point of device " + deviceId + " in " + scope + " to " + id,
-                "INSERT INTO sync_point (scope_key, device_id, sync_point, acked_at) VALUES (?, ?, ?, ?)"
-                        + " ON CONFLICT (scope_key, device_id) DO UPDATE"
-                        + " SET sync_point = EXCLUDED.sync_point, acked_at = EXCLUDED.acked_at"
-                        + " WHERE sync_point.sync_point < EXCLUDED.sync_point", ps -> {
+                "INSERT INTO sync_point (scope_key, device_id, sync_point, acked_at, epoch) VALUES (?, ?, ?, ?, ?)"
+                        + " ON CONFLICT (scope_key, device_id) DO UPDATE SET"
+                        + " sync_point = CASE WHEN EXCLUDED.epoch <> 0 AND sync_point.epoch <> 0"
+                        + "   AND EXCLUDED.epoch <> sync_point.epoch THEN EXCLUDED.sync_point"
+                        + "   ELSE GREATEST(sync_point.sync_point, EXCLUDED.sync_point) END,"
+                        + " epoch = CASE WHEN EXCLUDED.epoch <> 0 THEN EXCLUDED.epoch ELSE sync_point.epoch END,"
+                        + " acked_at = EXCLUDED.acked_at"
+                        + " WHERE sync_point.sync_point < EXCLUDED.sync_point"
+                        + "   OR (EXCLUDED.epoch <> 0 AND sync_point.epoch <> EXCLUDED.epoch)", ps -> {
                     ps.setString(1, scope.key());
                     ps.setString(2, deviceId);
                     ps.setLong(3, id);
                     ps.setLong(4, options.clock().millis());
+                    ps.setLong(5, epoch);
+                });
+    }
+
+    @Override
+    public void reset(String deviceId, Scope scope, long epoch, long id) {
+        Objects.requireNonNull(deviceId, "deviceId");
+        update("reset the sync point of device " + deviceId + " in " + scope,
+                "INSERT INTO sync_point (scope_key, device_id, sync_point, acked_at, epoch) VALUES (?, ?, ?, ?, ?)"
+                        + " ON CONFLICT (scope_key, device_id) DO UPDATE SET sync_point = EXCLUDED.sync_point,"
+                        + " acked_at = EXCLUDED.acked_at, epoch = EXCLUDED.epoch", ps -> {
+                    ps.setString(1, scope.key());
+                    ps.setString(2, deviceId);
+                    ps.setLong(3, id);
+                    ps.setLong(4, options.clock().millis());
+                    ps.setLong(5, epoch);
                 });
     }
 
     @Override
     public List<DeviceSyncPoint> list(Scope scope) {
         return query("list the sync points of " + scope,
-                "SELECT device_id, sync_point, acked_at FROM sync_point WHERE scope_key = ? ORDER BY device_id COLLATE \"C\"",
+                "SELECT device_id, sync_point, acked_at, epoch FROM sync_point WHERE scope_key = ?"
+                        + " ORDER BY device_id COLLATE \"C\"",
                 ps -> ps.setString(1, scope.key()),
-                rs -> new DeviceSyncPoint(rs.getString(1), rs.getLong(2), rs.getLong(3)));
+                rs -> new DeviceSyncPoint(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)));
     }
 
     // ---- BizTypeStore
@@ -519,11 +560,16 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
                 return new Deletion(current.get(), true, false);
             }
             // the idempotency keys are an index of the oplog rows; scope_head stays, so that
-            // ids of a bizType created again with this id go on above every id handed out
+            // ids of a bizType created again with this id go on above every id handed out, on a
+            // new timeline each (what devices hold of the old data is not on it)
             try (PreparedStatement oplogs = connection.prepareStatement("DELETE FROM " + DATA_OF_BIZ_TYPE);
+                 PreparedStatement epochs = connection.prepareStatement("UPDATE scope_head SET epoch = " + NEW_EPOCH
+                         + " WHERE biz_type = ?");
                  PreparedStatement row = connection.prepareStatement("DELETE FROM biz_type WHERE id = ?")) {
                 oplogs.setString(1, id);
                 oplogs.executeUpdate();
+                epochs.setString(1, id);
+                epochs.executeUpdate();
                 row.setString(1, id);
                 row.executeUpdate();
             }

@@ -4,6 +4,7 @@ import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.AppendRequest;
 import io.mss.server.store.AppendResult;
 import io.mss.server.store.Oplog;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.SingleWriter;
 import io.mss.server.store.StoreException;
 
@@ -40,8 +41,8 @@ final class GroupCommitWriter extends SingleWriter {
     /** Where batch sizes and durable-write times go; null until the server attaches its meters. */
     volatile MssMetrics metrics;
 
-    /** Last assigned id per scope key; touched only by the writer thread. */
-    private final LinkedHashMap<String, Long> lastIds = new LinkedHashMap<>(1024, 0.75f, true);
+    /** Head per scope key, {lastId, epoch}; touched only by the writer thread (tasks included). */
+    private final LinkedHashMap<String, long[]> heads = new LinkedHashMap<>(1024, 0.75f, true);
 
     GroupCommitWriter(OplogTable table, BatchWriter batchWriter, int maxBatch, Clock clock, Runnable onExit) {
         super(maxBatch, onExit);
@@ -59,7 +60,7 @@ final class GroupCommitWriter extends SingleWriter {
             write(batch, results, committed, touchedScopes);
         } catch (Throwable t) {
             // the ids handed out for this batch were never stored: reload them from disk
-            touchedScopes.forEach(lastIds::remove);
+            touchedScopes.forEach(heads::remove);
             StoreException failure = new StoreException(
                     "could not store a batch of " + batch.size() + " oplog appends: " + t, t);
             log.error("Oplog batch write failed; failing {} appends", batch.size(), t);
@@ -99,10 +100,11 @@ final class GroupCommitWriter extends SingleWriter {
                 String scopeKey = request.scope().key();
                 byte[] scopePrefix = Keys.scopePrefix(scopeKey);
                 touchedScopes.add(scopeKey);
-                long id = nextId(request, scopeKey);
+                long[] head = nextId(request, scopeKey);
+                long id = head[0];
                 long createdAt = request.createdAt() > 0 ? request.createdAt() : now;
                 Oplog oplog = new Oplog(request.scope(), id, request.payload(), request.thirdMsgId(),
-                        createdAt, request.validFrom(), request.validUntil(), request.filter());
+                        createdAt, request.validFrom(), request.validUntil(), request.filter(), head[1]);
                 byte[] oplogKey = Keys.oplogKey(scopePrefix, id);
                 writeBatch.put(table.oplogs(), oplogKey, OplogCodec.encode(oplog));
                 if (idempotencyKey != null) {
@@ -113,13 +115,14 @@ final class GroupCommitWriter extends SingleWriter {
                 committed.add(oplog);
             }
             if (!committed.isEmpty()) {
-                Map<String, Long> lastInBatch = new HashMap<>();
+                Map<String, Oplog> lastInBatch = new HashMap<>();
                 for (Oplog oplog : committed) {
-                    lastInBatch.merge(oplog.scope().key(), oplog.id(), Math::max);
+                    lastInBatch.merge(oplog.scope().key(), oplog, (a, b) -> a.id() >= b.id() ? a : b);
                 }
                 lastInBatch.forEach((scopeKey, last) -> {
                     try {
-                        writeBatch.put(table.scopes(), Keys.scopeIndexKey(scopeKey), Keys.encodeLong(last));
+                        writeBatch.put(table.scopes(), Keys.scopeIndexKey(scopeKey),
+                                Keys.encodeHead(last.id(), last.epoch()));
                     } catch (org.rocksdb.RocksDBException e) {
                         throw new StoreException("could not index scope " + scopeKey + ": " + e, e);
                     }
@@ -134,17 +137,32 @@ final class GroupCommitWriter extends SingleWriter {
         }
     }
 
-    private long nextId(AppendRequest request, String scopeKey) {
-        Long last = lastIds.get(scopeKey);
-        long next = (last != null ? last : table.lastId(request.scope())) + 1;
-        lastIds.put(scopeKey, next);
-        return next;
+    /** @return {the id for this append, the scope's epoch}: a scope's first oplog starts its timeline */
+    private long[] nextId(AppendRequest request, String scopeKey) {
+        long[] head = heads.get(scopeKey);
+        if (head == null) {
+            ScopeHead stored = table.head(request.scope());
+            head = new long[]{stored.lastId(), stored.epoch() != 0 ? stored.epoch() : ScopeHead.newEpoch()};
+            heads.put(scopeKey, head);
+        }
+        head[0]++;
+        return new long[]{head[0], head[1]};
+    }
+
+    /** Runs on the writer thread: the scope's epoch changed on disk, the cached head is stale. */
+    void forget(String scopeKey) {
+        heads.remove(scopeKey);
+    }
+
+    /** Runs on the writer thread: every scope's epoch changed on disk. */
+    void forgetAll() {
+        heads.clear();
     }
 
     /** Only between batches: evicting a scope mid-batch would reload an id not yet written. */
     private void trimIdCache() {
-        int excess = lastIds.size() - MAX_CACHED_SCOPES;
-        for (Iterator<String> eldest = lastIds.keySet().iterator(); excess > 0 && eldest.hasNext(); excess--) {
+        int excess = heads.size() - MAX_CACHED_SCOPES;
+        for (Iterator<String> eldest = heads.keySet().iterator(); excess > 0 && eldest.hasNext(); excess--) {
             eldest.next();
             eldest.remove();
         }

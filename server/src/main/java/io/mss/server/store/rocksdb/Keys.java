@@ -99,6 +99,39 @@ final class Keys {
         return utf8(id);
     }
 
+    /**
+     * A scope's head: {@code lastId, epoch}, 16 bytes. Stores written before epochs existed hold
+     * the last id alone (8 bytes); {@link RocksDbStore} gives those an epoch when it opens them.
+     */
+    static byte[] encodeHead(long lastId, long epoch) {
+        return ByteBuffer.allocate(2 * Long.BYTES).putLong(lastId).putLong(epoch).array();
+    }
+
+    static io.mss.server.store.ScopeHead decodeHead(byte[] value) {
+        ByteBuffer head = ByteBuffer.wrap(value);
+        long lastId = head.getLong();
+        long epoch = head.remaining() >= Long.BYTES ? head.getLong() : 0;
+        return new io.mss.server.store.ScopeHead(epoch, lastId);
+    }
+
+    /** A stored sync point and when it was acked. */
+    record StoredSyncPoint(io.mss.server.store.SyncPointStore.Position position, long ackedAt) {
+    }
+
+    /** A sync point: {@code id, ackedAt, epoch}; older stores hold {@code id, ackedAt} or the id alone (epoch 0). */
+    static byte[] encodeSyncPoint(io.mss.server.store.SyncPointStore.Position position, long ackedAt) {
+        return ByteBuffer.allocate(3 * Long.BYTES).putLong(position.id()).putLong(ackedAt).putLong(position.epoch())
+                .array();
+    }
+
+    static StoredSyncPoint decodeSyncPoint(byte[] value) {
+        ByteBuffer point = ByteBuffer.wrap(value);
+        long id = point.getLong();
+        long ackedAt = point.remaining() >= Long.BYTES ? point.getLong() : 0;
+        long epoch = point.remaining() >= Long.BYTES ? point.getLong() : 0;
+        return new StoredSyncPoint(new io.mss.server.store.SyncPointStore.Position(epoch, id), ackedAt);
+    }
+
     static byte[] encodeLong(long value) {
         return ByteBuffer.allocate(Long.BYTES).putLong(value).array();
     }

@@ -2,6 +2,7 @@ package io.mss.server.store.rocksdb;
 
 import io.mss.server.store.Oplog;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.StoreException;
 
 import org.rocksdb.ColumnFamilyHandle;
@@ -22,7 +23,10 @@ final class OplogTable {
     private volatile RocksDB db;
     private volatile ColumnFamilyHandle oplogs;
     private volatile ColumnFamilyHandle idempotencyKeys;
-    /** scope key -> highest id ever assigned: survives purging, so ids never restart. */
+    /**
+     * scope key -> its head: the highest id ever assigned (survives purging, so ids never
+     * restart) and the epoch of its timeline, see {@link Keys#encodeHead}.
+     */
     private volatile ColumnFamilyHandle scopes;
 
     void bind(RocksDB db, ColumnFamilyHandle oplogs, ColumnFamilyHandle idempotencyKeys, ColumnFamilyHandle scopes) {
@@ -44,17 +48,18 @@ final class OplogTable {
         return idempotencyKeys;
     }
 
-    /** The highest id ever assigned in the scope, 0 when none. */
-    long lastId(Scope scope) {
+    /** The scope's epoch and highest id ever assigned; {@link ScopeHead#NONE} when it never had an oplog. */
+    ScopeHead head(Scope scope) {
         try {
-            byte[] last = db.get(scopes, Keys.scopeIndexKey(scope.key()));
-            if (last != null) {
-                return Keys.decodeLong(last);
+            byte[] head = db.get(scopes, Keys.scopeIndexKey(scope.key()));
+            if (head != null) {
+                return Keys.decodeHead(head);
             }
         } catch (RocksDBException e) {
-            throw new StoreException("could not read the last oplog id of scope " + scope + ": " + e, e);
+            throw new StoreException("could not read the head of scope " + scope + ": " + e, e);
         }
-        return lastStoredId(scope);
+        long stored = lastStoredId(scope);
+        return stored == 0 ? ScopeHead.NONE : new ScopeHead(0, stored);
     }
 
     /** The highest id still on disk in the scope, 0 when it has none. */
@@ -85,13 +90,14 @@ final class OplogTable {
         byte[] prefix = Keys.scopePrefix(scope.key());
         // ids start at 1, and a negative afterId would sort after every id as unsigned bytes
         byte[] from = Keys.oplogKey(prefix, Math.max(afterId, 0) + 1);
+        long epoch = head(scope).epoch();
         List<Oplog> result = new ArrayList<>(Math.min(maxCount, 256));
         try (Slice lower = new Slice(from);
              Slice upper = new Slice(Keys.scopeUpperBound(prefix));
              ReadOptions options = new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper);
              RocksIterator it = db.newIterator(oplogs, options)) {
             for (it.seek(from); it.isValid() && result.size() < maxCount; it.next()) {
-                result.add(OplogCodec.decode(scope, Keys.oplogId(it.key()), it.value()));
+                result.add(OplogCodec.decode(scope, Keys.oplogId(it.key()), it.value()).withEpoch(epoch));
             }
             it.status();
             return result;
@@ -113,6 +119,7 @@ final class OplogTable {
         if (value == null) {
             return null;
         }
-        return OplogCodec.decode(Keys.parseScopeKey(Keys.scopeKeyOf(oplogKey)), Keys.oplogId(oplogKey), value);
+        Scope scope = Keys.parseScopeKey(Keys.scopeKeyOf(oplogKey));
+        return OplogCodec.decode(scope, Keys.oplogId(oplogKey), value).withEpoch(head(scope).epoch());
     }
 }

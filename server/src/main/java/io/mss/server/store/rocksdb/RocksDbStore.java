@@ -10,6 +10,8 @@ import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
+import io.mss.server.store.SyncPoints;
 import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
 
@@ -232,6 +234,11 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         try {
             db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
             RocksDbStore store = new RocksDbStore(dir, opts, dbOptions, cfOptions, handles, db, decorate);
+            // before the writer starts: scopes stored before epochs existed get their first one
+            int upgraded = store.newEpochs(head -> head.length < 2 * Long.BYTES);
+            if (upgraded > 0) {
+                log.info("Store at {}: gave {} scopes stored before epochs existed an epoch", dir, upgraded);
+            }
             store.writer.start();
             return store;
         } catch (RocksDBException | RuntimeException e) {
@@ -296,12 +303,12 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     }
 
     @Override
-    public long lastId(Scope scope) {
+    public ScopeHead head(Scope scope) {
         Objects.requireNonNull(scope, "scope");
         Lock lock = readLock();
         try {
             // the writer puts a batch in RocksDB before completing its futures, so disk is never behind
-            return oplogTable.lastId(scope);
+            return oplogTable.head(scope);
         } finally {
             lock.unlock();
         }
@@ -383,29 +390,98 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         }
     }
 
+    /**
+     * On the writer thread, between batches: the epochs drawn here must reach the writer's
+     * cached heads before its next append to these scopes, and no append may land half-way.
+     */
     @Override
     public void deleteData(String bizType) {
-        Lock lock = readLock();
-        try {
-            for (Scope scope : scopes(bizType)) {
-                byte[] prefix = Keys.scopePrefix(scope.key());
-                db.deleteRange(oplogTable.oplogs(), prefix, Keys.scopeUpperBound(prefix));
+        onWriter("delete the data of bizType " + bizType, () -> {
+            Lock lock = readLock();
+            try (org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+                for (Scope scope : scopes(bizType)) {
+                    byte[] prefix = Keys.scopePrefix(scope.key());
+                    batch.deleteRange(oplogTable.oplogs(), prefix, Keys.scopeUpperBound(prefix));
+                    ScopeHead head = oplogTable.head(scope);
+                    batch.put(oplogTable.scopes(), Keys.scopeIndexKey(scope.key()),
+                            Keys.encodeHead(head.lastId(), ScopeHead.newEpoch()));
+                    writer.forget(scope.key());
+                }
+                byte[] idem = Keys.idempotencyPrefix(bizType);
+                byte[] idemEnd = idem.clone();
+                idemEnd[idemEnd.length - 1]++;
+                batch.deleteRange(oplogTable.idempotencyKeys(), idem, idemEnd);
+                db.write(bizTypeWrites, batch);
+            } catch (RocksDBException e) {
+                throw new StoreException("could not delete the data of bizType " + bizType + ": " + e, e);
+            } finally {
+                lock.unlock();
             }
-            byte[] idem = Keys.idempotencyPrefix(bizType);
-            byte[] idemEnd = idem.clone();
-            idemEnd[idemEnd.length - 1]++;
-            db.deleteRange(oplogTable.idempotencyKeys(), idem, idemEnd);
-        } catch (RocksDBException e) {
-            throw new StoreException("could not delete the data of bizType " + bizType + ": " + e, e);
+        });
+    }
+
+    @Override
+    public void startNewTimelines() {
+        onWriter("start new timelines", () -> {
+            Lock lock = readLock();
+            try {
+                newEpochs(head -> true);
+                writer.forgetAll();
+            } catch (RocksDBException e) {
+                throw new StoreException("could not start new timelines: " + e, e);
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** Gives a new epoch to every scope head that {@code which} picks; returns how many. */
+    private int newEpochs(java.util.function.Predicate<byte[]> which) throws RocksDBException {
+        int changed = 0;
+        try (RocksIterator it = db.newIterator(oplogTable.scopes());
+             org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                if (which.test(it.value())) {
+                    batch.put(oplogTable.scopes(), it.key(),
+                            Keys.encodeHead(Keys.decodeHead(it.value()).lastId(), ScopeHead.newEpoch()));
+                    changed++;
+                }
+            }
+            it.status();
+            if (changed > 0) {
+                db.write(bizTypeWrites, batch);
+            }
+        }
+        return changed;
+    }
+
+    /** Runs the change on the writer thread and waits for it; the caller must not hold the lifecycle lock. */
+    private void onWriter(String what, Runnable change) {
+        CompletableFuture<AppendResult> done;
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (!acceptingAppends) {
+                throw new StoreException("could not " + what + ": store at " + dir + " is closed");
+            }
+            done = writer.submitTask(change);
         } finally {
             lock.unlock();
+        }
+        try {
+            done.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof StoreException store) {
+                throw store;
+            }
+            throw new StoreException("could not " + what + ": " + e.getCause(), e.getCause());
         }
     }
 
     // ---- SyncPointStore
 
     @Override
-    public long get(String deviceId, Scope scope) {
+    public Position position(String deviceId, Scope scope) {
         byte[] key = Keys.syncPointKey(Objects.requireNonNull(deviceId, "deviceId"), scope.key());
         Lock lock = readLock();
         try {
@@ -419,16 +495,25 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     }
 
     @Override
-    public void advance(String deviceId, Scope scope, long id) {
+    public void advance(String deviceId, Scope scope, long epoch, long id) {
+        writeSyncPoint(deviceId, scope, epoch, id, false);
+    }
+
+    @Override
+    public void reset(String deviceId, Scope scope, long epoch, long id) {
+        writeSyncPoint(deviceId, scope, epoch, id, true);
+    }
+
+    private void writeSyncPoint(String deviceId, Scope scope, long epoch, long id, boolean reset) {
         byte[] key = Keys.syncPointKey(Objects.requireNonNull(deviceId, "deviceId"), scope.key());
         Lock lock = readLock();
         try {
             // two acks of one device racing must not let the lower one win
             synchronized (syncPointLocks[Math.floorMod(Arrays.hashCode(key), SYNC_POINT_STRIPES)]) {
-                if (id > readSyncPoint(key)) {
-                    byte[] value = java.nio.ByteBuffer.allocate(2 * Long.BYTES)
-                            .putLong(id).putLong(clock.millis()).array();
-                    db.put(syncPoints, syncPointWrites, key, value);
+                Position stored = readSyncPoint(key);
+                Position next = reset ? new Position(epoch, id) : SyncPoints.advanced(stored, epoch, id);
+                if (!next.equals(stored) || reset) {
+                    db.put(syncPoints, syncPointWrites, key, Keys.encodeSyncPoint(next, clock.millis()));
                 }
             }
         } catch (RocksDBException e) {
@@ -439,9 +524,9 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         }
     }
 
-    private long readSyncPoint(byte[] key) throws RocksDBException {
+    private Position readSyncPoint(byte[] key) throws RocksDBException {
         byte[] value = db.get(syncPoints, key);
-        return value == null ? 0 : Keys.decodeLong(value);
+        return value == null ? Position.NONE : Keys.decodeSyncPoint(value).position();
     }
 
     @Override
@@ -453,10 +538,9 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             for (it.seek(prefix); it.isValid() && Keys.startsWith(it.key(), prefix); it.next()) {
                 byte[] key = it.key();
                 String deviceId = new String(key, prefix.length, key.length - prefix.length, StandardCharsets.UTF_8);
-                java.nio.ByteBuffer value = java.nio.ByteBuffer.wrap(it.value());
-                long syncPoint = value.getLong();
-                long ackedAt = value.remaining() >= Long.BYTES ? value.getLong() : 0;
-                points.add(new DeviceSyncPoint(deviceId, syncPoint, ackedAt));
+                Keys.StoredSyncPoint stored = Keys.decodeSyncPoint(it.value());
+                points.add(new DeviceSyncPoint(deviceId, stored.position().id(), stored.ackedAt(),
+                        stored.position().epoch()));
             }
             return points;
         } finally {
@@ -581,24 +665,21 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     @Override
     public Deletion deleteWithData(String id, boolean force) {
         Objects.requireNonNull(id, "id");
-        Lock lock = readLock();
-        try {
-            synchronized (bizTypeLock) {
-                Optional<BizType> current = get(id);
-                if (current.isEmpty()) {
-                    return new Deletion(null, false, false);
-                }
-                boolean hadData = hasData(id);
-                if (hadData && !force) {
-                    return new Deletion(current.get(), true, false);
-                }
-                delete(id);
-                // under the bizType lock: a create of the same id cannot slip in before the data is gone
-                deleteData(id);
-                return new Deletion(current.get(), hadData, true);
+        // no lifecycle lock across this: deleteData waits for the writer, which may need the
+        // exclusive lock to reopen the database; each call below takes the shared lock itself
+        synchronized (bizTypeLock) {
+            Optional<BizType> current = get(id);
+            if (current.isEmpty()) {
+                return new Deletion(null, false, false);
             }
-        } finally {
-            lock.unlock();
+            boolean hadData = hasData(id);
+            if (hadData && !force) {
+                return new Deletion(current.get(), true, false);
+            }
+            delete(id);
+            // under the bizType lock: a create of the same id cannot slip in before the data is gone
+            deleteData(id);
+            return new Deletion(current.get(), hadData, true);
         }
     }
 
