@@ -1,0 +1,74 @@
+package io.mss.e2e;
+
+import io.mss.protocol.v1.ServerFrame;
+import io.mss.server.config.ServerConfig;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Stream identity on the embedded store; also a data dir swapped for an older copy of itself. */
+class RocksDbStreamIdentityTest extends StreamIdentityContract {
+    private Path current;
+
+    @Override
+    Path dataDir() {
+        return current != null ? current : tmp.resolve("data");
+    }
+
+    @Override
+    void configure(ServerConfig config) {
+        config.store = "rocksdb";
+    }
+
+    @Override
+    void wipeStore() {
+        current = tmp.resolve("fresh-" + System.nanoTime());
+    }
+
+    @Test
+    void aDataDirSwappedForAnOlderCopyIsToldFullUpdateAndGetsEveryLaterPushOnce() throws Exception {
+        push(10, "before backup ");
+        long epoch = syncedPhone(10);
+        server.close();
+        Path backup = tmp.resolve("backup");
+        copy(dataDir(), backup);
+        server = TestServer.start(dataDir(), this::configure);
+        push(20, "after backup ");
+        try (RawDevice phone = connect("phone", "alice", 2, orders(epoch, 10))) {
+            List<ServerFrame> got = phone.catchUp();
+            assertThat(RawDevice.ids(got)).startsWith(11L).endsWith(30L).hasSize(20);
+            phone.ack(ORDERS, io.mss.protocol.v1.ScopeKind.USER, epoch, 30);
+        }
+        server.close();
+        server = null;
+        current = backup;
+        server = TestServer.start(dataDir(), this::configure);
+        push(2, "after restore ");
+        // the phone is at 30; the restored store's timeline ends at 12
+        try (RawDevice phone = connect("phone", "alice", 2, orders(epoch, 30))) {
+            List<ServerFrame> got = phone.catchUp();
+            assertThat(onlyRestart(got).getDetail()).contains("above");
+            assertThat(RawDevice.oplogs(got)).extracting(o -> o.getPayload()).hasSize(12)
+                    .endsWith("after restore 1", "after restore 2");
+            assertThat(RawDevice.ids(got)).startsWith(1L).endsWith(12L);
+        }
+    }
+
+    private static void copy(Path from, Path to) throws Exception {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(file).toString());
+                if (Files.isDirectory(file)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(file, target);
+                }
+            }
+        }
+    }
+}
