@@ -42,6 +42,8 @@ final class Connection implements Runnable {
     // state thread
     boolean helloSent;
     boolean welcomed;
+    /** The protocol version the server chose in its Welcome; epochs need {@code ProtocolVersion.EPOCHS}. */
+    int version;
     String sessionId;
     /** The user the server says this session is for (the token's sub); owns USER batches. */
     String sessionUserId;
