@@ -2,7 +2,10 @@ package io.mss.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mss.client.ConnectionListener;
+import io.mss.client.FullUpdate;
+import io.mss.client.MessageCallback;
 import io.mss.client.MssClient;
+import io.mss.client.SyncMessage;
 import io.mss.server.auth.TokenVerifier;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -25,7 +28,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /** An app install on the command line, built on the Java SDK: prints what it receives, then acks it. */
 @Command(name = "listen", mixinStandardHelpOptions = true,
         description = {"Connects as a device and prints one JSON line per message:",
-                "{\"biz\",\"id\",\"userId\",\"payload\"}; each line is flushed before the message is acked.",
+                "{\"biz\",\"id\",\"userId\",\"payload\"} (plus \"epoch\" when the server sent one);",
+                "each line is flushed before the message is acked. A FULL_UPDATE prints",
+                "{\"biz\",\"event\":\"FULL_UPDATE\",\"epoch\",\"restart\",\"detail\"}.",
                 "Sync points are kept in --state-dir, so a restarted listen resumes where it stopped."})
 final class ListenCommand implements Callable<Integer> {
     @Mixin
@@ -122,22 +127,39 @@ final class ListenCommand implements Callable<Integer> {
             }
         });
         for (String biz : bizTypes) {
-            client.registerBiz(biz, message -> {
-                Map<String, Object> line = new LinkedHashMap<>();
-                line.put("biz", message.bizType());
-                line.put("id", message.id());
-                line.put("userId", message.userId());
-                line.put("payload", message.payload());
-                try {
-                    out.println(json.writeValueAsString(line));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+            client.registerBiz(biz, new MessageCallback() {
+                @Override
+                public void onMessage(SyncMessage message) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("biz", message.bizType());
+                    line.put("id", message.id());
+                    line.put("userId", message.userId());
+                    line.put("payload", message.payload());
+                    if (message.epoch() != 0) {
+                        line.put("epoch", message.epoch());
+                    }
+                    if (message.ephemeral()) {
+                        line.put("ephemeral", true);
+                    }
+                    print(out, json, line);
+                    // printed and flushed: only now is it safe to tell the server we have it
+                    client.reportMsgReceived(message);
+                    if (count != null && received.incrementAndGet() >= count) {
+                        done.countDown();
+                    }
                 }
-                out.flush();
-                // printed and flushed: only now is it safe to tell the server we have it
-                client.reportMsgReceived(message);
-                if (count != null && received.incrementAndGet() >= count) {
-                    done.countDown();
+
+                @Override
+                public void onFullUpdate(FullUpdate update) {
+                    // on the callback executor in order with the messages: the lines after this one
+                    // are the new timeline's
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("biz", update.bizType());
+                    line.put("event", "FULL_UPDATE");
+                    line.put("epoch", update.epoch());
+                    line.put("restart", update.restart());
+                    line.put("detail", update.detail());
+                    print(out, json, line);
                 }
             });
         }
@@ -149,5 +171,14 @@ final class ListenCommand implements Callable<Integer> {
         done.await();
         client.close();
         return exitCode.get();
+    }
+
+    private static void print(PrintStream out, ObjectMapper json, Map<String, Object> line) {
+        try {
+            out.println(json.writeValueAsString(line));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        out.flush();
     }
 }
