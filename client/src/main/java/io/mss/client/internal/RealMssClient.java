@@ -1,5 +1,6 @@
 package io.mss.client.internal;
 
+import io.mss.client.ConnectFailure;
 import io.mss.client.ConnectionListener;
 import io.mss.client.FullUpdate;
 import io.mss.client.MessageCallback;
@@ -108,6 +109,8 @@ public final class RealMssClient implements MssClient {
     /** The server refused us with retry = false: wait for the app to act. */
     private boolean halted;
     private int connectionCount;
+    /** Connect attempts that failed in a row since the last Welcome (or stop): the first one warns. */
+    private int failedAttempts;
     /** At most one of current and reconnectTask is set. */
     private Connection current;
     private ScheduledFuture<?> reconnectTask;
@@ -379,7 +382,11 @@ public final class RealMssClient implements MssClient {
 
         @Override
         public void onClosed(Connection c, String reason) {
-            post(() -> connectionLost(c, reason, false));
+            // read here, on the connection thread that wrote them
+            ConnectFailure.Reason kind = c.failureReason;
+            String detail = c.failureDetail != null ? c.failureDetail : reason;
+            Throwable cause = c.failureCause;
+            post(() -> connectionLost(c, reason, false, kind, detail, null, cause));
         }
     }
 
@@ -417,13 +424,15 @@ public final class RealMssClient implements MssClient {
         c.start();
     }
 
-    private void scheduleReconnect() {
+    /** @return the delay before the next attempt, or -1 when none was scheduled (closing) */
+    private long scheduleReconnect() {
         long delay = backoff.nextDelayMillis();
         LOG.fine(() -> "reconnecting in " + delay + " ms");
         reconnectTask = schedule(() -> {
             reconnectTask = null;
             ensureConnecting();
         }, delay);
+        return reconnectTask == null ? -1 : delay;
     }
 
     private void cancelReconnect() {
@@ -473,6 +482,7 @@ public final class RealMssClient implements MssClient {
 
     private void stop(String reason) {
         cancelReconnect();
+        failedAttempts = 0;
         Connection c = current;
         if (c != null) {
             teardown(c);
@@ -493,20 +503,38 @@ public final class RealMssClient implements MssClient {
     }
 
     private void connectionLost(Connection c, String reason, boolean fatal) {
+        connectionLost(c, reason, fatal, ConnectFailure.Reason.OTHER, reason, null, null);
+    }
+
+    /** kind, detail, serverErrorCode and cause are what an attempt that never got its Welcome reports. */
+    private void connectionLost(Connection c, String reason, boolean fatal, ConnectFailure.Reason kind, String detail,
+                                String serverErrorCode, Throwable cause) {
         if (c != current) {
             // an attempt we already replaced or stopped reporting its end
             return;
         }
         teardown(c);
         boolean willRetry = wantConnection();
-        LOG.log(c.welcomed || fatal ? Level.INFO : Level.FINE,
-                () -> c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
-        if (willRetry) {
-            scheduleReconnect();
+        long delay = willRetry ? scheduleReconnect() : -1;
+        if (c.welcomed) {
+            LOG.info(() -> c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
+        } else {
+            connectFailed(new ConnectFailure(kind, detail, config.host, config.port, serverErrorCode,
+                    willRetry && delay >= 0, delay, ++failedAttempts, cause));
         }
         if (c.welcomed || fatal) {
             notifyDisconnected(reason, willRetry);
         }
+    }
+
+    /** Loud once per streak, so that a server that is down does not flood the app's log. */
+    private void connectFailed(ConnectFailure failure) {
+        if (failure.consecutiveFailures() == 1) {
+            LOG.warning(failure.message());
+        } else {
+            LOG.fine(() -> failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+        }
+        notifyListeners(l -> l.onConnectFailed(failure));
     }
 
     private void opened(Connection c, String token) {
@@ -588,6 +616,7 @@ public final class RealMssClient implements MssClient {
             LOG.warning("the server does not know bizTypes " + w.getUnknownBizTypesList());
         }
         backoff.reset();
+        failedAttempts = 0;
         connected = true;
         long heartbeat = heartbeatMillis(w);
         try {
@@ -1181,7 +1210,8 @@ public final class RealMssClient implements MssClient {
             halted = true;
         }
         // the server closes right after an Error; close first so its EOF is not a second event
-        connectionLost(c, reason, !error.getRetry());
+        connectionLost(c, reason, !error.getRetry(), ConnectFailure.Reason.SERVER_ERROR, reason,
+                error.getCode().name(), null);
     }
 
     private void queueFlush() {
