@@ -145,6 +145,13 @@ public interface MssClient extends Closeable {
     /** The longest payload {@link #sendMessage} accepts, in {@code char}s (as the server counts). */
     int MAX_UPSTREAM_PAYLOAD_CHARS = 4096;
 
+    /**
+     * The java.util.logging logger of failed connect attempts (the first of a streak at WARNING,
+     * the rest at FINE), apart from {@code io.mss.client}, so that an app that reports them
+     * through {@link ConnectionListener#onConnectFailed} can turn it down alone.
+     */
+    String CONNECT_LOGGER = "io.mss.client.connect";
+
     static Builder builder() {
         return new Builder();
     }

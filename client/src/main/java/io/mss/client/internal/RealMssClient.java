@@ -65,6 +65,7 @@ public final class RealMssClient implements MssClient {
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
+    private static final Logger CONNECT_LOG = Logger.getLogger(MssClient.CONNECT_LOGGER);
 
     private final ClientConfig config;
     private final Tls tls;
@@ -530,9 +531,9 @@ public final class RealMssClient implements MssClient {
     /** Loud once per streak, so that a server that is down does not flood the app's log. */
     private void connectFailed(ConnectFailure failure) {
         if (failure.consecutiveFailures() == 1) {
-            LOG.warning(failure.message());
+            CONNECT_LOG.warning(failure.message());
         } else {
-            LOG.fine(() -> failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+            CONNECT_LOG.fine(() -> failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
         }
         notifyListeners(l -> l.onConnectFailed(failure));
     }
