@@ -1095,7 +1095,11 @@ public final class RealMssClient implements MssClient {
     private void signalFullUpdate(FullUpdate update) {
         MessageCallback callback = bizCallbacks.get(update.bizType());
         if (callback == null) {
-            pendingFullUpdates.put(update.bizType(), update);
+            FullUpdate earlier = pendingFullUpdates.get(update.bizType());
+            // a later gap must not hide that the scope was restarted: the app reloads either way
+            if (earlier == null || !earlier.restart() || update.restart()) {
+                pendingFullUpdates.put(update.bizType(), update);
+            }
             return;
         }
         fullUpdate(callback, update);
