@@ -69,13 +69,13 @@ export class ScriptedServer {
 }
 
 /** Waits for a condition without a server: polls each 10 ms, fails after 10 s. */
-export async function until(check, what = "condition") {
-  const end = Date.now() + 10_000;
+export async function until(check, what = "condition", timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
     if (Date.now() > end) throw new Error("timed out waiting for " + what);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
