@@ -22,4 +22,4 @@ const bundle = readFileSync(join(root, "dist/mss-client.js"));
 const size = { minified: bundle.length, gzipped: gzipSync(bundle, { level: 9 }).length };
 writeFileSync(join(root, "dist/size.json"), JSON.stringify(size) + "\n");
 console.log(`dist/mss-client.js: ${size.minified} bytes minified, ${size.gzipped} bytes gzipped`);
-copyFileSync(join(root, "dist/mss-client.js"), join(root, "../server/src/main/resources/console/lib/mss-client.js"));
+copyFileSync(join(root, "dist/mss-client.js"), join(root, "../server/src/main/resources/console/sdk/mss-client.js"));

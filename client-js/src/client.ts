@@ -590,7 +590,9 @@ export class MssClient {
     const userId = this.userId;
     let token: string;
     try {
-      token = await this.o.getToken(this.o.deviceId, userId);
+      // a backend that never answers must not stall reconnecting forever
+      token = await withTimeout(Promise.resolve(this.o.getToken(this.o.deviceId, userId)), this.o.connectTimeoutMs,
+        "getToken did not answer within " + this.o.connectTimeoutMs + " ms");
     } catch (e) {
       this.scheduleReconnect("getToken failed: " + String(e));
       return;
@@ -870,6 +872,12 @@ function toBytes(data: unknown): Uint8Array {
     return out;
   }
   throw new TypeError("text message on the MSS WebSocket");
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([promise, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); })])
+    .finally(() => clearTimeout(timer));
 }
 
 function safely(fn: () => void) {

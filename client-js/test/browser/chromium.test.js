@@ -21,10 +21,16 @@ function staticServer(port = 0) {
       res.setHeader("content-type", "text/javascript");
       res.end(readFileSync(join(here, "../../dist/mss-client.js")));
     } else if (url.pathname === "/token") {
-      const token = url.searchParams.get("bad") ? "forged" : await server.token(url.searchParams.get("device"),
-        url.searchParams.get("user") || null);
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ token }));
+      // the app's backend: while the MSS server is down it cannot mint, and says so
+      try {
+        const token = url.searchParams.get("bad") ? "forged" : await server.token(url.searchParams.get("device"),
+          url.searchParams.get("user") || null);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ token }));
+      } catch (e) {
+        res.statusCode = 503;
+        res.end(JSON.stringify({ error: String(e) }));
+      }
     } else {
       res.setHeader("content-type", "text/html");
       res.end(readFileSync(join(here, "page.html")));
@@ -128,7 +134,8 @@ test("the server SIGKILLed and restarted: the page reconnects and loses nothing"
   await server.kill();
   await server.restart();
   await push("erin", 3);
-  await until(async () => (await seenAll(page)).length === 6, "after the restart", 60_000);
+  await until(async () => (await seenAll(page)).length === 6, "after the restart", 60_000)
+    .catch(async (e) => { throw new Error(e.message + " " + JSON.stringify(await page.evaluate(() => window.events))); });
   assert.deepEqual(await seenAll(page), Array.from({ length: 6 }, (_, i) => "erin:ORDER-STATUS:" + (i + 1)));
   await context.close();
 });
@@ -155,7 +162,8 @@ test("the console's device simulator connects with a token from POST /api/v1/tok
   await page.fill("input[name=userId]", "frank");
   await page.fill("input[name=bizTypes]", "ORDER-STATUS");
   await page.click("#connect");
-  await page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("Connected"), null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("Connected"), null, { timeout: 30_000 })
+    .catch(async (e) => { throw new Error(e.message + " " + await page.textContent("#status")); });
   await push("frank", 2);
   await page.waitForFunction(() => document.querySelectorAll("#messages tr.message").length === 2, null, { timeout: 30_000 });
   await page.waitForFunction(() => document.querySelector("#sync-points tbody").textContent.includes("2"), null, { timeout: 30_000 });

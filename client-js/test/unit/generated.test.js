@@ -20,8 +20,8 @@ test("the generated protobuf code is current with protocol/src/main/proto/mss.pr
 
 test("the console's copy of the bundle is the one this build made, and it stays within 25 KB gzipped", () => {
   const built = readFileSync(join(root, "dist/mss-client.js"));
-  const console = readFileSync(join(root, "../server/src/main/resources/console/lib/mss-client.js"));
-  assert.ok(built.equals(console), "server/src/main/resources/console/lib/mss-client.js is stale: run `npm run build`");
+  const console = readFileSync(join(root, "../server/src/main/resources/console/sdk/mss-client.js"));
+  assert.ok(built.equals(console), "server/src/main/resources/console/sdk/mss-client.js is stale: run `npm run build`");
   const size = JSON.parse(readFileSync(join(root, "dist/size.json"), "utf8"));
   assert.ok(size.gzipped <= 25 * 1024, `bundle is ${size.gzipped} bytes gzipped, over 25 KB`);
 });

@@ -1,6 +1,6 @@
 // The console's device simulator: one MssClient in this tab, on the admin key the console signed in with.
 // Its storage is memory, so the simulated device starts fresh on each connect (the server keeps its sync points).
-import { MssClient, MemoryStorage } from "/console/lib/mss-client.js";
+import { MssClient, MemoryStorage } from "/console/sdk/mss-client.js";
 
 const KEY = "mss.apiKey";
 const $ = (selector) => document.querySelector(selector);
