@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** An app install on the command line, built on the Java SDK: prints what it receives, then acks it. */
 @Command(name = "listen", mixinStandardHelpOptions = true,
-        description = {"Connects as a device and prints one JSON line per message:",
-                "{\"biz\",\"id\",\"userId\",\"payload\"}; each line is flushed before the message is acked.",
+        description = {"Connects as a device and prints one JSON line per message, then acks it.",
+                "Each line is {\"biz\",\"id\",\"userId\",\"payload\"}, flushed before the message is acked.",
                 "Sync points are kept in --state-dir, so a restarted listen resumes where it stopped."})
 final class ListenCommand implements Callable<Integer> {
     @Mixin

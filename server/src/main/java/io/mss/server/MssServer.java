@@ -12,6 +12,7 @@ import io.mss.server.cluster.NodeInfo;
 import io.mss.server.cluster.Reconciler;
 import io.mss.server.cluster.RedisBus;
 import io.mss.server.records.RecordRetention;
+import io.mss.server.startup.StartupChecks;
 import io.mss.server.records.RecordStore;
 import io.mss.server.records.RocksDbRecordStore;
 import io.mss.server.store.BizTypeStore;
@@ -110,8 +111,13 @@ public final class MssServer implements AutoCloseable {
             syncPoints = syncPointWriter;
             bizTypes = postgres;
         } else {
-            RocksDbStore rocks = RocksDbStore.open(dataDir.resolve("store"),
-                    RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+            RocksDbStore rocks;
+            try {
+                rocks = RocksDbStore.open(dataDir.resolve("store"),
+                        RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+            } catch (io.mss.server.store.StoreException e) {
+                throw StartupChecks.storeFailure(e, dataDir, dataDir.resolve("store"));
+            }
             store = rocks;
             syncPoints = rocks;
             bizTypes = rocks;
@@ -124,6 +130,8 @@ public final class MssServer implements AutoCloseable {
         ClusterBus bus = null;
         Reconciler reconciler = null;
         try {
+            StartupChecks.portFree(config.bindHost, config.syncPort, "--sync-port");
+            StartupChecks.portFree(config.bindHost, config.httpPort, "--http-port");
             records = postgres != null ? postgres : RocksDbRecordStore.open(dataDir.resolve("records"));
             recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, syncPoints, bizTypes, clock, config.maxOplogsPerFrame,
@@ -158,7 +166,11 @@ public final class MssServer implements AutoCloseable {
                             java.time.Duration.ofMillis(config.reconcileIntervalMs));
                 }
             }
-            gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
+            try {
+                gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
+            } catch (Exception e) {
+                throw StartupChecks.bindFailure(e, config.bindHost, config.syncPort, "--sync-port");
+            }
             syncPort.set(gateway.port());
             receipts = new ReceiptWebhook(engine::bizType);
             engine.addAckListener(receipts);
@@ -169,7 +181,11 @@ public final class MssServer implements AutoCloseable {
             if ("redis".equals(config.bus)) {
                 api.withDependency("redis", bus::healthy);
             }
-            api.start();
+            try {
+                api.start();
+            } catch (RuntimeException e) {
+                throw StartupChecks.bindFailure(e, config.bindHost, config.httpPort, "--http-port");
+            }
             httpPort.set(api.port());
             bus.started();
             MssServer server = new MssServer(config, secrets, certFile, store, bizTypes, engine, gateway, api);

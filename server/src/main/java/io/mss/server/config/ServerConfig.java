@@ -110,12 +110,28 @@ public final class ServerConfig {
             }
             try {
                 config = YAML.readValue(yamlFile.toFile(), ServerConfig.class);
+            } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+                throw new ConfigException(unknownSetting(yamlFile, e));
             } catch (IOException e) {
                 throw new ConfigException("cannot read " + yamlFile + ": " + e.getMessage());
             }
         }
         config.applyEnvironment(env);
         return config;
+    }
+
+    /** One line: the unknown key, where it is, the closest valid one and every valid one. */
+    private static String unknownSetting(Path yamlFile,
+                                         com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+        List<String> valid = new ArrayList<>();
+        e.getKnownPropertyIds().forEach(id -> valid.add(String.valueOf(id)));
+        java.util.Collections.sort(valid);
+        String key = e.getPropertyName();
+        String line = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+        String closest = SettingNames.closest(key, valid);
+        return "unknown setting '" + key + "' in " + yamlFile + line
+                + (closest == null ? "" : "; did you mean '" + closest + "'?")
+                + " Valid settings: " + String.join(", ", valid);
     }
 
     private void applyEnvironment(Map<String, String> env) {
