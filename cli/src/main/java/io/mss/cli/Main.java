@@ -1,6 +1,5 @@
 package io.mss.cli;
 
-import io.mss.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "MSS — Mobile Sync Service: ordered, durable server-to-app sync.",
         subcommands = {ServerCommand.class, TokenCommand.class, PushCommand.class, ListenCommand.class,
                 BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class})
+                BenchPointer.class, CommandLine.HelpCommand.class})
 public final class Main {
     @CommandLine.Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
             description = "Print the stack trace of a failure.")

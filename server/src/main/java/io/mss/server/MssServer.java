@@ -147,8 +147,9 @@ public final class MssServer implements AutoCloseable {
             long startedAt = System.currentTimeMillis();
             java.util.concurrent.atomic.AtomicInteger syncPort = new java.util.concurrent.atomic.AtomicInteger();
             java.util.concurrent.atomic.AtomicInteger httpPort = new java.util.concurrent.atomic.AtomicInteger();
+            String advertised = advertisedHost(config);
             java.util.function.Supplier<NodeInfo> self = () -> new NodeInfo(nodeId,
-                    config.bindHost + ":" + syncPort.get(), config.bindHost + ":" + httpPort.get(), startedAt,
+                    advertised + ":" + syncPort.get(), advertised + ":" + httpPort.get(), startedAt,
                     System.currentTimeMillis(), engine.sessionCount());
             if ("redis".equals(config.bus)) {
                 // subscribed before the sync port takes a session: its backlog read comes after
@@ -225,6 +226,16 @@ public final class MssServer implements AutoCloseable {
             store.close();
             throw e;
         }
+    }
+
+    /** A host others can connect to: 0.0.0.0 is where the node listens, not where it is reached. */
+    private static String advertisedHost(ServerConfig config) {
+        if (!config.advertisedHost.isBlank()) {
+            return config.advertisedHost.trim();
+        }
+        String bind = config.bindHost;
+        boolean wildcard = bind.isBlank() || "0.0.0.0".equals(bind) || "::".equals(bind) || "[::]".equals(bind);
+        return wildcard ? hostName() : bind;
     }
 
     private static String hostName() {

@@ -20,6 +20,11 @@ import java.util.Map;
 public final class ServerConfig {
     public String dataDir = "./data";
     public String bindHost = "0.0.0.0";
+    /**
+     * The host name devices and operators reach this node by, shown in the node list; empty: the
+     * bind host, or this machine's host name when it binds every address (0.0.0.0, ::).
+     */
+    public String advertisedHost = "";
     public int syncPort = 7443;
     public int httpPort = 7080;
 
@@ -137,6 +142,7 @@ public final class ServerConfig {
     private void applyEnvironment(Map<String, String> env) {
         dataDir = env.getOrDefault("MSS_DATA_DIR", dataDir);
         bindHost = env.getOrDefault("MSS_BIND_HOST", bindHost);
+        advertisedHost = env.getOrDefault("MSS_ADVERTISED_HOST", advertisedHost);
         syncPort = intEnv(env, "MSS_SYNC_PORT", syncPort);
         httpPort = intEnv(env, "MSS_HTTP_PORT", httpPort);
         if (env.containsKey("MSS_REQUIRE_SIGNED_REQUESTS")) {
@@ -252,6 +258,9 @@ public final class ServerConfig {
         }
         if (nodeId == null) {
             nodeId = "";
+        }
+        if (advertisedHost == null) {
+            advertisedHost = "";
         }
         if (dataDir == null || dataDir.isBlank()) {
             problems.add("data-dir is required");
