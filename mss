@@ -21,7 +21,8 @@ build() {
     flock 9
     if stale "$1"; then
       echo "mss: building the $2 (once; ./mvnw package)..." >&2
-      (cd "$ROOT" && ./mvnw -q -B -DskipTests -pl "$1" -am package) >&2
+      # the tarball (./mss dist) is not what the launcher runs: not built here, to keep the first start quick
+      (cd "$ROOT" && ./mvnw -q -B -DskipTests -Dassembly.skipAssembly=true -pl "$1" -am package) >&2
     fi
     flock -u 9
   fi
@@ -41,5 +42,5 @@ case "${1:-}" in
     ;;
 esac
 
-build cli distribution
+build cli "command line"
 exec "$JAVA" ${MSS_JAVA_OPTS:-} -cp "$ROOT/cli/target/mss-cli.jar:$ROOT/cli/target/lib/*" io.mss.cli.Main "$@"
