@@ -1,6 +1,7 @@
 package io.mss.cli;
 
 import io.mss.server.auth.Secrets;
+import io.mss.server.backup.DataDirBackup;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.startup.StartupException;
 import picocli.CommandLine;
@@ -37,7 +38,7 @@ final class Failures implements CommandLine.IExecutionExceptionHandler {
     private static Throwable userError(Throwable ex) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
             if (t instanceof StartupException || t instanceof ServerConfig.ConfigException
-                    || t instanceof Secrets.MissingSecretException) {
+                    || t instanceof Secrets.MissingSecretException || t instanceof DataDirBackup.BackupException) {
                 return t;
             }
         }

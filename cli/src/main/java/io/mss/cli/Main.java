@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "mss", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "MSS — Mobile Sync Service: ordered, durable server-to-app sync.",
         subcommands = {ServerCommand.class, TokenCommand.class, PushCommand.class, ListenCommand.class,
-                BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class,
+                BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class, BackupCommand.class,
+                RestoreCommand.class,
                 BenchPointer.class, CommandLine.HelpCommand.class})
 public final class Main {
     @CommandLine.Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
@@ -39,6 +40,15 @@ public final class Main {
                 }
             }
             return new String[]{"mss " + value(build, "version") + " (commit " + value(build, "commit") + ")"};
+        }
+
+        /** "0.1.0 (commit abc)", for what a tool writes down about itself, e.g. in a backup. */
+        static String release() {
+            try {
+                return new Version().getVersion()[0].substring("mss ".length());
+            } catch (java.io.IOException e) {
+                return "unknown";
+            }
         }
 
         /** A value the build did not fill in (no git at build time) is "unknown", not "${...}". */
