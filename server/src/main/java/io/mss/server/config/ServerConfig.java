@@ -117,12 +117,30 @@ public final class ServerConfig {
                 config = YAML.readValue(yamlFile.toFile(), ServerConfig.class);
             } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
                 throw new ConfigException(unknownSetting(yamlFile, e));
+            } catch (com.fasterxml.jackson.databind.exc.InvalidFormatException e) {
+                throw new ConfigException(badValue(yamlFile, e));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                // the parser's own words, without the dump of the source it appends
+                throw new ConfigException("cannot read " + yamlFile + line(e) + ": " + e.getOriginalMessage());
             } catch (IOException e) {
                 throw new ConfigException("cannot read " + yamlFile + ": " + e.getMessage());
             }
         }
         config.applyEnvironment(env);
         return config;
+    }
+
+    /** One line: which setting, where, what kind of value it takes and what it got. */
+    private static String badValue(Path yamlFile, com.fasterxml.jackson.databind.exc.InvalidFormatException e) {
+        String setting = e.getPath().isEmpty() ? "?" : e.getPath().get(e.getPath().size() - 1).getFieldName();
+        Class<?> type = e.getTargetType();
+        String kind = type == int.class || type == Integer.class ? "a whole number"
+                : type == boolean.class || type == Boolean.class ? "true or false" : type.getSimpleName();
+        return "setting '" + setting + "' in " + yamlFile + line(e) + " must be " + kind + ", got '" + e.getValue() + "'";
+    }
+
+    private static String line(com.fasterxml.jackson.core.JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
     }
 
     /** One line: the unknown key, where it is, the closest valid one and every valid one. */
@@ -132,9 +150,8 @@ public final class ServerConfig {
         e.getKnownPropertyIds().forEach(id -> valid.add(String.valueOf(id)));
         java.util.Collections.sort(valid);
         String key = e.getPropertyName();
-        String line = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
         String closest = SettingNames.closest(key, valid);
-        return "unknown setting '" + key + "' in " + yamlFile + line
+        return "unknown setting '" + key + "' in " + yamlFile + line(e)
                 + (closest == null ? "" : "; did you mean '" + closest + "'?")
                 + " Valid settings: " + String.join(", ", valid);
     }
