@@ -76,6 +76,24 @@ class StartupErrorsTest {
     }
 
     @Test
+    void aCertificateThatIsMissingOrNotPemIsNamed() throws Exception {
+        Files.writeString(tmp.resolve("mss.yaml"), "tls-cert: tls/missing.crt\ntls-key: tls/missing.key\n");
+        CliRun missing = CliRun.run(tmp, "server", "--data-dir", "data", "--bind", "127.0.0.1", "--sync-port", "0",
+                "--http-port", "0");
+        assertOneLineUserError(missing);
+        assertThat(missing.errorLines().get(0)).contains("tls/missing.").contains("does not exist");
+
+        Files.createDirectories(tmp.resolve("tls"));
+        Files.writeString(tmp.resolve("tls/server.crt"), "not a certificate\n");
+        Files.writeString(tmp.resolve("tls/server.key"), "not a key\n");
+        Files.writeString(tmp.resolve("mss.yaml"), "tls-cert: tls/server.crt\ntls-key: tls/server.key\n");
+        CliRun garbage = CliRun.run(tmp, "server", "--data-dir", "data", "--bind", "127.0.0.1", "--sync-port", "0",
+                "--http-port", "0");
+        assertOneLineUserError(garbage);
+        assertThat(garbage.errorLines().get(0)).contains("cannot load the TLS certificate tls/server.crt").contains("PEM");
+    }
+
+    @Test
     void pushWhereNoSecretsAreSaysWhichDataDirOrVariable() throws Exception {
         CliRun run = CliRun.run(tmp.resolve("elsewhere"), Map.of(), "push", "--biz", "ORDER", "--user", "alice",
                 "--payload", "p");

@@ -80,7 +80,12 @@ public final class MssServer implements AutoCloseable {
         long t0 = System.nanoTime();
         config.validate();
         Path dataDir = config.dataPath().toAbsolutePath();
-        Files.createDirectories(dataDir);
+        try {
+            Files.createDirectories(dataDir);
+        } catch (java.io.IOException e) {
+            throw new io.mss.server.startup.StartupException("cannot create the data dir " + dataDir + " (" + e
+                    + "); choose another with --data-dir", e);
+        }
         Secrets secrets = Secrets.loadOrCreate(dataDir, env);
 
         Path certFile;
@@ -94,6 +99,7 @@ public final class MssServer implements AutoCloseable {
         } else {
             certFile = Path.of(config.tlsCert);
             keyFile = Path.of(config.tlsKey);
+            StartupChecks.tlsFilesReadable(certFile, keyFile);
         }
 
         OplogStore store;
@@ -170,7 +176,8 @@ public final class MssServer implements AutoCloseable {
             try {
                 gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
             } catch (Exception e) {
-                throw StartupChecks.bindFailure(e, config.bindHost, config.syncPort, "--sync-port");
+                throw StartupChecks.tlsFailure(StartupChecks.bindFailure(e, config.bindHost, config.syncPort,
+                        "--sync-port"), certFile, keyFile);
             }
             syncPort.set(gateway.port());
             receipts = new ReceiptWebhook(engine::bizType);

@@ -67,4 +67,28 @@ public final class StartupChecks {
         return new StartupException("port " + port + " on " + bindHost + " is in use by another process ("
                 + cause.getMessage() + "); stop it, or choose another port with " + flag, cause);
     }
+
+    /** The configured certificate and key exist and can be read, before anything else is started. */
+    public static void tlsFilesReadable(Path cert, Path key) {
+        for (var file : java.util.Map.of("tls-cert", cert, "tls-key", key).entrySet()) {
+            if (!java.nio.file.Files.isReadable(file.getValue())) {
+                throw new StartupException(file.getKey() + " " + file.getValue()
+                        + (java.nio.file.Files.exists(file.getValue()) ? " cannot be read by this user" : " does not exist")
+                        + "; fix the path in mss.yaml", null);
+            }
+        }
+    }
+
+    /** A certificate or key that does not load: named, with what the TLS library said. */
+    public static Exception tlsFailure(Exception e, Path cert, Path key) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.GeneralSecurityException
+                    || (t instanceof IllegalArgumentException && String.valueOf(t.getMessage()).contains("File does not contain"))) {
+                return new StartupException("cannot load the TLS certificate " + cert + " and key " + key + " ("
+                        + t.getMessage() + "): tls-cert must be PEM certificates, leaf first, and tls-key its PEM "
+                        + "private key (PKCS#8: openssl pkcs8 -topk8 -nocrypt)", e);
+            }
+        }
+        return e;
+    }
 }
