@@ -79,7 +79,8 @@ async function loadBizTypes() {
   for (const bt of answer.body.bizTypes) {
     const row = document.createElement("tr");
     row.dataset.id = bt.id;
-    cell(row, bt.id).title = bt.description || "";
+    cell(row, bt.id);
+    cell(row, bt.description).className = "description";
     cell(row, bt.range); cell(row, bt.range === "GLOBAL" ? "-" : bt.target); cell(row, bt.multiDevice ? "yes" : "no");
     cell(row, bt.persistent ? "yes" : "no"); cell(row, bt.retentionDays + " d");
     cell(row, bt.rePushMode + (bt.rePushMode === "THRESHOLD" ? " " + bt.rePushThreshold : ""));
@@ -300,10 +301,18 @@ $("lookup-form").addEventListener("submit", async (event) => {
   const b = answer.body;
   const head = document.createElement("div");
   head.className = "card";
-  head.innerHTML = "<h3></h3><p id='lookup-connected'></p>";
+  head.innerHTML = "<h3></h3><p><span id='lookup-connected' class='state'></span></p>";
   head.querySelector("h3").textContent = (kind === "device" ? "Device " + b.deviceId + (b.userId ? " (user " + b.userId + ")" : "") : "User " + b.userId);
-  head.querySelector("p").textContent = b.connected ? "Connected: " + b.sessions.length + " session(s)" : "Not connected";
+  // offline means "known here, not connected now"; never seen is usually a mistyped id
+  const state = b.connected ? "connected" : b.seen ? "offline" : "never";
+  const stateLine = head.querySelector("#lookup-connected");
+  stateLine.classList.add(state);
+  stateLine.dataset.state = state;
+  stateLine.textContent = state === "connected" ? "Connected: " + b.sessions.length + " session(s)"
+    : state === "offline" ? "Offline: not connected now; what it has acknowledged is below"
+    : "Never seen: no sync point or ack is stored for this " + (kind === "device" ? "deviceId" : "userId") + " — check the id";
   out.appendChild(head);
+  if (state === "never") return;
   if (b.sessions.length) {
     out.appendChild(table(["Session", "Device", "User", "From", "Connected since", "OS / app", "Backlog"],
       b.sessions.map(s => [s.sessionId, s.deviceId, s.userId, s.remoteAddress, time(s.connectedAt), s.osType + " " + s.appVersion, s.backlog]), "lookup-sessions"));
@@ -336,7 +345,9 @@ function table(headers, rows, id) {
   return t;
 }
 
-// ---- live overview: polls /api/v1/stats, derives rates, keeps the last five minutes
+// ---- live overview: the server samples its stats every two seconds whether or not this page
+// is open (GET /api/v1/stats/history); the page fetches the samples it does not have yet, derives
+// rates, and draws the last five minutes — time spent on other pages included
 const overview = (() => {
   const POINTS = 150, PERIOD_MS = 2000;
   const series = { t: [], connections: [], pushes: [], deliveries: [], p50: [], p95: [], p99: [], backlog: [] };
@@ -358,10 +369,7 @@ const overview = (() => {
     };
   }
 
-  async function tick() {
-    const answer = await api("GET", "/api/v1/stats");
-    if (!answer.body.success) return;
-    const s = answer.body.stats;
+  function add(s) {
     const now = s.timestamp / 1000;
     const rate = (field) => last ? Math.max(0, (s[field] - last[field]) / Math.max(0.001, now - last.timestamp / 1000)) : 0;
     const push = (k, v) => { series[k].push(v); if (series[k].length > POINTS) series[k].shift(); };
@@ -369,6 +377,14 @@ const overview = (() => {
     push("p50", s.deliveryLatencyMs.p50 || 0); push("p95", s.deliveryLatencyMs.p95 || 0); push("p99", s.deliveryLatencyMs.p99 || 0);
     push("backlog", s.backlog);
     last = s;
+  }
+
+  async function tick() {
+    const answer = await api("GET", "/api/v1/stats/history?since=" + (last ? last.timestamp : 0));
+    if (!answer.body.success) return;
+    answer.body.samples.forEach(add);
+    if (!last) return;
+    const s = last;
     $("page-overview").dataset.samples = series.t.length;
     $("tile-connections").textContent = s.connections;
     $("tile-pushes").textContent = series.pushes[series.pushes.length - 1].toFixed(1);

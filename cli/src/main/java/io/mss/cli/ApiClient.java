@@ -50,8 +50,23 @@ final class ApiClient {
         }
     }
 
+    /**
+     * What to do about a refusal, in the command line's words (flags, not routes), by resultCode;
+     * a command adds its own with {@link #call(String, String, Object, java.util.Map)}.
+     */
+    private static final java.util.Map<String, String> HINTS = java.util.Map.of(
+            "UNAUTHORIZED", "the API key was refused: check --data-dir (its api-key file) or MSS_API_KEY",
+            "FORBIDDEN", "this key's role may not do that: use an admin key (./mss key create --role admin)",
+            "BIZ_TYPE_NOT_FOUND", "no such bizType: ./mss biz list shows them, ./mss biz create ID adds one");
+
     /** Sends the request, prints the answer, returns 0 on success and 1 otherwise. */
     int call(String method, String path, Object body) throws IOException, InterruptedException {
+        return call(method, path, body, java.util.Map.of());
+    }
+
+    /** As {@link #call(String, String, Object)}; a refusal whose resultCode is in {@code hints} prints that hint. */
+    int call(String method, String path, Object body, java.util.Map<String, String> hints)
+            throws IOException, InterruptedException {
         byte[] bytes = body == null ? new byte[0] : JSON.writeValueAsBytes(body);
         HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofByteArray(bytes);
@@ -72,13 +87,22 @@ final class ApiClient {
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            System.err.println("cannot reach " + baseUrl + ": " + e);
+            System.err.println("mss: cannot reach the HTTP API at " + baseUrl + " (" + e
+                    + "): is the server running? Another address: --api URL or MSS_API_URL");
             return 1;
         }
         try {
             JsonNode answer = JSON.readTree(response.body());
             System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(answer));
-            return answer.path("success").asBoolean(false) ? 0 : 1;
+            if (answer.path("success").asBoolean(false)) {
+                return 0;
+            }
+            String resultCode = answer.path("resultCode").asText("");
+            String hint = hints.getOrDefault(resultCode, HINTS.get(resultCode));
+            if (hint != null) {
+                System.err.println("mss: " + hint);
+            }
+            return 1;
         } catch (IOException e) {
             System.out.println(response.body());
             return response.statusCode() < 300 ? 0 : 1;

@@ -153,7 +153,8 @@ final class BizCommand {
         @Override
         public Integer call() throws Exception {
             return api.client().call("DELETE", "/api/v1/biz-types/" + ApiClient.encode(id) + (force ? "?force=true" : ""),
-                    null);
+                    null, java.util.Map.of("BIZ_TYPE_HAS_DATA",
+                            id + " has stored oplogs: repeat with --force to delete them with it"));
         }
     }
 }

@@ -44,32 +44,27 @@ final class ServerCommand implements Callable<Integer> {
         if (file == null && Files.exists(Path.of("mss.yaml"))) {
             file = Path.of("mss.yaml");
         }
-        ServerConfig cfg;
-        try {
-            cfg = ServerConfig.load(file, System.getenv());
-            if (dataDir != null) {
-                cfg.dataDir = dataDir.toString();
-            }
-            if (syncPort != null) {
-                cfg.syncPort = syncPort;
-            }
-            if (httpPort != null) {
-                cfg.httpPort = httpPort;
-            }
-            if (wsPort != null) {
-                cfg.wsPort = wsPort;
-            }
-            if (bindHost != null) {
-                cfg.bindHost = bindHost;
-            }
-            if (noFsync) {
-                cfg.fsync = false;
-            }
-            cfg.validate();
-        } catch (ServerConfig.ConfigException e) {
-            System.err.println("mss server: " + e.getMessage());
-            return 2;
+        // a ConfigException reaches Failures: one line, exit code 2
+        ServerConfig cfg = ServerConfig.load(file, System.getenv());
+        if (dataDir != null) {
+            cfg.dataDir = dataDir.toString();
         }
+        if (syncPort != null) {
+            cfg.syncPort = syncPort;
+        }
+        if (httpPort != null) {
+            cfg.httpPort = httpPort;
+        }
+        if (wsPort != null) {
+            cfg.wsPort = wsPort;
+        }
+        if (bindHost != null) {
+            cfg.bindHost = bindHost;
+        }
+        if (noFsync) {
+            cfg.fsync = false;
+        }
+        cfg.validate();
         MssServer server = MssServer.start(cfg, System.getenv());
         RUNNING = true;
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mss-shutdown"));

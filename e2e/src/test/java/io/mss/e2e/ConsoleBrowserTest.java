@@ -87,8 +87,13 @@ class ConsoleBrowserTest {
     }
 
     private void signInConfigurePushAndFindItAll() throws Exception {
-        browser.get(console);
+        // the HTTP port's root leads to the console, which has an icon and says where the key is
+        browser.get(fleet.server.api.baseUrl + "/");
+        wait.until(ExpectedConditions.urlToBe(console));
         WebElement key = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("api-key")));
+        assertThat(browser.findElement(By.id("page-sign-in")).getText()).contains("data/api-key", "MSS_API_KEY");
+        assertThat(browser.findElement(By.cssSelector("link[rel='icon']")).getDomAttribute("href"))
+                .isEqualTo("/console/favicon.svg");
 
         // a wrong key is refused with a clear message
         key.sendKeys("not-the-key");
@@ -112,6 +117,8 @@ class ConsoleBrowserTest {
         browser.findElement(By.id("bt-save")).click();
         wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#biz-type-list tr[data-id='ORDER']")));
         assertThat(fleet.server.server.bizTypeStore().get("ORDER")).isPresent();
+        assertThat(browser.findElement(By.cssSelector("#biz-type-list tr[data-id='ORDER'] td.description")).getText())
+                .isEqualTo("order status for the user's devices");
         createNewsFromTheForm();
         screenshot("biz-types");
 
@@ -163,6 +170,14 @@ class ConsoleBrowserTest {
             assertThat(browser.findElement(By.id("lookup-acks")).getText()).contains("ORDER");
         });
         screenshot("lookup");
+        // an id this server has never seen does not look like a device that is offline
+        browser.findElement(By.id("lookup-id")).clear();
+        browser.findElement(By.id("lookup-id")).sendKeys("phone-7");
+        browser.findElement(By.id("lookup-search")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("lookup-connected"), "Never seen"));
+        assertThat(browser.findElement(By.id("lookup-connected")).getDomAttribute("data-state")).isEqualTo("never");
+        assertThat(browser.findElements(By.id("lookup-sync-points"))).isEmpty();
+        screenshot("lookup-never-seen");
 
         // the overview follows live: pushes while it watches, the device counted
         browser.get(console + "#overview");
@@ -190,10 +205,34 @@ class ConsoleBrowserTest {
             wait.withTimeout(Duration.ofSeconds(30)).until(d -> number(
                     d.findElement(By.id("page-overview")).getDomAttribute("data-samples")) >= 6);
             screenshot("overview");
+
+            // time on another page is not lost: the server sampled it, and the charts show it at once
+            int before = (int) number(browser.findElement(By.id("page-overview")).getDomAttribute("data-samples"));
+            browser.findElement(By.cssSelector("nav a[data-page='records']")).click();
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-records")));
+            int sampled = fleet.server.api.call("GET", "/api/v1/stats/history", null).body().path("samples").size();
+            await().atMost(Duration.ofSeconds(20)).until(() ->
+                    fleet.server.api.call("GET", "/api/v1/stats/history", null).body().path("samples").size() >= sampled + 4);
+            browser.findElement(By.cssSelector("nav a[data-page='overview']")).click();
+            // one poll on return brings them all: one sample a poll would need 8 s for 4
+            new WebDriverWait(browser, Duration.ofSeconds(3)).until(d -> number(
+                    d.findElement(By.id("page-overview")).getDomAttribute("data-samples")) >= before + 4);
         } finally {
             watching.set(false);
             pusher.join(Duration.ofSeconds(15).toMillis());
         }
+
+        // a device that was connected and is not now is offline, not never seen
+        phone.close();
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleet.server.server.engine().sessionCount() == 0);
+        browser.get(console + "#lookup");
+        WebElement lookupId = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("lookup-id")));
+        lookupId.clear();
+        lookupId.sendKeys("phone-1");
+        browser.findElement(By.id("lookup-search")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("lookup-connected"), "Offline"));
+        assertThat(browser.findElement(By.id("lookup-connected")).getDomAttribute("data-state")).isEqualTo("offline");
+        screenshot("lookup-offline");
 
         deleteWithTheForceConfirmation();
 

@@ -71,6 +71,10 @@ final class ServerProcess implements AutoCloseable {
         });
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     /** SIGKILL: no shutdown hook, no flush, no goodbye. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

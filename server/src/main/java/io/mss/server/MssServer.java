@@ -12,6 +12,7 @@ import io.mss.server.cluster.NodeInfo;
 import io.mss.server.cluster.Reconciler;
 import io.mss.server.cluster.RedisBus;
 import io.mss.server.records.RecordRetention;
+import io.mss.server.startup.StartupChecks;
 import io.mss.server.records.RecordStore;
 import io.mss.server.records.RocksDbRecordStore;
 import io.mss.server.store.BizTypeStore;
@@ -79,7 +80,12 @@ public final class MssServer implements AutoCloseable {
         long t0 = System.nanoTime();
         config.validate();
         Path dataDir = config.dataPath().toAbsolutePath();
-        Files.createDirectories(dataDir);
+        try {
+            Files.createDirectories(dataDir);
+        } catch (java.io.IOException e) {
+            throw new io.mss.server.startup.StartupException("cannot create the data dir " + dataDir + " (" + e
+                    + "); choose another with --data-dir", e);
+        }
         Secrets secrets = Secrets.loadOrCreate(dataDir, env);
 
         Path certFile;
@@ -93,6 +99,7 @@ public final class MssServer implements AutoCloseable {
         } else {
             certFile = Path.of(config.tlsCert);
             keyFile = Path.of(config.tlsKey);
+            StartupChecks.tlsFilesReadable(certFile, keyFile);
         }
 
         OplogStore store;
@@ -110,8 +117,13 @@ public final class MssServer implements AutoCloseable {
             syncPoints = syncPointWriter;
             bizTypes = postgres;
         } else {
-            RocksDbStore rocks = RocksDbStore.open(dataDir.resolve("store"),
-                    RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+            RocksDbStore rocks;
+            try {
+                rocks = RocksDbStore.open(dataDir.resolve("store"),
+                        RocksDbStore.Options.defaults().withFsync(config.fsync).withClock(clock));
+            } catch (io.mss.server.store.StoreException e) {
+                throw StartupChecks.storeFailure(e, dataDir, dataDir.resolve("store"));
+            }
             store = rocks;
             syncPoints = rocks;
             bizTypes = rocks;
@@ -124,6 +136,12 @@ public final class MssServer implements AutoCloseable {
         ClusterBus bus = null;
         Reconciler reconciler = null;
         try {
+            StartupChecks.portFree(config.bindHost, config.syncPort, "--sync-port");
+            StartupChecks.portFree(config.bindHost, config.httpPort, "--http-port");
+            if (config.wsPort > 0) {
+                StartupChecks.portFree(config.wsInsecureLoopback ? "127.0.0.1" : config.bindHost, config.wsPort,
+                        "--ws-port");
+            }
             records = postgres != null ? postgres : RocksDbRecordStore.open(dataDir.resolve("records"));
             recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, syncPoints, bizTypes, clock, config.maxOplogsPerFrame,
@@ -139,8 +157,9 @@ public final class MssServer implements AutoCloseable {
             long startedAt = System.currentTimeMillis();
             java.util.concurrent.atomic.AtomicInteger syncPort = new java.util.concurrent.atomic.AtomicInteger();
             java.util.concurrent.atomic.AtomicInteger httpPort = new java.util.concurrent.atomic.AtomicInteger();
+            String advertised = advertisedHost(config);
             java.util.function.Supplier<NodeInfo> self = () -> new NodeInfo(nodeId,
-                    config.bindHost + ":" + syncPort.get(), config.bindHost + ":" + httpPort.get(), startedAt,
+                    advertised + ":" + syncPort.get(), advertised + ":" + httpPort.get(), startedAt,
                     System.currentTimeMillis(), engine.sessionCount());
             if ("redis".equals(config.bus)) {
                 // subscribed before the sync port takes a session: its backlog read comes after
@@ -158,7 +177,12 @@ public final class MssServer implements AutoCloseable {
                             java.time.Duration.ofMillis(config.reconcileIntervalMs));
                 }
             }
-            gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
+            try {
+                gateway = new GatewayServer(config, tokens, engine, certFile.toFile(), keyFile.toFile());
+            } catch (Exception e) {
+                throw StartupChecks.tlsFailure(StartupChecks.bindFailure(e, config.bindHost, config.syncPort,
+                        "--sync-port"), certFile, keyFile);
+            }
             syncPort.set(gateway.port());
             receipts = new ReceiptWebhook(engine::bizType);
             engine.addAckListener(receipts);
@@ -170,7 +194,11 @@ public final class MssServer implements AutoCloseable {
             if ("redis".equals(config.bus)) {
                 api.withDependency("redis", bus::healthy);
             }
-            api.start();
+            try {
+                api.start();
+            } catch (RuntimeException e) {
+                throw StartupChecks.bindFailure(e, config.bindHost, config.httpPort, "--http-port");
+            }
             httpPort.set(api.port());
             gateway.consolePort(api.port());
             bus.started();
@@ -211,6 +239,16 @@ public final class MssServer implements AutoCloseable {
             store.close();
             throw e;
         }
+    }
+
+    /** A host others can connect to: 0.0.0.0 is where the node listens, not where it is reached. */
+    private static String advertisedHost(ServerConfig config) {
+        if (!config.advertisedHost.isBlank()) {
+            return config.advertisedHost.trim();
+        }
+        String bind = config.bindHost;
+        boolean wildcard = bind.isBlank() || "0.0.0.0".equals(bind) || "::".equals(bind) || "[::]".equals(bind);
+        return wildcard ? hostName() : bind;
     }
 
     private static String hostName() {

@@ -12,20 +12,22 @@ import java.util.Properties;
 
 /**
  * What operators and their tools read besides the business API: {@code /metrics} for
- * Prometheus, {@code /api/v1/stats} for the console's overview, the OpenAPI document and its
+ * Prometheus, {@code /api/v1/stats} and its history for the console's overview, the OpenAPI document and its
  * Swagger UI, and stable paths to the console's WebJar libraries (versions from the jars).
  */
 final class ConsoleRoutes {
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final MssMetrics metrics;
+    private final StatsHistory history;
     private final byte[] openApi;
     private final String swaggerPage;
     private final String uplotVersion;
     private final byte[] indexPage;
 
-    ConsoleRoutes(MssMetrics metrics) {
+    ConsoleRoutes(MssMetrics metrics, StatsHistory history) {
         this.metrics = metrics;
+        this.history = history;
         this.openApi = resource("/openapi.yaml");
         this.indexPage = resource("/console/index.html");
         this.uplotVersion = webJarVersion("org.webjars.npm", "uplot");
@@ -39,6 +41,27 @@ final class ConsoleRoutes {
 
     void stats(Context ctx) {
         HttpApi.ok(ctx, Map.of("stats", metrics.snapshot()));
+    }
+
+    /** {@code ?since=} epoch ms: only the samples after it, for a console that already has the rest. */
+    void statsHistory(Context ctx) {
+        long since;
+        try {
+            since = Long.parseLong(java.util.Objects.requireNonNullElse(ctx.queryParam("since"), "0"));
+        } catch (NumberFormatException e) {
+            throw ApiException.invalid("'since' must be epoch milliseconds");
+        }
+        HttpApi.ok(ctx, Map.of("periodMs", StatsHistory.PERIOD_MS, "samples", history.since(since)));
+    }
+
+    /** {@code GET /}: the console is what a browser pointed at the HTTP port is looking for. */
+    void root(Context ctx) {
+        ctx.redirect("/console/");
+    }
+
+    /** Browsers ask every page's host for {@code /favicon.ico}; the console's icon answers. */
+    void favicon(Context ctx) {
+        ctx.redirect("/console/favicon.svg");
     }
 
     void openApi(Context ctx) {

@@ -60,6 +60,7 @@ public final class HttpApi implements AutoCloseable {
     private static final String KEY_ID_ATTRIBUTE = "mss.keyId";
     private final ObjectMapper mapper = new ObjectMapper();
     private final ExecutorService completions;
+    private final StatsHistory statsHistory;
     private final Javalin app;
     /** "GET /api/v1/biz-types/{id}" and so on: what the OpenAPI document must describe. */
     private final java.util.List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -93,7 +94,8 @@ public final class HttpApi implements AutoCloseable {
         RecentAcks recentAcks = new RecentAcks();
         engine.addAckListener(recentAcks);
         LookupRoutes lookupRoutes = new LookupRoutes(engine, bizTypes, recentAcks);
-        ConsoleRoutes consoleRoutes = new ConsoleRoutes(engine.metrics());
+        this.statsHistory = new StatsHistory(engine.metrics());
+        ConsoleRoutes consoleRoutes = new ConsoleRoutes(engine.metrics(), statsHistory);
         int maxRequestBytes = Math.max(config.maxRequestBytes, LARGE_REQUEST_BYTES);
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
@@ -131,6 +133,7 @@ public final class HttpApi implements AutoCloseable {
         app.get("/api/v1/devices/{deviceId}", lookupRoutes::device);
         app.get("/api/v1/users/{userId}", lookupRoutes::user);
         app.get("/api/v1/stats", consoleRoutes::stats);
+        app.get("/api/v1/stats/history", consoleRoutes::statsHistory);
         app.before("/metrics", ctx -> {
             if (config.metricsRequireKey) {
                 authenticate(ctx);
@@ -140,6 +143,8 @@ public final class HttpApi implements AutoCloseable {
         app.get("/openapi.yaml", consoleRoutes::openApi);
         app.get("/swagger", consoleRoutes::swagger);
         app.get("/console", consoleRoutes::index);
+        app.get("/", consoleRoutes::root);
+        app.get("/favicon.ico", consoleRoutes::favicon);
         app.get("/console/lib/{file}", consoleRoutes::uplot);
         app.get("/health/ready", this::ready);
         app.get("/api/v1/nodes", this::nodes);
@@ -256,6 +261,7 @@ public final class HttpApi implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        statsHistory.close();
         completions.shutdown();
         try {
             if (!completions.awaitTermination(10, TimeUnit.SECONDS)) {

@@ -81,10 +81,14 @@ final class LookupRoutes {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("deviceId", deviceId);
         answer.put("userId", userId);
+        var lastAcks = recentAcks.of(deviceId);
         answer.put("connected", !sessions.isEmpty());
+        // seen: connected now, or something of it is stored; a bizType's data alone (syncPoint 0) is not the device
+        answer.put("seen", !sessions.isEmpty() || !lastAcks.isEmpty()
+                || points.stream().anyMatch(p -> ((Number) p.get("syncPoint")).longValue() > 0));
         answer.put("sessions", sessions.stream().map(LookupRoutes::describe).toList());
         answer.put("syncPoints", points);
-        answer.put("lastAcks", recentAcks.of(deviceId));
+        answer.put("lastAcks", lastAcks);
         HttpApi.ok(ctx, answer);
     }
 
@@ -120,6 +124,8 @@ final class LookupRoutes {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("userId", userId);
         answer.put("connected", !sessions.isEmpty());
+        // seen: connected now, or one of the user's devices has a sync point stored
+        answer.put("seen", !sessions.isEmpty() || scopes.stream().anyMatch(e -> !((List<?>) e.get("devices")).isEmpty()));
         answer.put("sessions", sessions.stream().map(LookupRoutes::describe).toList());
         answer.put("bizTypes", scopes);
         HttpApi.ok(ctx, answer);

@@ -52,8 +52,9 @@ public record Secrets(String apiKey, String tokenSecret, Path apiKeyFile, Path t
         }
         Path file = dataDir.resolve(fileName);
         if (!Files.exists(file)) {
-            throw new IllegalStateException(envName + " is not set and " + file
-                    + " does not exist; start the server once with this --data-dir, or set " + envName);
+            throw new MissingSecretException(envName + " is not set and " + file.toAbsolutePath().normalize()
+                    + " does not exist: run this where the server's data dir is, pass it with --data-dir, or set "
+                    + envName);
         }
         try {
             return Files.readString(file, StandardCharsets.UTF_8).trim();
@@ -87,5 +88,14 @@ public record Secrets(String apiKey, String tokenSecret, Path apiKeyFile, Path t
 
     private static boolean blank(String s) {
         return s == null || s.isBlank();
+    }
+
+    /** A tool found neither the environment variable nor the data dir's file; the message says what to pass. */
+    public static final class MissingSecretException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        MissingSecretException(String message) {
+            super(message);
+        }
     }
 }

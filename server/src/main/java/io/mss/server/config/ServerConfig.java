@@ -20,6 +20,11 @@ import java.util.Map;
 public final class ServerConfig {
     public String dataDir = "./data";
     public String bindHost = "0.0.0.0";
+    /**
+     * The host name devices and operators reach this node by, shown in the node list; empty: the
+     * bind host, or this machine's host name when it binds every address (0.0.0.0, ::).
+     */
+    public String advertisedHost = "";
     public int syncPort = 7443;
     public int httpPort = 7080;
     /**
@@ -126,6 +131,13 @@ public final class ServerConfig {
             }
             try {
                 config = YAML.readValue(yamlFile.toFile(), ServerConfig.class);
+            } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+                throw new ConfigException(unknownSetting(yamlFile, e));
+            } catch (com.fasterxml.jackson.databind.exc.InvalidFormatException e) {
+                throw new ConfigException(badValue(yamlFile, e));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                // the parser's own words, without the dump of the source it appends
+                throw new ConfigException("cannot read " + yamlFile + line(e) + ": " + e.getOriginalMessage());
             } catch (IOException e) {
                 throw new ConfigException("cannot read " + yamlFile + ": " + e.getMessage());
             }
@@ -134,9 +146,36 @@ public final class ServerConfig {
         return config;
     }
 
+    /** One line: which setting, where, what kind of value it takes and what it got. */
+    private static String badValue(Path yamlFile, com.fasterxml.jackson.databind.exc.InvalidFormatException e) {
+        String setting = e.getPath().isEmpty() ? "?" : e.getPath().get(e.getPath().size() - 1).getFieldName();
+        Class<?> type = e.getTargetType();
+        String kind = type == int.class || type == Integer.class ? "a whole number"
+                : type == boolean.class || type == Boolean.class ? "true or false" : type.getSimpleName();
+        return "setting '" + setting + "' in " + yamlFile + line(e) + " must be " + kind + ", got '" + e.getValue() + "'";
+    }
+
+    private static String line(com.fasterxml.jackson.core.JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+    }
+
+    /** One line: the unknown key, where it is, the closest valid one and every valid one. */
+    private static String unknownSetting(Path yamlFile,
+                                         com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+        List<String> valid = new ArrayList<>();
+        e.getKnownPropertyIds().forEach(id -> valid.add(String.valueOf(id)));
+        java.util.Collections.sort(valid);
+        String key = e.getPropertyName();
+        String closest = SettingNames.closest(key, valid);
+        return "unknown setting '" + key + "' in " + yamlFile + line(e)
+                + (closest == null ? "" : "; did you mean '" + closest + "'?")
+                + " Valid settings: " + String.join(", ", valid);
+    }
+
     private void applyEnvironment(Map<String, String> env) {
         dataDir = env.getOrDefault("MSS_DATA_DIR", dataDir);
         bindHost = env.getOrDefault("MSS_BIND_HOST", bindHost);
+        advertisedHost = env.getOrDefault("MSS_ADVERTISED_HOST", advertisedHost);
         syncPort = intEnv(env, "MSS_SYNC_PORT", syncPort);
         httpPort = intEnv(env, "MSS_HTTP_PORT", httpPort);
         wsPort = intEnv(env, "MSS_WS_PORT", wsPort);
@@ -271,6 +310,9 @@ public final class ServerConfig {
         }
         if (nodeId == null) {
             nodeId = "";
+        }
+        if (advertisedHost == null) {
+            advertisedHost = "";
         }
         if (dataDir == null || dataDir.isBlank()) {
             problems.add("data-dir is required");

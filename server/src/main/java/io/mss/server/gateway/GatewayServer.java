@@ -18,8 +18,6 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.OpenSsl;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 
 import java.io.File;
@@ -41,6 +39,10 @@ public final class GatewayServer implements AutoCloseable {
             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
             "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
+    /** How often the certificate and key files are looked at for a rotation. */
+    private static final java.time.Duration TLS_RELOAD_CHECK = java.time.Duration.ofSeconds(2);
+
+    private final ReloadingSslContext tls;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
@@ -55,11 +57,7 @@ public final class GatewayServer implements AutoCloseable {
         boolean epoll = Epoll.isAvailable();
         SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         this.tlsProvider = provider.name();
-        SslContext ssl = SslContextBuilder.forServer(certFile, keyFile)
-                .sslProvider(provider)
-                .protocols("TLSv1.3", "TLSv1.2")
-                .ciphers(STRONG_CIPHERS)
-                .build();
+        this.tls = new ReloadingSslContext(certFile, keyFile, provider, TLS_RELOAD_CHECK);
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Class<? extends ServerChannel> channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -78,7 +76,7 @@ public final class GatewayServer implements AutoCloseable {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                             new WriteBufferWaterMark(config.writeBufferLowBytes, config.writeBufferHighBytes))
-                    .childHandler(new TlsGatewayInitializer(context, ssl))
+                    .childHandler(new TlsGatewayInitializer(context, tls))
                     .bind(new InetSocketAddress(config.bindHost, config.syncPort))
                     .sync()
                     .channel();
@@ -93,6 +91,7 @@ public final class GatewayServer implements AutoCloseable {
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             sessions.close();
             upstream.close();
+            tls.close();
             throw e;
         }
         this.serverChannel = bound;
@@ -129,6 +128,7 @@ public final class GatewayServer implements AutoCloseable {
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         sessions.close();
         upstream.close();
+        tls.close();
     }
 
     /** Upstream messages being forwarded and results kept for resends, for metrics and tests. */
