@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "MSS — Mobile Sync Service: ordered, durable server-to-app sync.",
         subcommands = {ServerCommand.class, TokenCommand.class, PushCommand.class, ListenCommand.class,
                 BizCommand.class, StatusCommand.class, RecordsCommand.class, KeyCommand.class, BackupCommand.class,
-                RestoreCommand.class,
+                RestoreCommand.class, NewTimelinesCommand.class,
                 BenchPointer.class, CommandLine.HelpCommand.class})
 public final class Main {
     @CommandLine.Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,

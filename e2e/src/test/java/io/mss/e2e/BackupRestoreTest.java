@@ -34,11 +34,16 @@ class BackupRestoreTest {
         List<Long> acked = new CopyOnWriteArrayList<>();
         AtomicBoolean pushing = new AtomicBoolean(true);
         List<Long> ackedBeforeBackup;
+        DeliveryChecker phoneChecker = new DeliveryChecker();
         try (ServerProcess original = new ServerProcess(data, logs)) {
             original.secretsFromEnvironment = false;
             original.start();
             Api api = original.api();
             api.createBizType("ORDER", "APPOINTED", "USER");
+            // alice's phone is online throughout: it gets pushes the backup will not have
+            Device phone = new Device("phone-1", "alice", original.syncPort, data.resolve("tls/server.crt").toFile(),
+                    tmp.resolve("phone"), phoneChecker, "ORDER");
+            phone.client.appToForeground();
             Thread pusher = new Thread(() -> {
                 for (int i = 0; pushing.get(); i++) {
                     Api.Answer answer = api.push("ORDER", "alice", "order " + i, "o-" + i);
@@ -67,6 +72,8 @@ class BackupRestoreTest {
                 pushing.set(false);
                 pusher.join(Duration.ofSeconds(30).toMillis());
             }
+            await().atMost(Duration.ofSeconds(60)).until(() -> phone.received.size() >= acked.size());
+            phone.close();
         }
 
         Path restoredDir = tmp.resolve("restored");
@@ -97,6 +104,21 @@ class BackupRestoreTest {
             Api.Answer next = restored.api().push("ORDER", "alice", "after the restore", null);
             assertThat(next.body().path("oplogId").asLong()).isGreaterThan(ackedBeforeBackup.get(ackedBeforeBackup.size() - 1));
             assertThat(restored.api().call("GET", "/api/v1/biz-types/ORDER", null).status()).isEqualTo(200);
+
+            // the phone is ahead of the backup: it is told FULL_UPDATE, then gets the restored
+            // timeline and the push made after the restore, in order, once — never a silent stall
+            try (Device phone = new Device("phone-1", "alice", restored.syncPort, data.resolve("tls/server.crt").toFile(),
+                    tmp.resolve("phone"), new DeliveryChecker(), "ORDER")) {
+                phone.client.appToForeground();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !phone.received.isEmpty()
+                        && "after the restore".equals(phone.received.get(phone.received.size() - 1).payload()));
+                assertThat(phone.fullUpdates).containsExactly("ORDER");
+                List<Long> ids = phone.received.stream().map(m -> m.id()).toList();
+                for (int i = 0; i < ids.size(); i++) {
+                    assertThat(ids.get(i)).isEqualTo(i + 1L);
+                }
+                assertThat(ids.get(ids.size() - 1)).isEqualTo(next.body().path("oplogId").asLong());
+            }
         }
 
         // restoring over a stopped node's data dir keeps what was there

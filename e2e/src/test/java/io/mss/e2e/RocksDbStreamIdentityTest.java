@@ -59,6 +59,35 @@ class RocksDbStreamIdentityTest extends StreamIdentityContract {
         }
     }
 
+    /** A copy put back by hand, then {@code ./mss new-timelines}: a device ahead is told FULL_UPDATE however far the head grew. */
+    @Test
+    void aCopyPutBackByHandAndNewTimelinesIsNoticedEvenAfterTheHeadGrewPastTheDevice() throws Exception {
+        push(10, "before backup ");
+        long epoch = syncedPhone(10);
+        server.close();
+        Path backup = tmp.resolve("backup");
+        copy(dataDir(), backup);
+        server = TestServer.start(dataDir(), this::configure);
+        push(20, "after backup ");
+        server.close();
+        server = null;
+        current = backup;
+        CliRun refreshed = CliRun.run(tmp, "new-timelines", "--data-dir", backup.toString());
+        assertThat(refreshed.exitCode()).as(refreshed.stderr()).isZero();
+        server = TestServer.start(dataDir(), this::configure);
+        // the restored timeline grows past where the phone (at 30 on the lost history) stands
+        push(25, "after restore ");
+        try (RawDevice phone = connect("phone", "alice", 2, orders(epoch, 30))) {
+            List<ServerFrame> got = phone.catchUp();
+            assertThat(onlyRestart(got).getEpoch()).isNotEqualTo(epoch);
+            assertThat(RawDevice.ids(got)).hasSize(35).startsWith(1L).endsWith(35L);
+        }
+        // on a running node's data dir it refuses, in one line
+        CliRun refused = CliRun.run(tmp, "new-timelines", "--data-dir", backup.toString());
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.stderr()).doesNotContain("\tat ");
+    }
+
     private static void copy(Path from, Path to) throws Exception {
         try (Stream<Path> files = Files.walk(from)) {
             for (Path file : (Iterable<Path>) files::iterator) {

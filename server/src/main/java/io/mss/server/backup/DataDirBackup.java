@@ -4,6 +4,8 @@ import io.mss.server.auth.ApiKeys;
 import io.mss.server.auth.Secrets;
 import io.mss.server.startup.LockHolder;
 
+import io.mss.server.store.rocksdb.RocksDbStore;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -91,6 +93,12 @@ public final class DataDirBackup {
             copyTree(from.resolve(RECORDS), dataDir.resolve(RECORDS));
         }
         copyFiles(from, dataDir);
+        // devices may hold positions the backup never saw (ahead of it): every scope starts a new
+        // timeline, so each device is told FULL_UPDATE once instead of waiting for ids that will
+        // now carry other data
+        try (RocksDbStore store = RocksDbStore.open(dataDir.resolve(STORE))) {
+            store.startNewTimelines();
+        }
         return aside;
     }
 

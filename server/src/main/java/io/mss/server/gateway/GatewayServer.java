@@ -81,7 +81,7 @@ public final class GatewayServer implements AutoCloseable {
                     .sync()
                     .channel();
             if (config.wsPort != -1) {
-                webSocket = WebSocketListener.bind(config, context, boss, workers, channelClass, ssl);
+                webSocket = WebSocketListener.bind(config, context, boss, workers, channelClass, tls);
             }
         } catch (Exception e) {
             if (bound != null) {

@@ -26,10 +26,12 @@ final class WebSocketGatewayInitializer extends GatewayInitializer {
     /** The upgrade request is headers only; browsers send a few KiB of them at most. */
     private static final int MAX_UPGRADE_REQUEST_BYTES = 16 * 1024;
 
-    private final SslContext sslContext;
+    /** The sync port's, reloaded when its files change; null for plain ws:// on loopback. */
+    private final java.util.function.Supplier<SslContext> sslContext;
     private final WebSocketOrigins origins;
 
-    WebSocketGatewayInitializer(GatewayContext gateway, SslContext sslContext, WebSocketOrigins origins) {
+    WebSocketGatewayInitializer(GatewayContext gateway, java.util.function.Supplier<SslContext> sslContext,
+                                WebSocketOrigins origins) {
         super(gateway);
         this.sslContext = sslContext;
         this.origins = origins;
@@ -43,7 +45,7 @@ final class WebSocketGatewayInitializer extends GatewayInitializer {
     @Override
     void addTransport(Channel ch, ChannelPipeline pipeline) {
         if (sslContext != null) {
-            pipeline.addLast(TLS, sslContext.newHandler(ch.alloc()));
+            pipeline.addLast(TLS, sslContext.get().newHandler(ch.alloc()));
         }
         int cap = gateway.config().maxFrameBytes;
         pipeline.addLast(HTTP_CODEC, new HttpServerCodec());

@@ -32,10 +32,11 @@ final class WebSocketListener {
     }
 
     static WebSocketListener bind(ServerConfig config, GatewayContext context, EventLoopGroup boss,
-                                  EventLoopGroup workers, Class<? extends ServerChannel> channelClass, SslContext ssl)
+                                  EventLoopGroup workers, Class<? extends ServerChannel> channelClass,
+                                  java.util.function.Supplier<SslContext> ssl)
             throws InterruptedException {
         String host = config.bindHost;
-        SslContext tls = ssl;
+        java.util.function.Supplier<SslContext> tls = ssl;
         if (config.wsInsecureLoopback) {
             // plain ws:// carries tokens in the clear: only ever reachable from this machine
             host = "127.0.0.1";
