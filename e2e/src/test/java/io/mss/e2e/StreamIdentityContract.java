@@ -199,6 +199,14 @@ abstract class StreamIdentityContract {
             assertThat(onlyRestart(again).getEpoch()).isEqualTo(epoch);
             assertThat(RawDevice.ids(again)).containsExactly(1L, 2L, 3L);
 
+            // acks sent before the client took the restart in move nothing and restart nothing again
+            int before = phone.frames.size();
+            phone.ack(ORDERS, ScopeKind.USER, epoch, 2_000_000);
+            phone.ack(ORDERS, ScopeKind.USER, epoch + 7, 3);
+            phone.roundTrip();
+            assertThat(phone.frames).hasSize(before);
+
+            phone.ack(ORDERS, ScopeKind.USER, epoch, 3);
             phone.ack(ORDERS, ScopeKind.USER, epoch + 1, 2);
             List<ServerFrame> third = phone.untilOplogs(3);
             onlyRestart(third);
@@ -286,6 +294,55 @@ abstract class StreamIdentityContract {
             assertThat(commands.get(0).getRestart()).isFalse();
             assertThat(commands.get(0).getEpoch()).isEqualTo(epochOf(got));
             assertThat(RawDevice.ids(got)).containsExactly(8L, 9L, 10L);
+        }
+    }
+
+    @Test
+    void aBizTypeCreatedAgainWhileTheDeviceIsConnectedDeliversAgainAfterFullUpdate() throws Exception {
+        push(3, "old ");
+        try (RawDevice phone = connect("phone", "alice", 2)) {
+            List<ServerFrame> got = phone.catchUp();
+            long oldEpoch = epochOf(got);
+            phone.ack(ORDERS, ScopeKind.USER, oldEpoch, 3);
+            phone.roundTrip();
+            assertThat(server.api.call("DELETE", "/api/v1/biz-types/" + ORDERS + "?force=true", null).status())
+                    .isEqualTo(200);
+            server.api.createBizType(ORDERS, "APPOINTED", "USER");
+            push(2, "again ");
+            List<ServerFrame> after = phone.untilOplogs(2);
+            Command restart = onlyRestart(after);
+            assertThat(restart.getEpoch()).isNotEqualTo(oldEpoch).isEqualTo(epochOf(after));
+            assertThat(RawDevice.oplogs(after)).extracting(o -> o.getId() + ":" + o.getPayload())
+                    .containsExactly("4:again 1", "5:again 2");
+        }
+    }
+
+    @Test
+    void aBizTypeUnknownAtHelloDeliversOnceItIsCreated() throws Exception {
+        try (RawDevice phone = RawDevice.connect(server.syncPort(), server.certFile(), TestServer.token("phone", "alice"),
+                "phone", 2, List.of("LATER"), List.of())) {
+            assertThat(phone.welcome.getUnknownBizTypesList()).containsExactly("LATER");
+            phone.catchUp();
+            server.api.createBizType("LATER", "APPOINTED", "USER");
+            assertThat(server.api.push("LATER", "alice", "first", null).status()).isEqualTo(200);
+            List<ServerFrame> got = phone.untilOplogs(1);
+            assertThat(RawDevice.commands(got)).isEmpty();
+            assertThat(RawDevice.oplogs(got)).extracting(o -> o.getPayload()).containsExactly("first");
+        }
+    }
+
+    @Test
+    void aVersionOneSyncPointOfEphemeralClockIdsIsClampedAndDurablePushesFollowTheSwitch() throws Exception {
+        assertThat(server.api.call("PUT", "/api/v1/biz-types/" + ORDERS, "{\"persistent\":false}").status())
+                .isEqualTo(200);
+        long clockId = System.currentTimeMillis() * 1000;
+        try (RawDevice phone = connect("phone", "alice", 1, orders(0, clockId))) {
+            List<ServerFrame> got = phone.catchUp();
+            assertThat(RawDevice.commands(got)).isEmpty();
+            assertThat(server.api.call("PUT", "/api/v1/biz-types/" + ORDERS, "{\"persistent\":true}").status())
+                    .isEqualTo(200);
+            push(2, "durable ");
+            assertThat(RawDevice.ids(phone.untilOplogs(2))).containsExactly(1L, 2L);
         }
     }
 }

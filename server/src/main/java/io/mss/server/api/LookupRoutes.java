@@ -71,7 +71,9 @@ final class LookupRoutes {
             point.put("syncPointEpoch", position.epoch());
             point.put("lastOplogId", last);
             point.put("epoch", head.epoch());
-            point.put("backlog", Math.max(0, last - syncPoint));
+            // a sync point of another timeline covers nothing of this one
+            boolean sameTimeline = position.epoch() == 0 || position.epoch() == head.epoch();
+            point.put("backlog", Math.max(0, last - (sameTimeline ? syncPoint : 0)));
             point.put("subscribed", state != null);
             if (state != null) {
                 point.put("sentUpTo", state.sentUpTo());

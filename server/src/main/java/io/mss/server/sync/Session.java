@@ -75,6 +75,8 @@ public final class Session {
     /** By bizType; iteration order is the merge order of catch-up frames. */
     private final Map<String, Cursor> cursors = new LinkedHashMap<>();
     private final Map<Scope, Cursor> byScope = new LinkedHashMap<>();
+    /** BizTypes the client registered that do not exist (unknown at Hello, or deleted since): read once created. */
+    private final java.util.Set<String> awaitedBizTypes = new java.util.HashSet<>();
     private boolean catchingUp = true;
     private boolean closed;
     private boolean wakeUpScheduled;
@@ -112,6 +114,8 @@ public final class Session {
         long leftEpoch;
         /** The epoch of the position the cursor started from (the client's or the stored one); 0: not known. */
         final long startEpoch;
+        /** Restarted, and the client has not acked on the new timeline yet. */
+        boolean awaitingAck;
 
         Cursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
             this.bizType = bizType;
@@ -148,6 +152,11 @@ public final class Session {
         byScope.put(scope, cursor);
     }
 
+    /** The client registered {@code bizTypeId}, which does not exist now. */
+    void await(String bizTypeId) {
+        awaitedBizTypes.add(bizTypeId);
+    }
+
     Iterable<Scope> scopes() {
         return List.copyOf(byScope.keySet());
     }
@@ -159,31 +168,64 @@ public final class Session {
     /** Starts the catch-up; call after subscribing to every scope so no commit falls between. */
     void start() {
         for (Cursor cursor : cursors.values()) {
-            ScopeHead head = oplogs.head(cursor.scope);
-            cursor.knownHead = head.lastId();
-            if (cursor.startEpoch != 0 && cursor.startEpoch != head.epoch()) {
-                cursor.epoch = cursor.startEpoch;
-                restart(cursor, head.epoch(), "epoch", "sync point " + cursor.sentUpTo + " of epoch "
-                        + cursor.startEpoch + " is from another timeline than the scope's (epoch " + head.epoch() + ")");
-            } else if (cursor.sentUpTo > head.lastId()) {
-                cursor.epoch = cursor.startEpoch;
-                restart(cursor, head.epoch(), "above_head", "sync point " + cursor.sentUpTo
-                        + " is above the scope's last oplog " + head.lastId() + " (a restored or replaced store?)");
-            } else {
-                cursor.epoch = head.epoch();
-            }
-            BizType bizType = cursor.bizType;
-            if (bizType.rePushMode() == BizType.RePushMode.THRESHOLD
-                    && cursor.knownHead - cursor.sentUpTo > bizType.rePushThreshold()) {
-                // too far behind: the newest n, and the app reloads the rest from its backend
-                cursor.sentUpTo = cursor.knownHead - bizType.rePushThreshold();
-                if (!cursor.fullUpdateSent) {
-                    fullUpdate(cursor, "threshold", "backlog above the re-push threshold of "
-                            + bizType.rePushThreshold(), false);
-                }
-            }
+            startCursor(cursor);
         }
         drain();
+    }
+
+    /**
+     * Checks where the cursor starts against the scope's head: a position of another timeline,
+     * or above the head, is not resumed (FULL_UPDATE with restart); a backlog above a THRESHOLD
+     * is cut to its newest n.
+     */
+    private void startCursor(Cursor cursor) {
+        ScopeHead head = oplogs.head(cursor.scope);
+        cursor.knownHead = head.lastId();
+        if (!cursor.bizType.persistent() && version < ProtocolVersion.EPOCHS) {
+            // a version 1 client keeps the clock ids of ephemeral pushes as its sync point: that
+            // says nothing about the stored timeline, so it is only clamped to what exists
+            cursor.sentUpTo = Math.min(cursor.sentUpTo, head.lastId());
+            cursor.acked = Math.min(cursor.acked, cursor.sentUpTo);
+            cursor.lastWritten = Math.min(cursor.lastWritten, cursor.sentUpTo);
+            cursor.epoch = head.epoch();
+        } else if (cursor.startEpoch != 0 && cursor.startEpoch != head.epoch()) {
+            cursor.epoch = cursor.startEpoch;
+            restart(cursor, head.epoch(), "epoch", "sync point " + cursor.sentUpTo + " of epoch "
+                    + cursor.startEpoch + " is from another timeline than the scope's (epoch " + head.epoch() + ")");
+        } else if (cursor.sentUpTo > head.lastId()) {
+            cursor.epoch = cursor.startEpoch;
+            restart(cursor, head.epoch(), "above_head", "sync point " + cursor.sentUpTo
+                    + " is above the scope's last oplog " + head.lastId() + " (a restored or replaced store?)");
+        } else {
+            cursor.epoch = head.epoch();
+        }
+        cutToThreshold(cursor);
+    }
+
+    /** A THRESHOLD bizType's cursor too far behind takes the newest n; the app reloads the rest from its backend. */
+    private void cutToThreshold(Cursor cursor) {
+        BizType bizType = cursor.bizType;
+        if (bizType.rePushMode() == BizType.RePushMode.THRESHOLD
+                && cursor.knownHead - cursor.sentUpTo > bizType.rePushThreshold()) {
+            cursor.sentUpTo = cursor.knownHead - bizType.rePushThreshold();
+            if (!cursor.fullUpdateSent) {
+                fullUpdate(cursor, "threshold", "backlog above the re-push threshold of "
+                        + bizType.rePushThreshold(), false);
+            }
+        }
+    }
+
+    /**
+     * A bizType the client registered was created (again) while it is connected: the session
+     * reads it from now on, from where the store says this device stands. Runs on the event loop.
+     */
+    void attach(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
+        Cursor cursor = new Cursor(bizType, scope, syncPointOwner, start);
+        cursors.put(bizType.id(), cursor);
+        byScope.put(scope, cursor);
+        startCursor(cursor);
+        drain();
+        channel.flush();
     }
 
     /**
@@ -201,7 +243,10 @@ public final class Session {
         cursor.lastWritten = 0;
         cursor.firstSent = false;
         cursor.heldUntil = 0;
+        // until the client acks on the new timeline, acks it sent before the restart reached it move nothing
+        cursor.awaitingAck = true;
         fullUpdate(cursor, reason, detail, true);
+        cutToThreshold(cursor);
         if (cursor.bizType.persistent()) {
             try {
                 syncPoints.reset(cursor.syncPointOwner, cursor.scope, epoch, 0);
@@ -222,7 +267,8 @@ public final class Session {
         if (epoch == cursor.epoch || epoch == 0) {
             return false;
         }
-        if (cursor.epoch == 0 && cursor.sentUpTo == 0) {
+        if (cursor.epoch == 0) {
+            // the cursor's timeline was not known (the scope had no oplog, or no epoch yet): this is it
             cursor.epoch = epoch;
             return false;
         }
@@ -280,9 +326,9 @@ public final class Session {
             frame.release();
             return;
         }
+        cursor.knownHead = Math.max(cursor.knownHead, run.get(run.size() - 1).id());
         if (follow(cursor, run.get(0).epoch())) {
             frame.release();
-            cursor.knownHead = Math.max(cursor.knownHead, run.get(run.size() - 1).id());
             drain();
             channel.flush();
             return;
@@ -346,13 +392,21 @@ public final class Session {
     /** The configuration changed (null: deleted). Runs on the event loop. */
     void configChanged(String bizTypeId, BizType bizType) {
         Cursor cursor = cursors.get(bizTypeId);
-        if (closed || cursor == null) {
+        if (closed) {
+            return;
+        }
+        if (cursor == null) {
+            if (bizType != null && awaitedBizTypes.remove(bizTypeId)) {
+                // registered by the client, and created (again) since: read it from now on
+                engine.attach(this, bizType);
+            }
             return;
         }
         if (bizType == null) {
             cursors.remove(bizTypeId);
             byScope.remove(cursor.scope);
             engine.unsubscribe(cursor.scope, this);
+            awaitedBizTypes.add(bizTypeId);
             return;
         }
         cursor.bizType = bizType;
@@ -433,6 +487,8 @@ public final class Session {
                     cursor.sentUpTo = oplog.id();
                     if (deliverable(cursor, oplog, now)) {
                         cursor.lastWritten = oplog.id();
+                        // delivered past the last FULL_UPDATE: a later gap is told again
+                        cursor.fullUpdateSent = false;
                         batch.addOplogs(toWire(oplog));
                         counted(oplog, now);
                         count++;
@@ -559,7 +615,17 @@ public final class Session {
         if (version < ProtocolVersion.EPOCHS) {
             return true;
         }
-        if (point.getEpoch() != 0 && point.getEpoch() != cursor.epoch) {
+        boolean foreign = point.getEpoch() != 0 && point.getEpoch() != cursor.epoch;
+        boolean aboveHead = !foreign && point.getId() > cursor.knownHead;
+        if (cursor.awaitingAck && (foreign || aboveHead)) {
+            // sent before the client took the restart in, or repeated: one restart is enough
+            engine.metrics().ackIgnored("raced");
+            return false;
+        }
+        if (!foreign && !aboveHead) {
+            cursor.awaitingAck = false;
+        }
+        if (foreign) {
             if (point.getEpoch() == cursor.leftEpoch) {
                 engine.metrics().ackIgnored("raced");
                 return false;
@@ -570,7 +636,7 @@ public final class Session {
             channel.flush();
             return false;
         }
-        if (point.getId() > cursor.knownHead && point.getId() > oplogs.lastId(cursor.scope)) {
+        if (aboveHead && point.getId() > oplogs.lastId(cursor.scope)) {
             restart(cursor, cursor.epoch, "above_head", "ack of " + point.getId()
                     + " is above the scope's last oplog " + cursor.knownHead);
             drain();

@@ -383,6 +383,7 @@ public final class SyncEngine implements AutoCloseable {
             Optional<BizType> found = bizType(id);
             if (found.isEmpty()) {
                 unknownBizTypes.add(id);
+                session.await(id);
                 continue;
             }
             BizType bizType = found.get();
@@ -416,6 +417,37 @@ public final class SyncEngine implements AutoCloseable {
         }
         sessions.add(session);
         session.start();
+    }
+
+    /**
+     * A bizType the session's client registered was created (again) while it is connected: the
+     * session reads its scope from where the store says the device stands (the epoch checks of a
+     * handshake apply). Runs on the session's event loop.
+     */
+    void attach(Session session, BizType bizType) {
+        Scope scope = bizType.scopeForDevice(session.userId(), session.deviceId());
+        if (scope == null) {
+            return; // a USER bizType on a connection nobody is signed in on
+        }
+        String owner = bizType.singleDevice() ? SyncPointStore.USER_OWNED : session.deviceId();
+        SyncPointStore.Position start;
+        try {
+            start = syncPoints.position(owner, scope);
+        } catch (StoreException e) {
+            log.warn("session {} could not read its sync point of {}: {}; it reads it from the next connection",
+                    session.sessionId(), scope, e.getMessage());
+            session.await(bizType.id());
+            return;
+        }
+        if (bizType.singleDevice()) {
+            Session previous = singleDeviceHolders.put(scope, session);
+            if (previous != null && previous != session) {
+                previous.channel().eventLoop().execute(() -> previous.handOver(scope));
+            }
+        }
+        // subscribed before its head is read, as at the handshake: no commit falls between
+        dispatcher.subscribe(scope, session);
+        session.attach(bizType, scope, owner, start);
     }
 
     public void close(Session session) {

@@ -50,8 +50,15 @@ final class OplogTable {
 
     /** The scope's epoch and highest id ever assigned; {@link ScopeHead#NONE} when it never had an oplog. */
     ScopeHead head(Scope scope) {
+        try (ReadOptions latest = new ReadOptions()) {
+            return head(scope, latest);
+        }
+    }
+
+    /** The head as {@code options} see it (a snapshot, for reads that must agree with it). */
+    private ScopeHead head(Scope scope, ReadOptions options) {
         try {
-            byte[] head = db.get(scopes, Keys.scopeIndexKey(scope.key()));
+            byte[] head = db.get(scopes, options, Keys.scopeIndexKey(scope.key()));
             if (head != null) {
                 return Keys.decodeHead(head);
             }
@@ -90,12 +97,16 @@ final class OplogTable {
         byte[] prefix = Keys.scopePrefix(scope.key());
         // ids start at 1, and a negative afterId would sort after every id as unsigned bytes
         byte[] from = Keys.oplogKey(prefix, Math.max(afterId, 0) + 1);
-        long epoch = head(scope).epoch();
         List<Oplog> result = new ArrayList<>(Math.min(maxCount, 256));
+        // the epoch and the oplogs from one snapshot: a deletion that starts a new timeline in
+        // between must not label oplogs of one timeline with the epoch of the other
+        org.rocksdb.Snapshot snapshot = db.getSnapshot();
         try (Slice lower = new Slice(from);
              Slice upper = new Slice(Keys.scopeUpperBound(prefix));
-             ReadOptions options = new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper);
+             ReadOptions options = new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper)
+                     .setSnapshot(snapshot);
              RocksIterator it = db.newIterator(oplogs, options)) {
+            long epoch = head(scope, options).epoch();
             for (it.seek(from); it.isValid() && result.size() < maxCount; it.next()) {
                 result.add(OplogCodec.decode(scope, Keys.oplogId(it.key()), it.value()).withEpoch(epoch));
             }
@@ -103,6 +114,8 @@ final class OplogTable {
             return result;
         } catch (RocksDBException e) {
             throw new StoreException("could not read oplogs of scope " + scope + " after " + afterId + ": " + e, e);
+        } finally {
+            db.releaseSnapshot(snapshot);
         }
     }
 

@@ -399,18 +399,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         onWriter("delete the data of bizType " + bizType, () -> {
             Lock lock = readLock();
             try (org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
-                for (Scope scope : scopes(bizType)) {
-                    byte[] prefix = Keys.scopePrefix(scope.key());
-                    batch.deleteRange(oplogTable.oplogs(), prefix, Keys.scopeUpperBound(prefix));
-                    ScopeHead head = oplogTable.head(scope);
-                    batch.put(oplogTable.scopes(), Keys.scopeIndexKey(scope.key()),
-                            Keys.encodeHead(head.lastId(), ScopeHead.newEpoch()));
-                    writer.forget(scope.key());
-                }
-                byte[] idem = Keys.idempotencyPrefix(bizType);
-                byte[] idemEnd = idem.clone();
-                idemEnd[idemEnd.length - 1]++;
-                batch.deleteRange(oplogTable.idempotencyKeys(), idem, idemEnd);
+                deleteDataInto(batch, bizType);
                 db.write(bizTypeWrites, batch);
             } catch (RocksDBException e) {
                 throw new StoreException("could not delete the data of bizType " + bizType + ": " + e, e);
@@ -418,6 +407,26 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
                 lock.unlock();
             }
         });
+    }
+
+    /**
+     * Adds to {@code batch} the deletion of the bizType's oplogs and idempotency keys, and a new
+     * epoch for each of its scopes (ids kept). Runs on the writer thread, whose cached heads of
+     * these scopes it drops.
+     */
+    private void deleteDataInto(org.rocksdb.WriteBatch batch, String bizType) throws RocksDBException {
+        for (Scope scope : scopes(bizType)) {
+            byte[] prefix = Keys.scopePrefix(scope.key());
+            batch.deleteRange(oplogTable.oplogs(), prefix, Keys.scopeUpperBound(prefix));
+            ScopeHead head = oplogTable.head(scope);
+            batch.put(oplogTable.scopes(), Keys.scopeIndexKey(scope.key()),
+                    Keys.encodeHead(head.lastId(), ScopeHead.newEpoch()));
+            writer.forget(scope.key());
+        }
+        byte[] idem = Keys.idempotencyPrefix(bizType);
+        byte[] idemEnd = idem.clone();
+        idemEnd[idemEnd.length - 1]++;
+        batch.deleteRange(oplogTable.idempotencyKeys(), idem, idemEnd);
     }
 
     @Override
@@ -665,22 +674,41 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     @Override
     public Deletion deleteWithData(String id, boolean force) {
         Objects.requireNonNull(id, "id");
-        // no lifecycle lock across this: deleteData waits for the writer, which may need the
-        // exclusive lock to reopen the database; each call below takes the shared lock itself
-        synchronized (bizTypeLock) {
-            Optional<BizType> current = get(id);
-            if (current.isEmpty()) {
-                return new Deletion(null, false, false);
+        // on the writer thread, so no append lands half-way and the writer's cached epochs follow;
+        // the caller holds no lock while it waits (the writer may need the exclusive one to
+        // reopen), and the task takes them in the order every writer of bizTypes does: the
+        // lifecycle lock, then the bizType lock
+        Deletion[] result = new Deletion[1];
+        onWriter("delete bizType " + id, () -> {
+            Lock lock = readLock();
+            try {
+                synchronized (bizTypeLock) {
+                    Optional<BizType> current = get(id);
+                    if (current.isEmpty()) {
+                        result[0] = new Deletion(null, false, false);
+                        return;
+                    }
+                    boolean hadData = hasData(id);
+                    if (hadData && !force) {
+                        result[0] = new Deletion(current.get(), true, false);
+                        return;
+                    }
+                    // the configuration and its data in one atomic write: a create of the same id
+                    // waits for the bizType lock, so it cannot slip in before the data is gone
+                    try (org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+                        batch.delete(bizTypes, Keys.bizTypeKey(id));
+                        deleteDataInto(batch, id);
+                        db.write(bizTypeWrites, batch);
+                    }
+                    result[0] = new Deletion(current.get(), hadData, true);
+                }
+            } catch (RocksDBException e) {
+                throw new StoreException("could not delete bizType " + id + ": " + e, e);
+            } finally {
+                lock.unlock();
             }
-            boolean hadData = hasData(id);
-            if (hadData && !force) {
-                return new Deletion(current.get(), true, false);
-            }
-            delete(id);
-            // under the bizType lock: a create of the same id cannot slip in before the data is gone
-            deleteData(id);
-            return new Deletion(current.get(), hadData, true);
-        }
+        });
+        return result[0];
     }
 
     private BizType decodeBizType(String id, byte[] value) {
