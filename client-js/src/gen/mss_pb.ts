@@ -535,7 +535,7 @@ export class Welcome extends Message<Welcome> {
   deviceId = "";
 
   /**
-   * Registered bizTypes the server does not know; they deliver nothing.
+   * Registered bizTypes the server does not know; each delivers from the moment it is created.
    *
    * @generated from field: repeated string unknown_biz_types = 6;
    */
