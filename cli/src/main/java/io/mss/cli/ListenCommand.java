@@ -28,9 +28,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** An app install on the command line, built on the Java SDK: prints what it receives, then acks it. */
 @Command(name = "listen", mixinStandardHelpOptions = true,
-        description = {"Connects as a device and prints one JSON line per message:",
-                "{\"biz\",\"id\",\"userId\",\"payload\"} (plus \"epoch\" when the server sent one);",
-                "each line is flushed before the message is acked. A FULL_UPDATE prints",
+        description = {"Connects as a device and prints one JSON line per message, then acks it.",
+                "Each line is {\"biz\",\"id\",\"userId\",\"payload\"} (plus \"epoch\" when the server sent one),",
+                "flushed before the message is acked. A FULL_UPDATE prints",
                 "{\"biz\",\"event\":\"FULL_UPDATE\",\"epoch\",\"restart\",\"detail\"}.",
                 "Sync points are kept in --state-dir, so a restarted listen resumes where it stopped.",
                 "Failed connect attempts are printed on stderr; it exits 1 when retrying cannot help."})

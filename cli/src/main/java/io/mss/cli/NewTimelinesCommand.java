@@ -23,8 +23,8 @@ import java.util.concurrent.Callable;
  * is told FULL_UPDATE once rather than resumed into ids that now carry other data.
  */
 @Command(name = "new-timelines", mixinStandardHelpOptions = true,
-        description = {"Starts a new timeline (epoch) for every scope of the store, after restoring it by hand",
-                "(a copied data dir, pg_restore): every device is told FULL_UPDATE once, never stalled.",
+        description = {"Starts a new timeline (epoch) for every scope, after a store was restored by hand.",
+                "For a copied data dir or a pg_restore: every device is told FULL_UPDATE once, never stalled.",
                 "The embedded store must be stopped; on PostgreSQL the nodes may keep running."})
 final class NewTimelinesCommand implements Callable<Integer> {
     @Option(names = "--config", description = "YAML configuration file (default: ./mss.yaml when it exists).")
