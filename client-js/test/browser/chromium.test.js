@@ -12,7 +12,8 @@ import { until } from "../support.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
-let server, app, evil, browser;
+let server, app, evil, browser, backend;
+const upstreamSeen = [];
 
 function staticServer(port = 0) {
   const s = createServer(async (req, res) => {
@@ -44,13 +45,25 @@ before(async () => {
   app = await staticServer();
   evil = await staticServer();
   server = await MssServer.start({ MSS_WS_ALLOWED_ORIGINS: `http://127.0.0.1:${app.address().port}` });
+  // the business backend's upstream webhook
+  backend = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      upstreamSeen.push(JSON.parse(body));
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ code: "ACCEPTED", payload: "echo:" + JSON.parse(body).payload }));
+    });
+  }).listen(0, "127.0.0.1");
+  await new Promise((r) => backend.once("listening", r));
   await server.bizType("ORDER-STATUS");
+  await server.bizType("CHAT", { upstreamWebhook: `http://127.0.0.1:${backend.address().port}/up` });
   await server.bizType("FEED", { rePushMode: "THRESHOLD", rePushThreshold: 5 });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu",
     "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--ignore-certificate-errors-spki-list=" + server.spki] });
 });
-after(async () => { await browser?.close(); await server?.stop(); app?.close(); evil?.close(); });
+after(async () => { await browser?.close(); await server?.stop(); app?.close(); evil?.close(); backend?.close(); });
 
 const pageUrl = (origin, params) => `http://127.0.0.1:${origin.address().port}/?` + new URLSearchParams({ url: server.url, ...params });
 const seenAll = (page) => page.evaluate(() => window.seenAll());
@@ -167,5 +180,53 @@ test("the console's device simulator connects with a token from POST /api/v1/tok
   await push("frank", 2);
   await page.waitForFunction(() => document.querySelectorAll("#messages tr.message").length === 2, null, { timeout: 30_000 });
   await page.waitForFunction(() => document.querySelector("#sync-points tbody").textContent.includes("2"), null, { timeout: 30_000 });
+  await context.close();
+});
+
+test("upstream round trip from the page through the business backend's webhook", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(pageUrl(app, { device: "web-up", user: "uma", biz: "CHAT" }));
+  const reply = await page.evaluate(() => window.mss.sendMessage("CHAT", "hello backend")
+    .then((r) => ({ success: r.success, code: r.code, payload: r.payload })));
+  assert.deepEqual(reply, { success: true, code: "ACCEPTED", payload: "echo:hello backend" });
+  assert.equal(upstreamSeen.at(-1).userId, "uma");
+  assert.equal(upstreamSeen.at(-1).deviceId, "web-up");
+  await context.close();
+});
+
+test("a bizType deleted and created again: the page is told FULL_UPDATE and gets the new timeline once", async () => {
+  await server.bizType("NOTES");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(pageUrl(app, { device: "web-ep", user: "nina", biz: "NOTES" }));
+  await server.api("POST", "/api/v1/push", { bizType: "NOTES", linkToken: "nina", payload: "old" });
+  await until(async () => (await seenAll(page)).length === 1, "the old note", 30_000);
+  await page.close();
+  await server.api("DELETE", "/api/v1/biz-types/NOTES?force=true");
+  await server.bizType("NOTES");
+  await server.api("POST", "/api/v1/push", { bizType: "NOTES", linkToken: "nina", payload: "new 1" });
+  await server.api("POST", "/api/v1/push", { bizType: "NOTES", linkToken: "nina", payload: "new 2" });
+  // the page opens again in the same profile: its IndexedDB holds a sync point of the old timeline
+  const again = await context.newPage();
+  await again.goto(pageUrl(app, { device: "web-ep", user: "nina", biz: "NOTES" }));
+  await until(async () => (await seenAll(again)).length === 3, "the new timeline", 30_000);
+  assert.deepEqual(await seenAll(again), ["nina:NOTES:1", "nina:NOTES:2", "nina:NOTES:3"]);
+  assert.ok((await again.evaluate(() => window.events)).includes("fullUpdate:NOTES"));
+  await context.close();
+});
+
+test("offline and back online: the page reconnects and gets what was pushed meanwhile", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(pageUrl(app, { device: "web-off", user: "olga", biz: "ORDER-STATUS" }));
+  await until(async () => (await page.evaluate(() => window.events)).includes("connected"), "connected", 30_000);
+  await context.setOffline(true);
+  await until(async () => (await page.evaluate(() => window.events)).some((e) => e.startsWith("disconnected")),
+    "disconnected when offline", 30_000);
+  await push("olga", 3);
+  await context.setOffline(false);
+  await until(async () => (await seenAll(page)).length === 3, "the pushes made offline", 30_000);
+  assert.deepEqual(await seenAll(page), [1, 2, 3].map((i) => "olga:ORDER-STATUS:" + i));
   await context.close();
 });
