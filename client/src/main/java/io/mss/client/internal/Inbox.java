@@ -17,9 +17,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -481,8 +478,7 @@ public final class Inbox implements Closeable {
             }
         }
         long size = MAGIC.length;
-        try (FileChannel out = FileChannel.open(tmp.toPath(), StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (FileChannel out = DurableFiles.openForWrite(tmp, true)) {
             writeFully(out, ByteBuffer.wrap(MAGIC));
             for (byte[] r : records) {
                 writeFully(out, ByteBuffer.wrap(r));
@@ -496,12 +492,11 @@ public final class Inbox implements Closeable {
             channel = null;
         }
         try {
-            Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.replace(tmp, file);
         } finally {
-            channel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+            channel = DurableFiles.openForWrite(file, false);
         }
-        syncDirectory();
+        DurableFiles.syncDirectory(dir);
         fileBytes = size;
         liveBytes = live;
         needsRewrite = false;
@@ -513,21 +508,11 @@ public final class Inbox implements Closeable {
         }
     }
 
-    private void syncDirectory() {
-        try (FileChannel ch = FileChannel.open(dir.toPath(), StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.FINEST, "cannot fsync directory " + dir, e);
-        }
-    }
-
     // ---- loading ----
 
     private void load() throws IOException {
         // a compaction that crashed before its rename: the log itself is intact
-        if (tmp.exists() && !tmp.delete()) {
-            LOG.warning("cannot delete stale " + tmp);
-        }
+        DurableFiles.recover(tmp, file);
         if (!file.exists()) {
             compact();
             return;
@@ -542,7 +527,7 @@ public final class Inbox implements Closeable {
                 File aside = new File(dir, CORRUPT_NAME);
                 LOG.severe("unrecognized " + file + ", moving it to " + aside + " and starting with an empty inbox");
                 raw.close();
-                Files.move(file.toPath(), aside.toPath(), StandardCopyOption.REPLACE_EXISTING);
+                DurableFiles.replace(file, aside);
                 compact();
                 return;
             }
@@ -556,7 +541,7 @@ public final class Inbox implements Closeable {
         } else if (size >= compactBytes && liveBytes * 2 < size) {
             compact();
         } else {
-            channel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+            channel = DurableFiles.openForWrite(file, false);
         }
     }
 

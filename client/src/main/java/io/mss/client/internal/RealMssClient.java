@@ -421,14 +421,18 @@ public final class RealMssClient implements MssClient {
         cancelReconnect();
         Connection c = new Connection(++connectionCount, userId, config, tls, events);
         current = c;
-        LOG.fine(() -> "connecting to " + config.host + ':' + config.port + " (" + c + ")");
+        if (LOG.isLoggable(Level.FINE)) {
+            LOG.fine("connecting to " + config.host + ':' + config.port + " (" + c + ")");
+        }
         c.start();
     }
 
     /** @return the delay before the next attempt, or -1 when none was scheduled (closing) */
     private long scheduleReconnect() {
         long delay = backoff.nextDelayMillis();
-        LOG.fine(() -> "reconnecting in " + delay + " ms");
+        if (LOG.isLoggable(Level.FINE)) {
+            LOG.fine("reconnecting in " + delay + " ms");
+        }
         reconnectTask = schedule(() -> {
             reconnectTask = null;
             ensureConnecting();
@@ -518,7 +522,9 @@ public final class RealMssClient implements MssClient {
         boolean willRetry = wantConnection();
         long delay = willRetry ? scheduleReconnect() : -1;
         if (c.welcomed) {
-            LOG.info(() -> c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
+            if (LOG.isLoggable(Level.INFO)) {
+                LOG.info(c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
+            }
         } else {
             connectFailed(new ConnectFailure(kind, detail, config.host, config.port, serverErrorCode,
                     willRetry && delay >= 0, delay, ++failedAttempts, cause));
@@ -533,7 +539,9 @@ public final class RealMssClient implements MssClient {
         if (failure.consecutiveFailures() == 1) {
             CONNECT_LOG.warning(failure.message());
         } else {
-            CONNECT_LOG.fine(() -> failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+            if (CONNECT_LOG.isLoggable(Level.FINE)) {
+                CONNECT_LOG.fine(failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+            }
         }
         notifyListeners(l -> l.onConnectFailed(failure));
     }
@@ -596,7 +604,9 @@ public final class RealMssClient implements MssClient {
                 // a sign of life; the connection thread's read timeout already counted it
                 break;
             default:
-                LOG.fine(() -> "ignoring a frame this client does not know: " + frame.getKindCase());
+                if (LOG.isLoggable(Level.FINE)) {
+                    LOG.fine("ignoring a frame this client does not know: " + frame.getKindCase());
+                }
                 break;
         }
     }
@@ -626,7 +636,9 @@ public final class RealMssClient implements MssClient {
         } catch (RejectedExecutionException e) {
             return;
         }
-        LOG.info(() -> "connected to " + config.host + ':' + config.port + ", session " + c.sessionId);
+        if (LOG.isLoggable(Level.INFO)) {
+            LOG.info("connected to " + config.host + ':' + config.port + ", session " + c.sessionId);
+        }
         String sessionId = c.sessionId;
         notifyListeners(l -> l.onConnected(sessionId));
         if (!unsentAcks.isEmpty()) {
@@ -642,7 +654,7 @@ public final class RealMssClient implements MssClient {
     }
 
     static long heartbeatMillis(Welcome w) {
-        long ms = Integer.toUnsignedLong(w.getHeartbeatIntervalMs());
+        long ms = w.getHeartbeatIntervalMs() & 0xFFFFFFFFL;
         return ms > 0 ? ms : DEFAULT_HEARTBEAT_MILLIS;
     }
 
@@ -762,7 +774,9 @@ public final class RealMssClient implements MssClient {
     private void dispatchEphemeral(Connection c, ScopeKey key, BizBatch batch) {
         MessageCallback callback = bizCallbacks.get(key.bizType());
         if (callback == null) {
-            LOG.fine(() -> "no callback for ephemeral messages of " + key + "; they are not kept");
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("no callback for ephemeral messages of " + key + "; they are not kept");
+            }
             return;
         }
         for (Oplog oplog : batch.getOplogsList()) {
@@ -1053,7 +1067,9 @@ public final class RealMssClient implements MssClient {
 
     private void command(Connection c, Command command) {
         if (command.getType() != CommandType.FULL_UPDATE) {
-            LOG.fine(() -> "ignoring command " + command.getType());
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("ignoring command " + command.getType());
+            }
             return;
         }
         boolean epochs = c.version >= ProtocolVersion.EPOCHS;
@@ -1164,7 +1180,9 @@ public final class RealMssClient implements MssClient {
     private void upstreamResult(UpstreamResult r) {
         PendingUpstream p = upstream.remove(r.getClientMsgId());
         if (p == null) {
-            LOG.fine(() -> "an answer to upstream message " + r.getClientMsgId() + " that is no longer waited for");
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("an answer to upstream message " + r.getClientMsgId() + " that is no longer waited for");
+            }
             return;
         }
         cancelTimeout(p);

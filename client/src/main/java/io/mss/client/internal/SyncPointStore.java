@@ -10,10 +10,6 @@ import java.io.InputStream;
 import java.io.UnsupportedEncodingException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -157,24 +153,13 @@ public final class SyncPointStore {
             out.flush();
             out.getFD().sync();
         }
-        Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDirectory();
-    }
-
-    /** Makes the rename itself durable; not every platform can open a directory, which is fine. */
-    private void syncDirectory() {
-        try (FileChannel ch = FileChannel.open(dir.toPath(), StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.FINEST, "cannot fsync directory " + dir, e);
-        }
+        DurableFiles.replace(tmp, file);
+        DurableFiles.syncDirectory(dir);
     }
 
     private void load() throws IOException {
         // a temp file is a save that crashed before its rename: the old file is still the truth
-        if (tmp.exists() && !tmp.delete()) {
-            LOG.warning("cannot delete stale " + tmp);
-        }
+        DurableFiles.recover(tmp, file);
         if (!file.exists()) {
             return;
         }
@@ -186,7 +171,7 @@ public final class SyncPointStore {
             // server then resumes from the sync points it stored at our last acks.
             File aside = new File(dir, FILE_NAME + ".corrupt");
             LOG.log(Level.SEVERE, "unreadable " + file + ", moving it to " + aside + " and starting without sync points", e);
-            Files.move(file.toPath(), aside.toPath(), StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.replace(file, aside);
             return;
         }
         for (String name : props.stringPropertyNames()) {
