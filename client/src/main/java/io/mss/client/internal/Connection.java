@@ -3,8 +3,8 @@ package io.mss.client.internal;
 import io.mss.client.ConnectFailure;
 import io.mss.protocol.FrameTooLargeException;
 import io.mss.protocol.Frames;
-import io.mss.protocol.v1.ClientFrame;
-import io.mss.protocol.v1.ServerFrame;
+import io.mss.client.internal.proto.ClientFrame;
+import io.mss.client.internal.proto.ServerFrame;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 

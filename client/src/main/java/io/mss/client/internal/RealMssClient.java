@@ -10,21 +10,21 @@ import io.mss.client.SyncMessage;
 import io.mss.client.UpstreamReply;
 import io.mss.client.UpstreamTimeoutException;
 import io.mss.protocol.ProtocolVersion;
-import io.mss.protocol.v1.Ack;
-import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.ClientFrame;
-import io.mss.protocol.v1.Command;
-import io.mss.protocol.v1.CommandType;
-import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.Oplog;
-import io.mss.protocol.v1.Ping;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
-import io.mss.protocol.v1.SyncPoint;
-import io.mss.protocol.v1.UpstreamMessage;
-import io.mss.protocol.v1.UpstreamResult;
-import io.mss.protocol.v1.Welcome;
+import io.mss.client.internal.proto.Ack;
+import io.mss.client.internal.proto.BizBatch;
+import io.mss.client.internal.proto.ClientFrame;
+import io.mss.client.internal.proto.Command;
+import io.mss.client.internal.proto.CommandType;
+import io.mss.client.internal.proto.Hello;
+import io.mss.client.internal.proto.Oplog;
+import io.mss.client.internal.proto.Ping;
+import io.mss.client.internal.proto.ScopeKind;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.SyncData;
+import io.mss.client.internal.proto.SyncPoint;
+import io.mss.client.internal.proto.UpstreamMessage;
+import io.mss.client.internal.proto.UpstreamResult;
+import io.mss.client.internal.proto.Welcome;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -1226,7 +1226,7 @@ public final class RealMssClient implements MssClient {
         }
     }
 
-    private void serverError(Connection c, io.mss.protocol.v1.Error error) {
+    private void serverError(Connection c, io.mss.client.internal.proto.Error error) {
         String reason = "server error " + error.getCode()
                 + (error.getMessage().isEmpty() ? "" : ": " + error.getMessage());
         if (!error.getRetry()) {
