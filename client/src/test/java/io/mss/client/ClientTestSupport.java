@@ -147,8 +147,9 @@ abstract class ClientTestSupport {
                 .orElseThrow(() -> new AssertionError("message " + id + " was not delivered"));
     }
 
+    /** What a client restarted now would resume from: the checkpoint file reconciled with the inbox, on a copy. */
     Long storedSyncPoint(ScopeKey key) throws IOException {
-        return SyncPointStore.open(stateDir).get(key);
+        return SyncPointStore.load(snapshot(stateDir)).get(key);
     }
 
     long storedSyncPointOrZero(ScopeKey key) throws IOException {

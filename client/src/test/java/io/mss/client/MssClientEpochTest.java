@@ -96,7 +96,7 @@ class MssClientEpochTest extends ClientTestSupport {
     }
 
     private long storedEpoch(ScopeKey key) throws IOException {
-        return SyncPointStore.open(snapshot(stateDir)).epoch(key);
+        return SyncPointStore.load(snapshot(stateDir)).epoch(key);
     }
 
     @Test

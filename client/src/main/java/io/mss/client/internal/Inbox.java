@@ -255,6 +255,17 @@ public final class Inbox implements Closeable {
         return out;
     }
 
+    /** Pending messages in the scopes {@code which} accepts. */
+    public int pendingCount(java.util.function.Predicate<ScopeKey> which) {
+        int n = 0;
+        for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {
+            if (!e.getValue().pending.isEmpty() && which.test(e.getKey())) {
+                n += e.getValue().pending.size();
+            }
+        }
+        return n;
+    }
+
     public int pendingCount() {
         int n = 0;
         for (ScopeQueue q : scopes.values()) {

@@ -61,7 +61,18 @@ import java.util.logging.Logger;
 public final class RealMssClient implements MssClient {
     /** When the server's Welcome leaves the heartbeat interval at 0. */
     static final long DEFAULT_HEARTBEAT_MILLIS = 30_000;
-    private static final long SAVE_RETRY_MILLIS = 1_000;
+    /**
+     * How long a moved sync point may wait before syncpoints.properties is rewritten: the file is
+     * only a checkpoint (the inbox's records are the durable truth), so it is written at most
+     * about once per this delay, never once per frame.
+     */
+    static final long CHECKPOINT_DELAY_MILLIS = 1_000;
+    /**
+     * Stored messages waiting for a registered callback above which the state thread stops taking
+     * frames from the connection: the reader then stops reading, and a slow app slows the server's
+     * sends instead of filling its heap. Reading resumes below half of it.
+     */
+    static final int MAX_UNDELIVERED = 2_000;
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
@@ -116,9 +127,12 @@ public final class RealMssClient implements MssClient {
     private Connection current;
     private ScheduledFuture<?> reconnectTask;
     private ScheduledFuture<?> pingTask;
-    private ScheduledFuture<?> saveRetryTask;
+    /** The checkpoint file is behind the in-memory sync points (which the inbox holds durably). */
     private boolean storeDirty;
+    private ScheduledFuture<?> checkpointTask;
     private boolean flushQueued;
+    /** The state thread stopped taking frames from current.inbound until the app catches up. */
+    private boolean readingPaused;
 
     private RealMssClient(ClientConfig config, Tls tls, SyncPointStore store, Inbox inbox, boolean storeDirty,
                           Random random) {
@@ -175,26 +189,9 @@ public final class RealMssClient implements MssClient {
         return new RealMssClient(config, tls, store, inbox, raised, new Random());
     }
 
-    /**
-     * A crash between the inbox's fsync and the sync point file's leaves the file behind: the
-     * inbox, always written first, is the truth, also for a scope it already restarted on a new
-     * epoch.
-     *
-     * @return whether the sync points changed and must be saved
-     */
+    /** @return whether the sync points changed and the checkpoint file must be rewritten */
     static boolean reconcile(SyncPointStore store, Inbox inbox) {
-        Set<ScopeKey> keys = new HashSet<>(inbox.highs().keySet());
-        keys.addAll(inbox.epochs().keySet());
-        boolean changed = false;
-        for (ScopeKey key : keys) {
-            long epoch = inbox.epoch(key);
-            if (epoch != 0 && store.epoch(key) != 0 && store.epoch(key) != epoch) {
-                store.restart(key, epoch);
-                changed = true;
-            }
-            changed |= store.put(key, epoch, inbox.high(key));
-        }
-        return changed;
+        return store.reconcileWith(inbox);
     }
 
     // ---- public API: validate on the caller's thread, then hand over ----
@@ -212,6 +209,7 @@ public final class RealMssClient implements MssClient {
                 fullUpdate(callback, update);
             }
             pump();
+            resumeReading();
         });
     }
 
@@ -222,6 +220,7 @@ public final class RealMssClient implements MssClient {
             if (bizCallbacks.remove(bizType) != null) {
                 reconnectNow("unregistered bizType " + bizType);
             }
+            resumeReading();
         });
     }
 
@@ -377,8 +376,8 @@ public final class RealMssClient implements MssClient {
         }
 
         @Override
-        public void onFrame(Connection c, ServerFrame frame) {
-            post(() -> received(c, frame));
+        public void onFrame(Connection c) {
+            post(() -> takeFrames(c));
         }
 
         @Override
@@ -448,6 +447,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void changeUser(String newUserId, String sessionId) {
+        checkThread();
         boolean userChanged = !Objects.equals(userId, newUserId);
         if (!userChanged && sessionId.equals(userSessionId)) {
             return;
@@ -462,6 +462,7 @@ public final class RealMssClient implements MssClient {
             // the new user's USER messages, if the inbox has any from an earlier sign-in
             pump();
         }
+        resumeReading();
     }
 
     /**
@@ -498,7 +499,9 @@ public final class RealMssClient implements MssClient {
     }
 
     private void teardown(Connection c) {
+        checkThread();
         current = null;
+        readingPaused = false;
         connected = false;
         if (pingTask != null) {
             pingTask.cancel(false);
@@ -547,14 +550,12 @@ public final class RealMssClient implements MssClient {
     }
 
     private void opened(Connection c, String token) {
+        checkThread();
         if (c != current) {
             c.abort();
             return;
         }
-        if (storeDirty) {
-            // the Hello promises these sync points; have them on disk first
-            saveStore();
-        }
+        // the Hello's sync points are on disk already: each is the high of an fsync'd inbox record
         // c.userId is the current user: an attempt for another one was replaced before its Hello
         Hello.Builder hello = Hello.newBuilder()
                 .setMinVersion(ProtocolVersion.MIN)
@@ -576,7 +577,56 @@ public final class RealMssClient implements MssClient {
         send(c, ClientFrame.newBuilder().setHello(hello).build());
     }
 
+    /**
+     * Takes what the reader queued, in order, unless the app is behind: a SyncData frame then
+     * waits, and everything after it with it; the reader's small queue fills, the reader stops
+     * reading the socket, and TCP slows the server down. {@link #resumeReading} goes on.
+     */
+    private void takeFrames(Connection c) {
+        checkThread();
+        while (c == current) {
+            ServerFrame frame = c.inbound.peek();
+            if (frame == null) {
+                return;
+            }
+            if (frame.hasSyncData() && undelivered() >= MAX_UNDELIVERED) {
+                readingPaused = true;
+                return;
+            }
+            c.inbound.poll();
+            received(c, frame);
+        }
+    }
+
+    /** Called whenever messages leave the inbox or become deliverable elsewhere: takes frames again once the app caught up. */
+    private void resumeReading() {
+        if (readingPaused && undelivered() < MAX_UNDELIVERED / 2) {
+            readingPaused = false;
+            Connection c = current;
+            if (c != null) {
+                takeFrames(c);
+            }
+        }
+    }
+
+    /** Stored messages that a registered callback of the signed-in user is still to get. */
+    private int undelivered() {
+        return inbox.pendingCount(key -> bizCallbacks.containsKey(key.bizType()) && key.visibleTo(userId));
+    }
+
+    /**
+     * Thread ownership, asserted as the HiveMQ MQTT client's {@code checkThread()} does: the
+     * state below is unsynchronized because only the state thread touches it.
+     */
+    private void checkThread() {
+        if (Thread.currentThread() != stateThread) {
+            throw new IllegalStateException("MSS client state touched on " + Thread.currentThread().getName()
+                    + ", not on its state thread");
+        }
+    }
+
     private void received(Connection c, ServerFrame frame) {
+        checkThread();
         if (c != current) {
             return;
         }
@@ -612,6 +662,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void welcomed(Connection c, Welcome w) {
+        checkThread();
         if (c.welcomed) {
             return;
         }
@@ -672,6 +723,7 @@ public final class RealMssClient implements MssClient {
      * sync point's restarts its scope first.
      */
     private void syncData(Connection c, SyncData data) {
+        checkThread();
         boolean epochs = c.version >= ProtocolVersion.EPOCHS;
         List<SyncMessage> incoming = new ArrayList<>();
         Set<ScopeKey> stored = new LinkedHashSet<>();
@@ -722,11 +774,12 @@ public final class RealMssClient implements MssClient {
         }
         for (ScopeKey key : stored) {
             if (store.put(key, inbox.epoch(key), inbox.high(key))) {
-                storeDirty = true;
                 unsentAcks.add(key);
             }
         }
         if (!stored.isEmpty()) {
+            // the inbox's fsync was the one durable write; the Ack can go out now
+            checkpointLater();
             queueFlush();
             for (ScopeKey key : stored) {
                 pump(key);
@@ -815,6 +868,7 @@ public final class RealMssClient implements MssClient {
      *     next Hello, still on the old position, makes the server say FULL_UPDATE again
      */
     private boolean restartScope(Connection c, ScopeKey key, long epoch, String detail) {
+        checkThread();
         try {
             List<SyncMessage> dropped = inbox.restart(key, epoch);
             LOG.info("restarting " + key + " on epoch " + epoch + " (" + detail + "); dropped " + dropped.size()
@@ -835,10 +889,9 @@ public final class RealMssClient implements MssClient {
         store.restart(key, epoch);
         // nothing to ack at id 0; the next stored message acks the new position
         unsentAcks.remove(key);
-        storeDirty = true;
-        // a failed save is retried before the next Hello or Ack; until then the inbox's EPOCH
-        // record is what a restarted app reconciles the file with
-        saveStore();
+        // the inbox's fsync'd EPOCH record is what a restarted app finds; the file follows later
+        checkpointLater();
+        resumeReading();
         return true;
     }
 
@@ -876,6 +929,7 @@ public final class RealMssClient implements MssClient {
 
     /** Hands the head of the scope to its callback when nothing holds it back. */
     private void pump(ScopeKey key) {
+        checkThread();
         while (!closeCalled.get() && !inFlight.containsKey(key) && !retryTimers.containsKey(key)) {
             Inbox.Entry head = inbox.head(key);
             if (head == null) {
@@ -900,6 +954,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void deliver(ScopeKey key, Inbox.Entry entry, MessageCallback callback) {
+        checkThread();
         int attempt = entry.attempts() + 1;
         try {
             // before the callback: an app that dies inside it must find the attempt counted
@@ -1019,6 +1074,7 @@ public final class RealMssClient implements MssClient {
             LOG.log(Level.WARNING, "cannot record the drop of " + m + " in the inbox", e);
         }
         LOG.warning(m + " " + reason);
+        resumeReading();
         callbacks.execute(() -> {
             if (closeCalled.get()) {
                 return;
@@ -1033,6 +1089,7 @@ public final class RealMssClient implements MssClient {
 
     /** The app acked: done, removed from the inbox, the scope moves on. */
     private void ack(SyncMessage message) {
+        checkThread();
         ScopeKey key = ScopeKey.of(message);
         if (key == null) {
             return;
@@ -1063,9 +1120,11 @@ public final class RealMssClient implements MssClient {
                     + " after a restart", ex);
         }
         pump(key);
+        resumeReading();
     }
 
     private void command(Connection c, Command command) {
+        checkThread();
         if (command.getType() != CommandType.FULL_UPDATE) {
             if (LOG.isLoggable(Level.FINE)) {
                 LOG.fine("ignoring command " + command.getType());
@@ -1154,6 +1213,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void enqueueUpstream(PendingUpstream p) {
+        checkThread();
         if (closeCalled.get()) {
             completeUpstream(p, null, new IllegalStateException("the MSS client is closed"));
             return;
@@ -1246,36 +1306,44 @@ public final class RealMssClient implements MssClient {
     }
 
     private void flush() {
+        checkThread();
         flushQueued = false;
-        if (storeDirty && !saveStore()) {
-            return;
-        }
         Connection c = current;
         if (c != null && c.welcomed && !unsentAcks.isEmpty()) {
             sendAcks(c);
         }
     }
 
-    /** @return whether the file now holds every sync point */
-    private boolean saveStore() {
+    /** Marks the checkpoint file behind and writes it within {@link #CHECKPOINT_DELAY_MILLIS}. */
+    private void checkpointLater() {
+        storeDirty = true;
+        if (checkpointTask == null && !closeCalled.get()) {
+            checkpointTask = schedule(() -> {
+                checkpointTask = null;
+                checkpoint();
+            }, CHECKPOINT_DELAY_MILLIS);
+        }
+    }
+
+    /**
+     * Rewrites syncpoints.properties from the sync points. Nothing waits for it: a failure only
+     * leaves an older checkpoint, which the inbox's records overrule at the next start.
+     */
+    private void checkpoint() {
+        checkThread();
+        if (!storeDirty) {
+            return;
+        }
         try {
             store.save();
             storeDirty = false;
-            return true;
         } catch (IOException e) {
-            // no Ack either: the server must not learn a sync point we could lose on a crash
-            LOG.log(Level.WARNING, "cannot save sync points, retrying in " + SAVE_RETRY_MILLIS + " ms", e);
-            if (saveRetryTask == null && !closeCalled.get()) {
-                saveRetryTask = schedule(() -> {
-                    saveRetryTask = null;
-                    flush();
-                }, SAVE_RETRY_MILLIS);
-            }
-            return false;
+            LOG.log(Level.WARNING, "cannot write the sync point checkpoint; the inbox still holds them", e);
         }
     }
 
     private void sendAcks(Connection c) {
+        checkThread();
         List<ScopeKey> keys = new ArrayList<>(unsentAcks);
         unsentAcks.clear();
         keys.sort((a, b) -> a.toString().compareTo(b.toString()));
@@ -1295,6 +1363,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void send(Connection c, ClientFrame frame) {
+        checkThread();
         try {
             c.send(frame);
         } catch (IOException e) {
@@ -1307,13 +1376,11 @@ public final class RealMssClient implements MssClient {
         flush();
         foreground = false;
         stop("client closed");
-        if (saveRetryTask != null) {
-            saveRetryTask.cancel(false);
-            saveRetryTask = null;
+        if (checkpointTask != null) {
+            checkpointTask.cancel(false);
+            checkpointTask = null;
         }
-        if (storeDirty) {
-            saveStore();
-        }
+        checkpoint();
         // attempts that had not failed when the app closed us do not count against the message
         for (Delivery d : new ArrayList<>(inFlight.values())) {
             finish(d);

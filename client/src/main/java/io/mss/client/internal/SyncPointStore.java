@@ -20,7 +20,12 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The sync points of one state directory, in {@value #FILE_NAME}.
+ * The sync points of one state directory, checkpointed in {@value #FILE_NAME}.
+ *
+ * <p>The durable record of a sync point is the inbox's: a sync point is the highest id the
+ * inbox stored for its scope, and that MSG record is fsync'd before the Ack. This file is a
+ * compacted checkpoint written off the per-frame path; {@link #reconcileWith} lets the inbox
+ * overrule it at start.
  *
  * <p>Each line is {@code SCOPE/bizType/owner=id@epoch} with bizType and owner URL-encoded, so
  * that any character in them survives and the file stays readable. The epoch names the timeline
@@ -121,6 +126,41 @@ public final class SyncPointStore {
         } else {
             epochs.put(key, epoch);
         }
+    }
+
+    /**
+     * Takes what the inbox's records say over this checkpoint: each MSG record is fsync'd before
+     * its Ack, the file only follows later, so the inbox is the truth, also for a scope it
+     * already restarted on a new epoch. A sync point the inbox does not know (a state directory
+     * from before the inbox, or a scope compacted away) stays as the file has it.
+     *
+     * @return whether the sync points changed and the file is behind
+     */
+    public boolean reconcileWith(Inbox inbox) {
+        java.util.Set<ScopeKey> keys = new java.util.HashSet<>(inbox.highs().keySet());
+        keys.addAll(inbox.epochs().keySet());
+        boolean changed = false;
+        for (ScopeKey key : keys) {
+            long epoch = inbox.epoch(key);
+            if (epoch != 0 && epoch(key) != 0 && epoch(key) != epoch) {
+                restart(key, epoch);
+                changed = true;
+            }
+            changed |= put(key, epoch, inbox.high(key));
+        }
+        return changed;
+    }
+
+    /**
+     * The sync points a client started on {@code dir} would have: the checkpoint file reconciled
+     * with the inbox. Reads only; call it on a copy of a directory a running client is using.
+     */
+    public static SyncPointStore load(File dir) throws IOException {
+        SyncPointStore store = open(dir);
+        try (Inbox inbox = Inbox.open(dir)) {
+            store.reconcileWith(inbox);
+        }
+        return store;
     }
 
     public Map<ScopeKey, Long> snapshot() {
