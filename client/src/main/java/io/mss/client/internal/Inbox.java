@@ -89,7 +89,7 @@ public final class Inbox implements Closeable {
     static final String TMP_NAME = FILE_NAME + ".tmp";
     public static final String CORRUPT_NAME = FILE_NAME + ".corrupt";
     /** Default size from which the log is compacted once more than half of it is garbage. */
-    public static final long DEFAULT_COMPACT_BYTES = 64 * 1024;
+    public static final long DEFAULT_COMPACT_BYTES = 4L << 20;
 
     static final byte[] MAGIC = "MSSINBX1".getBytes(StandardCharsets.US_ASCII);
     /** Far above any real record (a frame is at most a few MiB): a larger length is corruption. */
@@ -150,6 +150,10 @@ public final class Inbox implements Closeable {
     private FileChannel channel;
     private long fileBytes;
     private long liveBytes;
+    /** ATTEMPT and DONE records not written yet: {@link #flushDeferred} or the next append writes them first. */
+    private final List<byte[]> deferred = new ArrayList<>();
+    /** Set by {@link #deferDeliveryRecords}: the owner then promises to call {@link #flushDeferred}. */
+    private boolean deferDeliveryRecords;
     /** An append failed and could not be cut off: rewrite before appending again. */
     private boolean needsRewrite;
     private boolean closed;
@@ -349,7 +353,10 @@ public final class Inbox implements Closeable {
             return;
         }
         e.attempts = attempts;
-        append(Collections.singletonList(attemptRecord(key, id, attempts)), false);
+        deferred.add(attemptRecord(key, id, attempts));
+        if (!deferDeliveryRecords) {
+            flushDeferred();
+        }
     }
 
     /**
@@ -365,7 +372,10 @@ public final class Inbox implements Closeable {
             return false;
         }
         liveBytes -= e.recordBytes;
-        append(Collections.singletonList(doneRecord(key, id, dropped)), false);
+        deferred.add(doneRecord(key, id, dropped));
+        if (!deferDeliveryRecords) {
+            flushDeferred();
+        }
         if (fileBytes >= compactBytes && liveBytes * 2 < fileBytes) {
             compact();
         }
@@ -404,11 +414,38 @@ public final class Inbox implements Closeable {
         q.epoch = epoch;
     }
 
-    /** Forces what was written to disk and closes the file. Later changes stay in memory only. */
+    /**
+     * From now on {@link #recordAttempt} and {@link #remove} only buffer their records, and the
+     * caller writes them with {@link #flushDeferred}, e.g. once per batch of work: one write
+     * instead of one per call. The caller must flush before anything that relies on them
+     * surviving the process (the client: before the callbacks of the same task can run).
+     */
+    public void deferDeliveryRecords() {
+        deferDeliveryRecords = true;
+    }
+
+    /**
+     * Writes the ATTEMPT and DONE records of {@link #recordAttempt} and {@link #remove} in one
+     * write, not fsync'd. Until then they are in memory only; the client calls this at the end of
+     * each state-thread task, before the callbacks that task queued can run.
+     */
+    public void flushDeferred() throws IOException {
+        if (deferred.isEmpty() || closed) {
+            return;
+        }
+        append(Collections.<byte[]>emptyList(), false);
+    }
+
+    /** Writes what is deferred, forces what was written to disk and closes the file. Later changes stay in memory only. */
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
+        }
+        try {
+            flushDeferred();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write the last delivery records of the inbox", e);
         }
         closed = true;
         FileChannel ch = channel;
@@ -438,6 +475,12 @@ public final class Inbox implements Closeable {
         if (needsRewrite || channel == null) {
             compact();
         }
+        if (!deferred.isEmpty()) {
+            // in the order they happened, ahead of what comes now
+            List<byte[]> all = new ArrayList<>(deferred);
+            all.addAll(records);
+            records = all;
+        }
         int total = 0;
         for (byte[] r : records) {
             total += r.length;
@@ -465,6 +508,7 @@ public final class Inbox implements Closeable {
             throw e;
         }
         fileBytes = before + total;
+        deferred.clear();
     }
 
     /** Replaces the log with the live state: temp file, fsync, rename, fsync of the directory. */
@@ -511,6 +555,8 @@ public final class Inbox implements Closeable {
         fileBytes = size;
         liveBytes = live;
         needsRewrite = false;
+        // the live state written above already holds what they record
+        deferred.clear();
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {

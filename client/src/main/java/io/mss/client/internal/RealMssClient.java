@@ -90,6 +90,10 @@ public final class RealMssClient implements MssClient {
     private final Connection.Events events = new ConnectionEvents();
     private final CopyOnWriteArrayList<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closeCalled = new AtomicBoolean();
+    /** Callback threads add, the state thread takes: see postFromCallback. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> fromCallbacks =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicBoolean fromCallbacksPosted = new AtomicBoolean();
     private volatile boolean connected;
     /**
      * The user the app signed in last, written on the app's thread before the change reaches
@@ -105,6 +109,8 @@ public final class RealMssClient implements MssClient {
     private final Inbox inbox;
     private final Backoff backoff;
     private final TreeMap<String, MessageCallback> bizCallbacks = new TreeMap<>();
+    /** What the current task hands to the callback executor once its inbox records are written. */
+    private final List<Runnable> toCallbacks = new ArrayList<>();
     /** Scopes whose sync point moved since the current connection's Hello. */
     private final Set<ScopeKey> unsentAcks = new HashSet<>();
     /** At most one attempt per scope is with the callback. */
@@ -141,6 +147,8 @@ public final class RealMssClient implements MssClient {
         this.store = store;
         this.inbox = inbox;
         this.storeDirty = storeDirty;
+        // written once per state-thread task, in afterTask
+        inbox.deferDeliveryRecords();
         this.backoff = new Backoff(config.backoffMinMillis, config.backoffMaxMillis, random);
         this.stateExecutor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mss-client-state");
@@ -227,7 +235,7 @@ public final class RealMssClient implements MssClient {
     @Override
     public void reportMsgReceived(SyncMessage message) {
         Objects.requireNonNull(message, "message");
-        post(() -> ack(message));
+        postFromCallback(() -> ack(message));
     }
 
     @Override
@@ -359,12 +367,69 @@ public final class RealMssClient implements MssClient {
         }
     }
 
-    /** A task that throws would kill a periodic timer silently; log instead. */
-    private static void guarded(Runnable task) {
+    /**
+     * Every state-thread task runs through here. A task that throws would kill a periodic timer
+     * silently; log instead. After the task, {@link #afterTask} writes what it left in the inbox's
+     * buffer and hands its callbacks over.
+     */
+    private void guarded(Runnable task) {
         try {
             task.run();
         } catch (Throwable t) {
             LOG.log(Level.SEVERE, "unexpected failure on the MSS client state thread", t);
+        }
+        afterTask();
+    }
+
+    /**
+     * One write for all the ATTEMPT and DONE records a task produced, then its callbacks in the
+     * order it queued them: an attempt is handed to the OS before its callback can run (an app that
+     * dies inside the callback finds it counted), at a cost of one syscall per task rather than two
+     * per message.
+     */
+    private void afterTask() {
+        try {
+            inbox.flushDeferred();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write delivery records to the inbox; attempts or acks may be lost on a"
+                    + " crash", e);
+        }
+        if (!toCallbacks.isEmpty()) {
+            List<Runnable> ready = new ArrayList<>(toCallbacks);
+            toCallbacks.clear();
+            for (Runnable r : ready) {
+                callbacks.execute(r);
+            }
+        }
+    }
+
+    /** Queues work for the callback executor behind the current task's inbox write. State thread. */
+    private void dispatch(Runnable callback) {
+        toCallbacks.add(callback);
+    }
+
+    /**
+     * Posts from callback threads (attempt started, failed, acked), batched: one state-thread task
+     * takes all that arrived meanwhile, so a burst of acks costs one task and one inbox write.
+     * Their order among themselves is kept.
+     */
+    private void postFromCallback(Runnable task) {
+        fromCallbacks.add(task);
+        if (fromCallbacksPosted.compareAndSet(false, true) && !tryPost(this::runFromCallbacks)) {
+            fromCallbacksPosted.set(false);
+            LOG.fine("client is closed, ignoring a call");
+        }
+    }
+
+    private void runFromCallbacks() {
+        fromCallbacksPosted.set(false);
+        Runnable task;
+        while ((task = fromCallbacks.poll()) != null) {
+            try {
+                task.run();
+            } catch (Throwable t) {
+                LOG.log(Level.SEVERE, "unexpected failure on the MSS client state thread", t);
+            }
         }
     }
 
@@ -842,7 +907,7 @@ public final class RealMssClient implements MssClient {
                     .createdAt(oplog.getCreatedAt())
                     .userId(c.sessionUserId)
                     .build();
-            callbacks.execute(() -> {
+            dispatch(() -> {
                 // the same checks as a stored message's attempt, right before the app sees it
                 if (closeCalled.get() || !key.visibleTo(dispatchUser)) {
                     return;
@@ -964,22 +1029,22 @@ public final class RealMssClient implements MssClient {
         }
         Delivery d = new Delivery(key, entry.message(), attempt, callback);
         inFlight.put(key, d);
-        callbacks.execute(() -> runDelivery(d));
+        dispatch(() -> runDelivery(d));
     }
 
     /** Callback thread. */
     private void runDelivery(Delivery d) {
         if (closeCalled.get() || d.cancelled
                 || (d.key.scope() == Scope.USER && !d.key.owner().equals(dispatchUser))) {
-            post(() -> notRun(d));
+            postFromCallback(() -> notRun(d));
             return;
         }
-        post(() -> started(d));
+        postFromCallback(() -> started(d));
         try {
             d.callback.onMessage(d.message);
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "callback for " + d + " threw", t);
-            post(() -> failed(d, "the callback threw " + t));
+            postFromCallback(() -> failed(d, "the callback threw " + t));
             return;
         }
         if (config.autoAck) {
@@ -1075,7 +1140,7 @@ public final class RealMssClient implements MssClient {
         }
         LOG.warning(m + " " + reason);
         resumeReading();
-        callbacks.execute(() -> {
+        dispatch(() -> {
             if (closeCalled.get()) {
                 return;
             }
@@ -1182,7 +1247,7 @@ public final class RealMssClient implements MssClient {
 
     /** Queued behind the attempts already with the callback executor, ahead of any that follow. */
     private void fullUpdate(MessageCallback callback, FullUpdate update) {
-        callbacks.execute(() -> {
+        dispatch(() -> {
             if (closeCalled.get()) {
                 return;
             }
@@ -1408,7 +1473,7 @@ public final class RealMssClient implements MssClient {
 
     private void notifyListeners(Consumer<ConnectionListener> event) {
         for (ConnectionListener l : listeners) {
-            callbacks.execute(() -> {
+            dispatch(() -> {
                 try {
                     event.accept(l);
                 } catch (Throwable t) {
