@@ -7,14 +7,14 @@ import io.mss.client.internal.Inbox;
 import io.mss.client.internal.ScopeKey;
 import io.mss.client.internal.SyncPointStore;
 import io.mss.protocol.ProtocolVersion;
-import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.ErrorCode;
-import io.mss.protocol.v1.Oplog;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
-import io.mss.protocol.v1.SyncPoint;
-import io.mss.protocol.v1.Welcome;
+import io.mss.client.internal.proto.BizBatch;
+import io.mss.client.internal.proto.ErrorCode;
+import io.mss.client.internal.proto.Oplog;
+import io.mss.client.internal.proto.ScopeKind;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.SyncData;
+import io.mss.client.internal.proto.SyncPoint;
+import io.mss.client.internal.proto.Welcome;
 
 import java.io.File;
 import java.io.IOException;
@@ -130,7 +130,7 @@ abstract class ClientTestSupport {
     }
 
     static ServerFrame error(ErrorCode code, boolean retry) {
-        return ServerFrame.newBuilder().setError(io.mss.protocol.v1.Error.newBuilder()
+        return ServerFrame.newBuilder().setError(io.mss.client.internal.proto.Error.newBuilder()
                 .setCode(code).setMessage("scripted").setRetry(retry)).build();
     }
 
@@ -147,8 +147,9 @@ abstract class ClientTestSupport {
                 .orElseThrow(() -> new AssertionError("message " + id + " was not delivered"));
     }
 
+    /** What a client restarted now would resume from: the checkpoint file reconciled with the inbox, on a copy. */
     Long storedSyncPoint(ScopeKey key) throws IOException {
-        return SyncPointStore.open(stateDir).get(key);
+        return SyncPointStore.load(snapshot(stateDir)).get(key);
     }
 
     long storedSyncPointOrZero(ScopeKey key) throws IOException {

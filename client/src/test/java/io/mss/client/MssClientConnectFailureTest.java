@@ -3,7 +3,7 @@ package io.mss.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.mss.protocol.v1.ErrorCode;
+import io.mss.client.internal.proto.ErrorCode;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -6,17 +6,17 @@ import static org.awaitility.Awaitility.await;
 import io.mss.client.internal.Inbox;
 import io.mss.client.internal.ScopeKey;
 import io.mss.client.internal.SyncPointStore;
-import io.mss.protocol.v1.Ack;
-import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.Command;
-import io.mss.protocol.v1.CommandType;
-import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.Oplog;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
-import io.mss.protocol.v1.SyncPoint;
-import io.mss.protocol.v1.Welcome;
+import io.mss.client.internal.proto.Ack;
+import io.mss.client.internal.proto.BizBatch;
+import io.mss.client.internal.proto.Command;
+import io.mss.client.internal.proto.CommandType;
+import io.mss.client.internal.proto.Hello;
+import io.mss.client.internal.proto.Oplog;
+import io.mss.client.internal.proto.ScopeKind;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.SyncData;
+import io.mss.client.internal.proto.SyncPoint;
+import io.mss.client.internal.proto.Welcome;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -96,7 +96,7 @@ class MssClientEpochTest extends ClientTestSupport {
     }
 
     private long storedEpoch(ScopeKey key) throws IOException {
-        return SyncPointStore.open(snapshot(stateDir)).epoch(key);
+        return SyncPointStore.load(snapshot(stateDir)).epoch(key);
     }
 
     @Test

@@ -6,11 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.mss.client.internal.Inbox;
 import io.mss.client.internal.ScopeKey;
-import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.Oplog;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
+import io.mss.client.internal.proto.BizBatch;
+import io.mss.client.internal.proto.Oplog;
+import io.mss.client.internal.proto.ScopeKind;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.SyncData;
 
 import java.io.File;
 import java.time.Duration;

@@ -5,13 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import io.mss.client.internal.ScopeKey;
 import io.mss.protocol.ProtocolVersion;
-import io.mss.protocol.v1.Ack;
-import io.mss.protocol.v1.Command;
-import io.mss.protocol.v1.CommandType;
-import io.mss.protocol.v1.ErrorCode;
-import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
+import io.mss.client.internal.proto.Ack;
+import io.mss.client.internal.proto.Command;
+import io.mss.client.internal.proto.CommandType;
+import io.mss.client.internal.proto.ErrorCode;
+import io.mss.client.internal.proto.Hello;
+import io.mss.client.internal.proto.ScopeKind;
+import io.mss.client.internal.proto.ServerFrame;
 
 import java.io.IOException;
 import java.time.Duration;

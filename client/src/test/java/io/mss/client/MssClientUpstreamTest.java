@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.UpstreamMessage;
+import io.mss.client.internal.proto.Hello;
+import io.mss.client.internal.proto.UpstreamMessage;
 
 import java.util.Arrays;
 import java.util.UUID;

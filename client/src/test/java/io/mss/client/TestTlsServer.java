@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.mss.protocol.Frames;
-import io.mss.protocol.v1.Ack;
-import io.mss.protocol.v1.ClientFrame;
-import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.Pong;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.UpstreamMessage;
-import io.mss.protocol.v1.UpstreamResult;
+import io.mss.client.internal.proto.Ack;
+import io.mss.client.internal.proto.ClientFrame;
+import io.mss.client.internal.proto.Hello;
+import io.mss.client.internal.proto.Pong;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.UpstreamMessage;
+import io.mss.client.internal.proto.UpstreamResult;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;

@@ -3,41 +3,56 @@ package io.mss.client.internal;
 import io.mss.client.ConnectFailure;
 import io.mss.protocol.FrameTooLargeException;
 import io.mss.protocol.Frames;
-import io.mss.protocol.v1.ClientFrame;
-import io.mss.protocol.v1.ServerFrame;
+import io.mss.client.internal.proto.ClientFrame;
+import io.mss.client.internal.proto.ServerFrame;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 
 import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.security.cert.CertificateException;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 
 /**
- * One connection attempt and, if it succeeds, the connection. Its own thread gets the token,
- * connects, handshakes and then reads frames; the state thread does all writes via
- * {@link #send} and reads the fields marked "state thread". The connection thread sets the
- * failure fields before {@link Events#onClosed}, which hands them to the state thread.
+ * One connection attempt and, if it succeeds, the connection.
+ *
+ * <p>Threads: its reader thread gets the token, connects, handshakes and then reads frames into
+ * {@link #inbound}, a bounded queue the state thread takes them from; when the state thread stops
+ * taking (the app is behind), the reader blocks, stops reading the socket, and TCP backpressure
+ * slows the server's sends. Writes go through a {@link FrameWriter} and its own thread, so the
+ * state thread never blocks on the socket. The state thread reads and writes the fields marked
+ * "state thread"; the reader sets the failure fields before {@link Events#onClosed}, which
+ * hands them to the state thread.
  */
 final class Connection implements Runnable {
     /** Called on the connection thread; implementations hand over to the state thread. */
     interface Events {
         void onOpen(Connection c, String token);
 
-        void onFrame(Connection c, ServerFrame frame);
+        /** A frame was added to {@link #inbound}. */
+        void onFrame(Connection c);
 
         void onClosed(Connection c, String reason);
     }
 
+    /**
+     * Frames read but not yet taken by the state thread. Small: each frame is at most
+     * maxFrameBytes, and a full queue is what makes the reader stop reading.
+     */
+    static final int INBOUND_FRAMES = 4;
+
     final int id;
+    /** Reader puts, state thread takes. */
+    final ArrayBlockingQueue<ServerFrame> inbound = new ArrayBlockingQueue<>(INBOUND_FRAMES);
     /** The user the token was requested for and the Hello's USER sync points belong to. */
     final String userId;
 
@@ -68,7 +83,7 @@ final class Connection implements Runnable {
     private final Object lock = new Object();
     private Socket raw;
     private boolean aborted;
-    private volatile OutputStream out;
+    private volatile FrameWriter writer;
 
     Connection(int id, String userId, ClientConfig config, Tls tls, Events events) {
         this.id = id;
@@ -84,26 +99,42 @@ final class Connection implements Runnable {
         t.start();
     }
 
-    /** Writes one frame. State thread only, so writes never interleave. */
+    /** Queues one frame for the writer thread; never blocks. */
     void send(ClientFrame frame) throws IOException {
-        OutputStream o = out;
-        if (o == null) {
+        FrameWriter w = writer;
+        if (w == null) {
             throw new IOException("connection is not open");
         }
-        Frames.write(o, frame);
-        o.flush();
+        if (!w.enqueue(frame)) {
+            throw new IOException("the writer queue is closed or full (" + w.queuedBytes() + " bytes): the server"
+                    + " is not reading");
+        }
     }
 
     /**
-     * Ends the connection from any thread. Closes the plain TCP socket under the TLS layer:
-     * that unblocks a reader or writer at once, where closing the SSLSocket might itself block
-     * trying to send close_notify.
+     * Ends the connection from any thread, dropping the frames not yet taken: the state thread
+     * calls it when it is done with this connection.
      */
     void abort() {
+        close();
+        // a reader blocked on a full queue gets its place, sees aborted and ends
+        inbound.clear();
+    }
+
+    /**
+     * Closes the plain TCP socket under the TLS layer: that unblocks a reader or writer at once,
+     * where closing the SSLSocket might itself block trying to send close_notify. The frames
+     * already read stay queued: an Error right before the server's close must still be seen.
+     */
+    private void close() {
         Socket s;
         synchronized (lock) {
             aborted = true;
             s = raw;
+        }
+        FrameWriter w = writer;
+        if (w != null) {
+            w.close();
         }
         if (s != null) {
             try {
@@ -129,7 +160,7 @@ final class Connection implements Runnable {
             // whatever went wrong, the state thread must hear that this connection is over
             reason = classify(e);
         } finally {
-            abort();
+            close();
         }
         events.onClosed(this, reason);
     }
@@ -221,7 +252,14 @@ final class Connection implements Runnable {
         SSLSocket ssl = (SSLSocket) tls.factory.createSocket(socket, config.host, config.port, true);
         tls.handshake(ssl);
         stage = Stage.WELCOME;
-        out = ssl.getOutputStream();
+        FrameWriter w = new FrameWriter(new BufferedOutputStream(ssl.getOutputStream(), 8 * 1024), this::abort);
+        writer = w;
+        synchronized (lock) {
+            if (aborted) {
+                return "aborted";
+            }
+        }
+        w.start(id);
         InputStream in = new BufferedInputStream(ssl.getInputStream());
         events.onOpen(this, token);
 
@@ -248,7 +286,22 @@ final class Connection implements Runnable {
                 // the read timeout is the dead-peer detector: any frame, Pong or data, resets it
                 socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, idleMillis));
             }
-            events.onFrame(this, frame);
+            try {
+                inbound.put(frame);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            }
+            if (isAborted()) {
+                return "aborted";
+            }
+            events.onFrame(this);
+        }
+    }
+
+    private boolean isAborted() {
+        synchronized (lock) {
+            return aborted;
         }
     }
 

@@ -17,9 +17,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -92,7 +89,7 @@ public final class Inbox implements Closeable {
     static final String TMP_NAME = FILE_NAME + ".tmp";
     public static final String CORRUPT_NAME = FILE_NAME + ".corrupt";
     /** Default size from which the log is compacted once more than half of it is garbage. */
-    public static final long DEFAULT_COMPACT_BYTES = 64 * 1024;
+    public static final long DEFAULT_COMPACT_BYTES = 4L << 20;
 
     static final byte[] MAGIC = "MSSINBX1".getBytes(StandardCharsets.US_ASCII);
     /** Far above any real record (a frame is at most a few MiB): a larger length is corruption. */
@@ -153,6 +150,10 @@ public final class Inbox implements Closeable {
     private FileChannel channel;
     private long fileBytes;
     private long liveBytes;
+    /** ATTEMPT and DONE records not written yet: {@link #flushDeferred} or the next append writes them first. */
+    private final List<byte[]> deferred = new ArrayList<>();
+    /** Set by {@link #deferDeliveryRecords}: the owner then promises to call {@link #flushDeferred}. */
+    private boolean deferDeliveryRecords;
     /** An append failed and could not be cut off: rewrite before appending again. */
     private boolean needsRewrite;
     private boolean closed;
@@ -258,6 +259,17 @@ public final class Inbox implements Closeable {
         return out;
     }
 
+    /** Pending messages in the scopes {@code which} accepts. */
+    public int pendingCount(java.util.function.Predicate<ScopeKey> which) {
+        int n = 0;
+        for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {
+            if (!e.getValue().pending.isEmpty() && which.test(e.getKey())) {
+                n += e.getValue().pending.size();
+            }
+        }
+        return n;
+    }
+
     public int pendingCount() {
         int n = 0;
         for (ScopeQueue q : scopes.values()) {
@@ -341,7 +353,10 @@ public final class Inbox implements Closeable {
             return;
         }
         e.attempts = attempts;
-        append(Collections.singletonList(attemptRecord(key, id, attempts)), false);
+        deferred.add(attemptRecord(key, id, attempts));
+        if (!deferDeliveryRecords) {
+            flushDeferred();
+        }
     }
 
     /**
@@ -357,7 +372,10 @@ public final class Inbox implements Closeable {
             return false;
         }
         liveBytes -= e.recordBytes;
-        append(Collections.singletonList(doneRecord(key, id, dropped)), false);
+        deferred.add(doneRecord(key, id, dropped));
+        if (!deferDeliveryRecords) {
+            flushDeferred();
+        }
         if (fileBytes >= compactBytes && liveBytes * 2 < fileBytes) {
             compact();
         }
@@ -396,11 +414,38 @@ public final class Inbox implements Closeable {
         q.epoch = epoch;
     }
 
-    /** Forces what was written to disk and closes the file. Later changes stay in memory only. */
+    /**
+     * From now on {@link #recordAttempt} and {@link #remove} only buffer their records, and the
+     * caller writes them with {@link #flushDeferred}, e.g. once per batch of work: one write
+     * instead of one per call. The caller must flush before anything that relies on them
+     * surviving the process (the client: before the callbacks of the same task can run).
+     */
+    public void deferDeliveryRecords() {
+        deferDeliveryRecords = true;
+    }
+
+    /**
+     * Writes the ATTEMPT and DONE records of {@link #recordAttempt} and {@link #remove} in one
+     * write, not fsync'd. Until then they are in memory only; the client calls this at the end of
+     * each state-thread task, before the callbacks that task queued can run.
+     */
+    public void flushDeferred() throws IOException {
+        if (deferred.isEmpty() || closed) {
+            return;
+        }
+        append(Collections.<byte[]>emptyList(), false);
+    }
+
+    /** Writes what is deferred, forces what was written to disk and closes the file. Later changes stay in memory only. */
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
+        }
+        try {
+            flushDeferred();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write the last delivery records of the inbox", e);
         }
         closed = true;
         FileChannel ch = channel;
@@ -430,6 +475,12 @@ public final class Inbox implements Closeable {
         if (needsRewrite || channel == null) {
             compact();
         }
+        if (!deferred.isEmpty()) {
+            // in the order they happened, ahead of what comes now
+            List<byte[]> all = new ArrayList<>(deferred);
+            all.addAll(records);
+            records = all;
+        }
         int total = 0;
         for (byte[] r : records) {
             total += r.length;
@@ -457,6 +508,7 @@ public final class Inbox implements Closeable {
             throw e;
         }
         fileBytes = before + total;
+        deferred.clear();
     }
 
     /** Replaces the log with the live state: temp file, fsync, rename, fsync of the directory. */
@@ -481,8 +533,7 @@ public final class Inbox implements Closeable {
             }
         }
         long size = MAGIC.length;
-        try (FileChannel out = FileChannel.open(tmp.toPath(), StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (FileChannel out = DurableFiles.openForWrite(tmp, true)) {
             writeFully(out, ByteBuffer.wrap(MAGIC));
             for (byte[] r : records) {
                 writeFully(out, ByteBuffer.wrap(r));
@@ -496,15 +547,16 @@ public final class Inbox implements Closeable {
             channel = null;
         }
         try {
-            Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.replace(tmp, file);
         } finally {
-            channel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+            channel = DurableFiles.openForWrite(file, false);
         }
-        syncDirectory();
+        DurableFiles.syncDirectory(dir);
         fileBytes = size;
         liveBytes = live;
         needsRewrite = false;
+        // the live state written above already holds what they record
+        deferred.clear();
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
@@ -513,21 +565,11 @@ public final class Inbox implements Closeable {
         }
     }
 
-    private void syncDirectory() {
-        try (FileChannel ch = FileChannel.open(dir.toPath(), StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.FINEST, "cannot fsync directory " + dir, e);
-        }
-    }
-
     // ---- loading ----
 
     private void load() throws IOException {
         // a compaction that crashed before its rename: the log itself is intact
-        if (tmp.exists() && !tmp.delete()) {
-            LOG.warning("cannot delete stale " + tmp);
-        }
+        DurableFiles.recover(tmp, file);
         if (!file.exists()) {
             compact();
             return;
@@ -542,7 +584,7 @@ public final class Inbox implements Closeable {
                 File aside = new File(dir, CORRUPT_NAME);
                 LOG.severe("unrecognized " + file + ", moving it to " + aside + " and starting with an empty inbox");
                 raw.close();
-                Files.move(file.toPath(), aside.toPath(), StandardCopyOption.REPLACE_EXISTING);
+                DurableFiles.replace(file, aside);
                 compact();
                 return;
             }
@@ -556,7 +598,7 @@ public final class Inbox implements Closeable {
         } else if (size >= compactBytes && liveBytes * 2 < size) {
             compact();
         } else {
-            channel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+            channel = DurableFiles.openForWrite(file, false);
         }
     }
 

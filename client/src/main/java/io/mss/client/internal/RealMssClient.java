@@ -10,21 +10,21 @@ import io.mss.client.SyncMessage;
 import io.mss.client.UpstreamReply;
 import io.mss.client.UpstreamTimeoutException;
 import io.mss.protocol.ProtocolVersion;
-import io.mss.protocol.v1.Ack;
-import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.ClientFrame;
-import io.mss.protocol.v1.Command;
-import io.mss.protocol.v1.CommandType;
-import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.Oplog;
-import io.mss.protocol.v1.Ping;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
-import io.mss.protocol.v1.SyncPoint;
-import io.mss.protocol.v1.UpstreamMessage;
-import io.mss.protocol.v1.UpstreamResult;
-import io.mss.protocol.v1.Welcome;
+import io.mss.client.internal.proto.Ack;
+import io.mss.client.internal.proto.BizBatch;
+import io.mss.client.internal.proto.ClientFrame;
+import io.mss.client.internal.proto.Command;
+import io.mss.client.internal.proto.CommandType;
+import io.mss.client.internal.proto.Hello;
+import io.mss.client.internal.proto.Oplog;
+import io.mss.client.internal.proto.Ping;
+import io.mss.client.internal.proto.ScopeKind;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.SyncData;
+import io.mss.client.internal.proto.SyncPoint;
+import io.mss.client.internal.proto.UpstreamMessage;
+import io.mss.client.internal.proto.UpstreamResult;
+import io.mss.client.internal.proto.Welcome;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -61,7 +61,18 @@ import java.util.logging.Logger;
 public final class RealMssClient implements MssClient {
     /** When the server's Welcome leaves the heartbeat interval at 0. */
     static final long DEFAULT_HEARTBEAT_MILLIS = 30_000;
-    private static final long SAVE_RETRY_MILLIS = 1_000;
+    /**
+     * How long a moved sync point may wait before syncpoints.properties is rewritten: the file is
+     * only a checkpoint (the inbox's records are the durable truth), so it is written at most
+     * about once per this delay, never once per frame.
+     */
+    static final long CHECKPOINT_DELAY_MILLIS = 1_000;
+    /**
+     * Stored messages waiting for a registered callback above which the state thread stops taking
+     * frames from the connection: the reader then stops reading, and a slow app slows the server's
+     * sends instead of filling its heap. Reading resumes below half of it.
+     */
+    static final int MAX_UNDELIVERED = 2_000;
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
@@ -79,6 +90,10 @@ public final class RealMssClient implements MssClient {
     private final Connection.Events events = new ConnectionEvents();
     private final CopyOnWriteArrayList<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closeCalled = new AtomicBoolean();
+    /** Callback threads add, the state thread takes: see postFromCallback. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> fromCallbacks =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicBoolean fromCallbacksPosted = new AtomicBoolean();
     private volatile boolean connected;
     /**
      * The user the app signed in last, written on the app's thread before the change reaches
@@ -94,6 +109,8 @@ public final class RealMssClient implements MssClient {
     private final Inbox inbox;
     private final Backoff backoff;
     private final TreeMap<String, MessageCallback> bizCallbacks = new TreeMap<>();
+    /** What the current task hands to the callback executor once its inbox records are written. */
+    private final List<Runnable> toCallbacks = new ArrayList<>();
     /** Scopes whose sync point moved since the current connection's Hello. */
     private final Set<ScopeKey> unsentAcks = new HashSet<>();
     /** At most one attempt per scope is with the callback. */
@@ -116,9 +133,12 @@ public final class RealMssClient implements MssClient {
     private Connection current;
     private ScheduledFuture<?> reconnectTask;
     private ScheduledFuture<?> pingTask;
-    private ScheduledFuture<?> saveRetryTask;
+    /** The checkpoint file is behind the in-memory sync points (which the inbox holds durably). */
     private boolean storeDirty;
+    private ScheduledFuture<?> checkpointTask;
     private boolean flushQueued;
+    /** The state thread stopped taking frames from current.inbound until the app catches up. */
+    private boolean readingPaused;
 
     private RealMssClient(ClientConfig config, Tls tls, SyncPointStore store, Inbox inbox, boolean storeDirty,
                           Random random) {
@@ -127,6 +147,8 @@ public final class RealMssClient implements MssClient {
         this.store = store;
         this.inbox = inbox;
         this.storeDirty = storeDirty;
+        // written once per state-thread task, in afterTask
+        inbox.deferDeliveryRecords();
         this.backoff = new Backoff(config.backoffMinMillis, config.backoffMaxMillis, random);
         this.stateExecutor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mss-client-state");
@@ -175,26 +197,9 @@ public final class RealMssClient implements MssClient {
         return new RealMssClient(config, tls, store, inbox, raised, new Random());
     }
 
-    /**
-     * A crash between the inbox's fsync and the sync point file's leaves the file behind: the
-     * inbox, always written first, is the truth, also for a scope it already restarted on a new
-     * epoch.
-     *
-     * @return whether the sync points changed and must be saved
-     */
+    /** @return whether the sync points changed and the checkpoint file must be rewritten */
     static boolean reconcile(SyncPointStore store, Inbox inbox) {
-        Set<ScopeKey> keys = new HashSet<>(inbox.highs().keySet());
-        keys.addAll(inbox.epochs().keySet());
-        boolean changed = false;
-        for (ScopeKey key : keys) {
-            long epoch = inbox.epoch(key);
-            if (epoch != 0 && store.epoch(key) != 0 && store.epoch(key) != epoch) {
-                store.restart(key, epoch);
-                changed = true;
-            }
-            changed |= store.put(key, epoch, inbox.high(key));
-        }
-        return changed;
+        return store.reconcileWith(inbox);
     }
 
     // ---- public API: validate on the caller's thread, then hand over ----
@@ -212,6 +217,7 @@ public final class RealMssClient implements MssClient {
                 fullUpdate(callback, update);
             }
             pump();
+            resumeReading();
         });
     }
 
@@ -222,13 +228,14 @@ public final class RealMssClient implements MssClient {
             if (bizCallbacks.remove(bizType) != null) {
                 reconnectNow("unregistered bizType " + bizType);
             }
+            resumeReading();
         });
     }
 
     @Override
     public void reportMsgReceived(SyncMessage message) {
         Objects.requireNonNull(message, "message");
-        post(() -> ack(message));
+        postFromCallback(() -> ack(message));
     }
 
     @Override
@@ -360,12 +367,69 @@ public final class RealMssClient implements MssClient {
         }
     }
 
-    /** A task that throws would kill a periodic timer silently; log instead. */
-    private static void guarded(Runnable task) {
+    /**
+     * Every state-thread task runs through here. A task that throws would kill a periodic timer
+     * silently; log instead. After the task, {@link #afterTask} writes what it left in the inbox's
+     * buffer and hands its callbacks over.
+     */
+    private void guarded(Runnable task) {
         try {
             task.run();
         } catch (Throwable t) {
             LOG.log(Level.SEVERE, "unexpected failure on the MSS client state thread", t);
+        }
+        afterTask();
+    }
+
+    /**
+     * One write for all the ATTEMPT and DONE records a task produced, then its callbacks in the
+     * order it queued them: an attempt is handed to the OS before its callback can run (an app that
+     * dies inside the callback finds it counted), at a cost of one syscall per task rather than two
+     * per message.
+     */
+    private void afterTask() {
+        try {
+            inbox.flushDeferred();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write delivery records to the inbox; attempts or acks may be lost on a"
+                    + " crash", e);
+        }
+        if (!toCallbacks.isEmpty()) {
+            List<Runnable> ready = new ArrayList<>(toCallbacks);
+            toCallbacks.clear();
+            for (Runnable r : ready) {
+                callbacks.execute(r);
+            }
+        }
+    }
+
+    /** Queues work for the callback executor behind the current task's inbox write. State thread. */
+    private void dispatch(Runnable callback) {
+        toCallbacks.add(callback);
+    }
+
+    /**
+     * Posts from callback threads (attempt started, failed, acked), batched: one state-thread task
+     * takes all that arrived meanwhile, so a burst of acks costs one task and one inbox write.
+     * Their order among themselves is kept.
+     */
+    private void postFromCallback(Runnable task) {
+        fromCallbacks.add(task);
+        if (fromCallbacksPosted.compareAndSet(false, true) && !tryPost(this::runFromCallbacks)) {
+            fromCallbacksPosted.set(false);
+            LOG.fine("client is closed, ignoring a call");
+        }
+    }
+
+    private void runFromCallbacks() {
+        fromCallbacksPosted.set(false);
+        Runnable task;
+        while ((task = fromCallbacks.poll()) != null) {
+            try {
+                task.run();
+            } catch (Throwable t) {
+                LOG.log(Level.SEVERE, "unexpected failure on the MSS client state thread", t);
+            }
         }
     }
 
@@ -377,8 +441,8 @@ public final class RealMssClient implements MssClient {
         }
 
         @Override
-        public void onFrame(Connection c, ServerFrame frame) {
-            post(() -> received(c, frame));
+        public void onFrame(Connection c) {
+            post(() -> takeFrames(c));
         }
 
         @Override
@@ -421,14 +485,18 @@ public final class RealMssClient implements MssClient {
         cancelReconnect();
         Connection c = new Connection(++connectionCount, userId, config, tls, events);
         current = c;
-        LOG.fine(() -> "connecting to " + config.host + ':' + config.port + " (" + c + ")");
+        if (LOG.isLoggable(Level.FINE)) {
+            LOG.fine("connecting to " + config.host + ':' + config.port + " (" + c + ")");
+        }
         c.start();
     }
 
     /** @return the delay before the next attempt, or -1 when none was scheduled (closing) */
     private long scheduleReconnect() {
         long delay = backoff.nextDelayMillis();
-        LOG.fine(() -> "reconnecting in " + delay + " ms");
+        if (LOG.isLoggable(Level.FINE)) {
+            LOG.fine("reconnecting in " + delay + " ms");
+        }
         reconnectTask = schedule(() -> {
             reconnectTask = null;
             ensureConnecting();
@@ -444,6 +512,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void changeUser(String newUserId, String sessionId) {
+        checkThread();
         boolean userChanged = !Objects.equals(userId, newUserId);
         if (!userChanged && sessionId.equals(userSessionId)) {
             return;
@@ -458,6 +527,7 @@ public final class RealMssClient implements MssClient {
             // the new user's USER messages, if the inbox has any from an earlier sign-in
             pump();
         }
+        resumeReading();
     }
 
     /**
@@ -494,7 +564,9 @@ public final class RealMssClient implements MssClient {
     }
 
     private void teardown(Connection c) {
+        checkThread();
         current = null;
+        readingPaused = false;
         connected = false;
         if (pingTask != null) {
             pingTask.cancel(false);
@@ -518,7 +590,9 @@ public final class RealMssClient implements MssClient {
         boolean willRetry = wantConnection();
         long delay = willRetry ? scheduleReconnect() : -1;
         if (c.welcomed) {
-            LOG.info(() -> c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
+            if (LOG.isLoggable(Level.INFO)) {
+                LOG.info(c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
+            }
         } else {
             connectFailed(new ConnectFailure(kind, detail, config.host, config.port, serverErrorCode,
                     willRetry && delay >= 0, delay, ++failedAttempts, cause));
@@ -533,20 +607,20 @@ public final class RealMssClient implements MssClient {
         if (failure.consecutiveFailures() == 1) {
             CONNECT_LOG.warning(failure.message());
         } else {
-            CONNECT_LOG.fine(() -> failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+            if (CONNECT_LOG.isLoggable(Level.FINE)) {
+                CONNECT_LOG.fine(failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+            }
         }
         notifyListeners(l -> l.onConnectFailed(failure));
     }
 
     private void opened(Connection c, String token) {
+        checkThread();
         if (c != current) {
             c.abort();
             return;
         }
-        if (storeDirty) {
-            // the Hello promises these sync points; have them on disk first
-            saveStore();
-        }
+        // the Hello's sync points are on disk already: each is the high of an fsync'd inbox record
         // c.userId is the current user: an attempt for another one was replaced before its Hello
         Hello.Builder hello = Hello.newBuilder()
                 .setMinVersion(ProtocolVersion.MIN)
@@ -568,7 +642,56 @@ public final class RealMssClient implements MssClient {
         send(c, ClientFrame.newBuilder().setHello(hello).build());
     }
 
+    /**
+     * Takes what the reader queued, in order, unless the app is behind: a SyncData frame then
+     * waits, and everything after it with it; the reader's small queue fills, the reader stops
+     * reading the socket, and TCP slows the server down. {@link #resumeReading} goes on.
+     */
+    private void takeFrames(Connection c) {
+        checkThread();
+        while (c == current) {
+            ServerFrame frame = c.inbound.peek();
+            if (frame == null) {
+                return;
+            }
+            if (frame.hasSyncData() && undelivered() >= MAX_UNDELIVERED) {
+                readingPaused = true;
+                return;
+            }
+            c.inbound.poll();
+            received(c, frame);
+        }
+    }
+
+    /** Called whenever messages leave the inbox or become deliverable elsewhere: takes frames again once the app caught up. */
+    private void resumeReading() {
+        if (readingPaused && undelivered() < MAX_UNDELIVERED / 2) {
+            readingPaused = false;
+            Connection c = current;
+            if (c != null) {
+                takeFrames(c);
+            }
+        }
+    }
+
+    /** Stored messages that a registered callback of the signed-in user is still to get. */
+    private int undelivered() {
+        return inbox.pendingCount(key -> bizCallbacks.containsKey(key.bizType()) && key.visibleTo(userId));
+    }
+
+    /**
+     * Thread ownership, asserted as the HiveMQ MQTT client's {@code checkThread()} does: the
+     * state below is unsynchronized because only the state thread touches it.
+     */
+    private void checkThread() {
+        if (Thread.currentThread() != stateThread) {
+            throw new IllegalStateException("MSS client state touched on " + Thread.currentThread().getName()
+                    + ", not on its state thread");
+        }
+    }
+
     private void received(Connection c, ServerFrame frame) {
+        checkThread();
         if (c != current) {
             return;
         }
@@ -596,12 +719,15 @@ public final class RealMssClient implements MssClient {
                 // a sign of life; the connection thread's read timeout already counted it
                 break;
             default:
-                LOG.fine(() -> "ignoring a frame this client does not know: " + frame.getKindCase());
+                if (LOG.isLoggable(Level.FINE)) {
+                    LOG.fine("ignoring a frame this client does not know: " + frame.getKindCase());
+                }
                 break;
         }
     }
 
     private void welcomed(Connection c, Welcome w) {
+        checkThread();
         if (c.welcomed) {
             return;
         }
@@ -626,7 +752,9 @@ public final class RealMssClient implements MssClient {
         } catch (RejectedExecutionException e) {
             return;
         }
-        LOG.info(() -> "connected to " + config.host + ':' + config.port + ", session " + c.sessionId);
+        if (LOG.isLoggable(Level.INFO)) {
+            LOG.info("connected to " + config.host + ':' + config.port + ", session " + c.sessionId);
+        }
         String sessionId = c.sessionId;
         notifyListeners(l -> l.onConnected(sessionId));
         if (!unsentAcks.isEmpty()) {
@@ -642,7 +770,7 @@ public final class RealMssClient implements MssClient {
     }
 
     static long heartbeatMillis(Welcome w) {
-        long ms = Integer.toUnsignedLong(w.getHeartbeatIntervalMs());
+        long ms = w.getHeartbeatIntervalMs() & 0xFFFFFFFFL;
         return ms > 0 ? ms : DEFAULT_HEARTBEAT_MILLIS;
     }
 
@@ -660,6 +788,7 @@ public final class RealMssClient implements MssClient {
      * sync point's restarts its scope first.
      */
     private void syncData(Connection c, SyncData data) {
+        checkThread();
         boolean epochs = c.version >= ProtocolVersion.EPOCHS;
         List<SyncMessage> incoming = new ArrayList<>();
         Set<ScopeKey> stored = new LinkedHashSet<>();
@@ -710,11 +839,12 @@ public final class RealMssClient implements MssClient {
         }
         for (ScopeKey key : stored) {
             if (store.put(key, inbox.epoch(key), inbox.high(key))) {
-                storeDirty = true;
                 unsentAcks.add(key);
             }
         }
         if (!stored.isEmpty()) {
+            // the inbox's fsync was the one durable write; the Ack can go out now
+            checkpointLater();
             queueFlush();
             for (ScopeKey key : stored) {
                 pump(key);
@@ -762,7 +892,9 @@ public final class RealMssClient implements MssClient {
     private void dispatchEphemeral(Connection c, ScopeKey key, BizBatch batch) {
         MessageCallback callback = bizCallbacks.get(key.bizType());
         if (callback == null) {
-            LOG.fine(() -> "no callback for ephemeral messages of " + key + "; they are not kept");
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("no callback for ephemeral messages of " + key + "; they are not kept");
+            }
             return;
         }
         for (Oplog oplog : batch.getOplogsList()) {
@@ -775,7 +907,7 @@ public final class RealMssClient implements MssClient {
                     .createdAt(oplog.getCreatedAt())
                     .userId(c.sessionUserId)
                     .build();
-            callbacks.execute(() -> {
+            dispatch(() -> {
                 // the same checks as a stored message's attempt, right before the app sees it
                 if (closeCalled.get() || !key.visibleTo(dispatchUser)) {
                     return;
@@ -801,6 +933,7 @@ public final class RealMssClient implements MssClient {
      *     next Hello, still on the old position, makes the server say FULL_UPDATE again
      */
     private boolean restartScope(Connection c, ScopeKey key, long epoch, String detail) {
+        checkThread();
         try {
             List<SyncMessage> dropped = inbox.restart(key, epoch);
             LOG.info("restarting " + key + " on epoch " + epoch + " (" + detail + "); dropped " + dropped.size()
@@ -821,10 +954,9 @@ public final class RealMssClient implements MssClient {
         store.restart(key, epoch);
         // nothing to ack at id 0; the next stored message acks the new position
         unsentAcks.remove(key);
-        storeDirty = true;
-        // a failed save is retried before the next Hello or Ack; until then the inbox's EPOCH
-        // record is what a restarted app reconciles the file with
-        saveStore();
+        // the inbox's fsync'd EPOCH record is what a restarted app finds; the file follows later
+        checkpointLater();
+        resumeReading();
         return true;
     }
 
@@ -862,6 +994,7 @@ public final class RealMssClient implements MssClient {
 
     /** Hands the head of the scope to its callback when nothing holds it back. */
     private void pump(ScopeKey key) {
+        checkThread();
         while (!closeCalled.get() && !inFlight.containsKey(key) && !retryTimers.containsKey(key)) {
             Inbox.Entry head = inbox.head(key);
             if (head == null) {
@@ -886,6 +1019,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void deliver(ScopeKey key, Inbox.Entry entry, MessageCallback callback) {
+        checkThread();
         int attempt = entry.attempts() + 1;
         try {
             // before the callback: an app that dies inside it must find the attempt counted
@@ -895,22 +1029,22 @@ public final class RealMssClient implements MssClient {
         }
         Delivery d = new Delivery(key, entry.message(), attempt, callback);
         inFlight.put(key, d);
-        callbacks.execute(() -> runDelivery(d));
+        dispatch(() -> runDelivery(d));
     }
 
     /** Callback thread. */
     private void runDelivery(Delivery d) {
         if (closeCalled.get() || d.cancelled
                 || (d.key.scope() == Scope.USER && !d.key.owner().equals(dispatchUser))) {
-            post(() -> notRun(d));
+            postFromCallback(() -> notRun(d));
             return;
         }
-        post(() -> started(d));
+        postFromCallback(() -> started(d));
         try {
             d.callback.onMessage(d.message);
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "callback for " + d + " threw", t);
-            post(() -> failed(d, "the callback threw " + t));
+            postFromCallback(() -> failed(d, "the callback threw " + t));
             return;
         }
         if (config.autoAck) {
@@ -1005,7 +1139,8 @@ public final class RealMssClient implements MssClient {
             LOG.log(Level.WARNING, "cannot record the drop of " + m + " in the inbox", e);
         }
         LOG.warning(m + " " + reason);
-        callbacks.execute(() -> {
+        resumeReading();
+        dispatch(() -> {
             if (closeCalled.get()) {
                 return;
             }
@@ -1019,6 +1154,7 @@ public final class RealMssClient implements MssClient {
 
     /** The app acked: done, removed from the inbox, the scope moves on. */
     private void ack(SyncMessage message) {
+        checkThread();
         ScopeKey key = ScopeKey.of(message);
         if (key == null) {
             return;
@@ -1049,11 +1185,15 @@ public final class RealMssClient implements MssClient {
                     + " after a restart", ex);
         }
         pump(key);
+        resumeReading();
     }
 
     private void command(Connection c, Command command) {
+        checkThread();
         if (command.getType() != CommandType.FULL_UPDATE) {
-            LOG.fine(() -> "ignoring command " + command.getType());
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("ignoring command " + command.getType());
+            }
             return;
         }
         boolean epochs = c.version >= ProtocolVersion.EPOCHS;
@@ -1107,7 +1247,7 @@ public final class RealMssClient implements MssClient {
 
     /** Queued behind the attempts already with the callback executor, ahead of any that follow. */
     private void fullUpdate(MessageCallback callback, FullUpdate update) {
-        callbacks.execute(() -> {
+        dispatch(() -> {
             if (closeCalled.get()) {
                 return;
             }
@@ -1138,6 +1278,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void enqueueUpstream(PendingUpstream p) {
+        checkThread();
         if (closeCalled.get()) {
             completeUpstream(p, null, new IllegalStateException("the MSS client is closed"));
             return;
@@ -1164,7 +1305,9 @@ public final class RealMssClient implements MssClient {
     private void upstreamResult(UpstreamResult r) {
         PendingUpstream p = upstream.remove(r.getClientMsgId());
         if (p == null) {
-            LOG.fine(() -> "an answer to upstream message " + r.getClientMsgId() + " that is no longer waited for");
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("an answer to upstream message " + r.getClientMsgId() + " that is no longer waited for");
+            }
             return;
         }
         cancelTimeout(p);
@@ -1208,7 +1351,7 @@ public final class RealMssClient implements MssClient {
         }
     }
 
-    private void serverError(Connection c, io.mss.protocol.v1.Error error) {
+    private void serverError(Connection c, io.mss.client.internal.proto.Error error) {
         String reason = "server error " + error.getCode()
                 + (error.getMessage().isEmpty() ? "" : ": " + error.getMessage());
         if (!error.getRetry()) {
@@ -1228,36 +1371,44 @@ public final class RealMssClient implements MssClient {
     }
 
     private void flush() {
+        checkThread();
         flushQueued = false;
-        if (storeDirty && !saveStore()) {
-            return;
-        }
         Connection c = current;
         if (c != null && c.welcomed && !unsentAcks.isEmpty()) {
             sendAcks(c);
         }
     }
 
-    /** @return whether the file now holds every sync point */
-    private boolean saveStore() {
+    /** Marks the checkpoint file behind and writes it within {@link #CHECKPOINT_DELAY_MILLIS}. */
+    private void checkpointLater() {
+        storeDirty = true;
+        if (checkpointTask == null && !closeCalled.get()) {
+            checkpointTask = schedule(() -> {
+                checkpointTask = null;
+                checkpoint();
+            }, CHECKPOINT_DELAY_MILLIS);
+        }
+    }
+
+    /**
+     * Rewrites syncpoints.properties from the sync points. Nothing waits for it: a failure only
+     * leaves an older checkpoint, which the inbox's records overrule at the next start.
+     */
+    private void checkpoint() {
+        checkThread();
+        if (!storeDirty) {
+            return;
+        }
         try {
             store.save();
             storeDirty = false;
-            return true;
         } catch (IOException e) {
-            // no Ack either: the server must not learn a sync point we could lose on a crash
-            LOG.log(Level.WARNING, "cannot save sync points, retrying in " + SAVE_RETRY_MILLIS + " ms", e);
-            if (saveRetryTask == null && !closeCalled.get()) {
-                saveRetryTask = schedule(() -> {
-                    saveRetryTask = null;
-                    flush();
-                }, SAVE_RETRY_MILLIS);
-            }
-            return false;
+            LOG.log(Level.WARNING, "cannot write the sync point checkpoint; the inbox still holds them", e);
         }
     }
 
     private void sendAcks(Connection c) {
+        checkThread();
         List<ScopeKey> keys = new ArrayList<>(unsentAcks);
         unsentAcks.clear();
         keys.sort((a, b) -> a.toString().compareTo(b.toString()));
@@ -1277,6 +1428,7 @@ public final class RealMssClient implements MssClient {
     }
 
     private void send(Connection c, ClientFrame frame) {
+        checkThread();
         try {
             c.send(frame);
         } catch (IOException e) {
@@ -1289,13 +1441,11 @@ public final class RealMssClient implements MssClient {
         flush();
         foreground = false;
         stop("client closed");
-        if (saveRetryTask != null) {
-            saveRetryTask.cancel(false);
-            saveRetryTask = null;
+        if (checkpointTask != null) {
+            checkpointTask.cancel(false);
+            checkpointTask = null;
         }
-        if (storeDirty) {
-            saveStore();
-        }
+        checkpoint();
         // attempts that had not failed when the app closed us do not count against the message
         for (Delivery d : new ArrayList<>(inFlight.values())) {
             finish(d);
@@ -1323,7 +1473,7 @@ public final class RealMssClient implements MssClient {
 
     private void notifyListeners(Consumer<ConnectionListener> event) {
         for (ConnectionListener l : listeners) {
-            callbacks.execute(() -> {
+            dispatch(() -> {
                 try {
                     event.accept(l);
                 } catch (Throwable t) {

@@ -10,10 +10,6 @@ import java.io.InputStream;
 import java.io.UnsupportedEncodingException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -24,7 +20,12 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The sync points of one state directory, in {@value #FILE_NAME}.
+ * The sync points of one state directory, checkpointed in {@value #FILE_NAME}.
+ *
+ * <p>The durable record of a sync point is the inbox's: a sync point is the highest id the
+ * inbox stored for its scope, and that MSG record is fsync'd before the Ack. This file is a
+ * compacted checkpoint written off the per-frame path; {@link #reconcileWith} lets the inbox
+ * overrule it at start.
  *
  * <p>Each line is {@code SCOPE/bizType/owner=id@epoch} with bizType and owner URL-encoded, so
  * that any character in them survives and the file stays readable. The epoch names the timeline
@@ -127,6 +128,41 @@ public final class SyncPointStore {
         }
     }
 
+    /**
+     * Takes what the inbox's records say over this checkpoint: each MSG record is fsync'd before
+     * its Ack, the file only follows later, so the inbox is the truth, also for a scope it
+     * already restarted on a new epoch. A sync point the inbox does not know (a state directory
+     * from before the inbox, or a scope compacted away) stays as the file has it.
+     *
+     * @return whether the sync points changed and the file is behind
+     */
+    public boolean reconcileWith(Inbox inbox) {
+        java.util.Set<ScopeKey> keys = new java.util.HashSet<>(inbox.highs().keySet());
+        keys.addAll(inbox.epochs().keySet());
+        boolean changed = false;
+        for (ScopeKey key : keys) {
+            long epoch = inbox.epoch(key);
+            if (epoch != 0 && epoch(key) != 0 && epoch(key) != epoch) {
+                restart(key, epoch);
+                changed = true;
+            }
+            changed |= put(key, epoch, inbox.high(key));
+        }
+        return changed;
+    }
+
+    /**
+     * The sync points a client started on {@code dir} would have: the checkpoint file reconciled
+     * with the inbox. Reads only; call it on a copy of a directory a running client is using.
+     */
+    public static SyncPointStore load(File dir) throws IOException {
+        SyncPointStore store = open(dir);
+        try (Inbox inbox = Inbox.open(dir)) {
+            store.reconcileWith(inbox);
+        }
+        return store;
+    }
+
     public Map<ScopeKey, Long> snapshot() {
         return Collections.unmodifiableMap(new HashMap<>(points));
     }
@@ -157,24 +193,13 @@ public final class SyncPointStore {
             out.flush();
             out.getFD().sync();
         }
-        Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDirectory();
-    }
-
-    /** Makes the rename itself durable; not every platform can open a directory, which is fine. */
-    private void syncDirectory() {
-        try (FileChannel ch = FileChannel.open(dir.toPath(), StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.FINEST, "cannot fsync directory " + dir, e);
-        }
+        DurableFiles.replace(tmp, file);
+        DurableFiles.syncDirectory(dir);
     }
 
     private void load() throws IOException {
         // a temp file is a save that crashed before its rename: the old file is still the truth
-        if (tmp.exists() && !tmp.delete()) {
-            LOG.warning("cannot delete stale " + tmp);
-        }
+        DurableFiles.recover(tmp, file);
         if (!file.exists()) {
             return;
         }
@@ -186,7 +211,7 @@ public final class SyncPointStore {
             // server then resumes from the sync points it stored at our last acks.
             File aside = new File(dir, FILE_NAME + ".corrupt");
             LOG.log(Level.SEVERE, "unreadable " + file + ", moving it to " + aside + " and starting without sync points", e);
-            Files.move(file.toPath(), aside.toPath(), StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.replace(file, aside);
             return;
         }
         for (String name : props.stringPropertyNames()) {
