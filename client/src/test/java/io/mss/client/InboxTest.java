@@ -384,4 +384,19 @@ class InboxTest {
             assertThat(ids(inbox, ALERTS)).containsExactly(1L);
         }
     }
+
+    /** Regression: a restart on the same epoch, then a crash before the sync point file followed, must not resume the old position. */
+    @Test
+    void aSameEpochRestartRecordedInTheInboxLowersTheSyncPointAtTheNextStart() throws Exception {
+        io.mss.client.internal.SyncPointStore points = io.mss.client.internal.SyncPointStore.open(dir);
+        try (Inbox inbox = Inbox.open(dir)) {
+            inbox.store(msgs(NOTES_ALICE, 1, 2, 3));
+            points.put(NOTES_ALICE, 0, 3);
+            points.save();
+            // the server found 3 above its head (an older copy of its store): same timeline, start over
+            inbox.restart(NOTES_ALICE, 0);
+        }
+        io.mss.client.internal.SyncPointStore reloaded = io.mss.client.internal.SyncPointStore.load(dir);
+        assertThat(reloaded.get(NOTES_ALICE)).isEqualTo(0L);
+    }
 }

@@ -210,6 +210,11 @@ public final class Inbox implements Closeable {
     }
 
     /** Every scope's high-water mark. */
+    /** Every scope the inbox's records name, high-water mark 0 (started over) included. */
+    public java.util.Set<ScopeKey> scopes() {
+        return new java.util.HashSet<>(scopes.keySet());
+    }
+
     public Map<ScopeKey, Long> highs() {
         Map<ScopeKey, Long> out = new HashMap<>();
         for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {

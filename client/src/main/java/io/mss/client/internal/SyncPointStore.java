@@ -137,16 +137,21 @@ public final class SyncPointStore {
      * @return whether the sync points changed and the file is behind
      */
     public boolean reconcileWith(Inbox inbox) {
-        java.util.Set<ScopeKey> keys = new java.util.HashSet<>(inbox.highs().keySet());
-        keys.addAll(inbox.epochs().keySet());
+        java.util.Set<ScopeKey> keys = inbox.scopes();
         boolean changed = false;
         for (ScopeKey key : keys) {
             long epoch = inbox.epoch(key);
-            if (epoch != 0 && epoch(key) != 0 && epoch(key) != epoch) {
-                restart(key, epoch);
+            long high = inbox.high(key);
+            Long current = get(key);
+            long known = epoch != 0 ? epoch : epoch(key);
+            // exactly the inbox's position, lower too: a restart on the same epoch (the server
+            // found the position above its head) lowers it, and a crash between the inbox's
+            // record and this file must not bring the old, higher position back
+            if ((epoch != 0 && epoch(key) != epoch) || current == null || current != high) {
+                restart(key, known);
+                put(key, known, high);
                 changed = true;
             }
-            changed |= put(key, epoch, inbox.high(key));
         }
         return changed;
     }
