@@ -126,6 +126,14 @@ final class ListenCommand implements Callable<Integer> {
             }
 
             @Override
+            public void onUnknownBizTypes(java.util.List<String> unknown) {
+                // a mistyped --biz would otherwise wait for messages that can never come
+                System.err.println("mss listen: " + unknownBizTypes(unknown));
+                exitCode.set(2);
+                done.countDown();
+            }
+
+            @Override
             public void onConnectFailed(ConnectFailure failure) {
                 if (done.getCount() == 0) {
                     return;
@@ -200,6 +208,49 @@ final class ListenCommand implements Callable<Integer> {
         done.await();
         client.close();
         return exitCode.get();
+    }
+
+    /**
+     * One line: which bizTypes the server does not know, the closest known ones and the list,
+     * read from the HTTP API with this data dir's key when it answers.
+     */
+    private String unknownBizTypes(java.util.List<String> unknown) {
+        java.util.List<String> known = knownBizTypes();
+        StringBuilder line = new StringBuilder("the server knows no bizType ").append(String.join(", ", unknown));
+        if (known == null) {
+            return line.append(" (./mss biz list shows the ones it knows)").toString();
+        }
+        for (String id : unknown) {
+            java.util.List<String> close = Suggestions.closest(id, known);
+            if (!close.isEmpty()) {
+                line.append("; did you mean ").append(close.get(0)).append(" for ").append(id).append('?');
+            }
+        }
+        return line.append(" Known: ").append(known.isEmpty() ? "none yet (./mss biz create ID)" : String.join(", ", known))
+                .toString();
+    }
+
+    /** The server's bizType ids, or null when its HTTP API cannot be asked. */
+    private java.util.List<String> knownBizTypes() {
+        try {
+            String apiKey = data.apiKey();
+            String base = System.getenv().getOrDefault("MSS_API_URL",
+                    "http://" + server.substring(0, Math.max(0, server.lastIndexOf(':'))) + ":7080");
+            java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newBuilder()
+                    .connectTimeout(java.time.Duration.ofSeconds(2)).build()
+                    .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/api/v1/biz-types"))
+                            .timeout(java.time.Duration.ofSeconds(3))
+                            .header("Authorization", "Bearer " + apiKey).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString());
+            com.fasterxml.jackson.databind.JsonNode body = ApiClient.JSON.readTree(answer.body());
+            java.util.List<String> ids = new java.util.ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode bizType : body.path("bizTypes")) {
+                ids.add(bizType.path("id").asText());
+            }
+            return answer.statusCode() == 200 ? ids : null;
+        } catch (Exception e) {
+            return null;
+        }
     }
 
     /**

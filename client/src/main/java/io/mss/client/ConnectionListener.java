@@ -28,4 +28,12 @@ public interface ConnectionListener {
      */
     default void onConnectFailed(ConnectFailure failure) {
     }
+
+    /**
+     * The server accepted the Hello but does not know these registered bizTypes: they deliver
+     * nothing until they are created on the server. Called right after {@link #onConnected}.
+     * Default: nothing (the client logs a warning either way).
+     */
+    default void onUnknownBizTypes(java.util.List<String> bizTypes) {
+    }
 }

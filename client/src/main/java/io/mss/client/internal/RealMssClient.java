@@ -757,6 +757,10 @@ public final class RealMssClient implements MssClient {
         }
         String sessionId = c.sessionId;
         notifyListeners(l -> l.onConnected(sessionId));
+        if (w.getUnknownBizTypesCount() > 0) {
+            java.util.List<String> unknown = new java.util.ArrayList<>(w.getUnknownBizTypesList());
+            notifyListeners(l -> l.onUnknownBizTypes(unknown));
+        }
         if (!unsentAcks.isEmpty()) {
             sendAcks(c);
         }
