@@ -125,6 +125,32 @@ class PostgresStoreTest extends OplogStoreContract<PostgresStore> {
         }
     }
 
+    @Test
+    void twoNodesAppendingBatchesToTheSameScopesNeitherDeadlockNorSkipAnId() throws Exception {
+        // each batch locks all its scopes in one statement: sorted by key, so no two writers wait on each other
+        List<io.mss.server.store.Scope> scopes = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            scopes.add(io.mss.server.store.Scope.user("CHAT", "u" + i));
+        }
+        try (PostgresStore other = open(dir)) {
+            List<CompletableFuture<AppendResult>> futures = new ArrayList<>();
+            for (int round = 0; round < 25; round++) {
+                for (int i = 0; i < scopes.size(); i++) {
+                    // one node goes up the scopes, the other down, so the batches overlap in opposite orders
+                    futures.add(store.append(request(scopes.get(i), "a" + round, "a-" + round)));
+                    futures.add(other.append(request(scopes.get(scopes.size() - 1 - i), "b" + round, "b-" + round)));
+                }
+            }
+            for (CompletableFuture<AppendResult> future : futures) {
+                assertThat(future.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS).duplicate()).isFalse();
+            }
+            for (io.mss.server.store.Scope scope : scopes) {
+                assertThat(other.read(scope, 0, 100)).extracting(io.mss.server.store.Oplog::id)
+                        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 50).boxed().toList());
+            }
+        }
+    }
+
     // ---- sessions
 
     @Test
