@@ -76,7 +76,11 @@ public final class Session {
     private final Map<String, Cursor> cursors = new LinkedHashMap<>();
     private final Map<Scope, Cursor> byScope = new LinkedHashMap<>();
     private boolean catchingUp = true;
+    /** The scopes' heads are in: until then there is nothing to drain, and commits only raise knownHead. */
+    private boolean started;
     private boolean closed;
+    /** The drain's store reads; off the event loop on a remote store. */
+    private final ReadAhead readAhead;
     private boolean wakeUpScheduled;
     private final long connectedAt = System.currentTimeMillis();
     /** Oplogs written during the catch-up, for its size distribution. */
@@ -140,6 +144,7 @@ public final class Session {
         this.clock = clock;
         this.maxOplogsPerFrame = maxOplogsPerFrame;
         this.frameBudgetBytes = frameBudgetBytes;
+        this.readAhead = new ReadAhead(engine.reader(), oplogs, channel.eventLoop(), maxOplogsPerFrame);
     }
 
     void addCursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
@@ -156,11 +161,28 @@ public final class Session {
         return List.copyOf(cursors.values());
     }
 
-    /** Starts the catch-up; call after subscribing to every scope so no commit falls between. */
-    void start() {
-        for (Cursor cursor : cursors.values()) {
-            ScopeHead head = oplogs.head(cursor.scope);
-            cursor.knownHead = head.lastId();
+    /**
+     * Starts the catch-up; call after subscribing to every scope so no commit falls between. The
+     * heads are read through the engine's {@link StoreReader}; the future completes on the event
+     * loop once the catch-up began, or fails when the store could not be read.
+     */
+    CompletableFuture<Void> start() {
+        List<Cursor> starting = List.copyOf(cursors.values());
+        return engine.reader().read(channel.eventLoop(), () -> {
+            List<ScopeHead> heads = new ArrayList<>(starting.size());
+            for (Cursor cursor : starting) {
+                heads.add(oplogs.head(cursor.scope));
+            }
+            return heads;
+        }).thenAccept(heads -> started(starting, heads));
+    }
+
+    private void started(List<Cursor> starting, List<ScopeHead> heads) {
+        for (int i = 0; i < starting.size(); i++) {
+            Cursor cursor = starting.get(i);
+            ScopeHead head = heads.get(i);
+            // commits heard while the heads were read count too
+            cursor.knownHead = Math.max(cursor.knownHead, head.lastId());
             if (cursor.startEpoch != 0 && cursor.startEpoch != head.epoch()) {
                 cursor.epoch = cursor.startEpoch;
                 restart(cursor, head.epoch(), "epoch", "sync point " + cursor.sentUpTo + " of epoch "
@@ -183,6 +205,7 @@ public final class Session {
                 }
             }
         }
+        started = true;
         drain();
     }
 
@@ -201,6 +224,7 @@ public final class Session {
         cursor.lastWritten = 0;
         cursor.firstSent = false;
         cursor.heldUntil = 0;
+        readAhead.forget(cursor);
         fullUpdate(cursor, reason, detail, true);
         if (cursor.bizType.persistent()) {
             try {
@@ -280,6 +304,12 @@ public final class Session {
             frame.release();
             return;
         }
+        if (!started) {
+            // the catch-up reads it; which timeline it is on is decided against the head then
+            frame.release();
+            cursor.knownHead = Math.max(cursor.knownHead, run.get(run.size() - 1).id());
+            return;
+        }
         if (follow(cursor, run.get(0).epoch())) {
             frame.release();
             cursor.knownHead = Math.max(cursor.knownHead, run.get(run.size() - 1).id());
@@ -357,8 +387,15 @@ public final class Session {
         }
         cursor.bizType = bizType;
         if (bizType.online()) {
-            cursor.knownHead = Math.max(cursor.knownHead, oplogs.lastId(cursor.scope));
-            drain();
+            engine.reader().read(channel.eventLoop(), () -> oplogs.lastId(cursor.scope)).whenComplete((last, error) -> {
+                if (error != null) {
+                    // the reconciliation finds the head later
+                    log.warn("session {} could not read the head of {}: {}", sessionId, cursor.scope, error.toString());
+                    return;
+                }
+                cursor.knownHead = Math.max(cursor.knownHead, last);
+                drain();
+            });
         }
     }
 
@@ -373,7 +410,7 @@ public final class Session {
 
     /** Sends what is committed and not yet sent, for as long as the channel takes it. */
     public void drain() {
-        if (closed) {
+        if (closed || !started) {
             return;
         }
         boolean wrote = false;
@@ -395,7 +432,10 @@ public final class Session {
                 if (room <= 0 || bytes >= frameBudgetBytes) {
                     break;
                 }
-                List<Oplog> read = oplogs.read(cursor.scope, cursor.sentUpTo, room);
+                List<Oplog> read = readAhead.take(cursor, room);
+                if (read == null) {
+                    continue; // being read: this drain runs again when it is in
+                }
                 if (read.isEmpty()) {
                     // not readable yet: the commit notification that follows will raise it again
                     cursor.knownHead = cursor.sentUpTo;
@@ -470,6 +510,7 @@ public final class Session {
         if (wrote) {
             channel.flush();
         }
+        readAhead.fetchWanted(this::drain, sessionId);
         updateBacklog();
         if (wakeAt != Long.MAX_VALUE && !wakeUpScheduled) {
             wakeUpScheduled = true;
