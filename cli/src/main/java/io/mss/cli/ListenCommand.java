@@ -1,8 +1,12 @@
 package io.mss.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mss.client.ConnectFailure;
 import io.mss.client.ConnectionListener;
+import io.mss.client.FullUpdate;
+import io.mss.client.MessageCallback;
 import io.mss.client.MssClient;
+import io.mss.client.SyncMessage;
 import io.mss.server.auth.TokenVerifier;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -25,8 +29,11 @@ import java.util.concurrent.atomic.AtomicLong;
 /** An app install on the command line, built on the Java SDK: prints what it receives, then acks it. */
 @Command(name = "listen", mixinStandardHelpOptions = true,
         description = {"Connects as a device and prints one JSON line per message:",
-                "{\"biz\",\"id\",\"userId\",\"payload\"}; each line is flushed before the message is acked.",
-                "Sync points are kept in --state-dir, so a restarted listen resumes where it stopped."})
+                "{\"biz\",\"id\",\"userId\",\"payload\"} (plus \"epoch\" when the server sent one);",
+                "each line is flushed before the message is acked. A FULL_UPDATE prints",
+                "{\"biz\",\"event\":\"FULL_UPDATE\",\"epoch\",\"restart\",\"detail\"}.",
+                "Sync points are kept in --state-dir, so a restarted listen resumes where it stopped.",
+                "Failed connect attempts are printed on stderr; it exits 1 when retrying cannot help."})
 final class ListenCommand implements Callable<Integer> {
     @Mixin
     DataDirOption data;
@@ -65,8 +72,16 @@ final class ListenCommand implements Callable<Integer> {
     @Option(names = "--count", description = "Exit after this many messages.")
     Long count;
 
+    /**
+     * The SDK's own log line for a failed connect attempt: listen prints each attempt itself, in
+     * one line, so the SDK's would say it twice. Held, so the level is not lost with the logger.
+     */
+    private static final java.util.logging.Logger CONNECT_LOG = java.util.logging.Logger.getLogger(
+            io.mss.client.MssClient.CONNECT_LOGGER);
+
     @Override
     public Integer call() throws Exception {
+        CONNECT_LOG.setLevel(java.util.logging.Level.OFF);
         int colon = server.lastIndexOf(':');
         if (colon <= 0) {
             System.err.println("mss listen: --server must be HOST:PORT, got '" + server + "'");
@@ -84,10 +99,11 @@ final class ListenCommand implements Callable<Integer> {
                 .stateDir(state.toFile())
                 .osType(osType)
                 .appVersion(appVersion);
+        Path defaultCa = data.dataDir.resolve("tls").resolve("server.crt");
         if (trust != null && trust.insecure) {
             builder.insecureTrustAll();
         } else {
-            Path ca = trust != null && trust.ca != null ? trust.ca : data.dataDir.resolve("tls").resolve("server.crt");
+            Path ca = trust != null && trust.ca != null ? trust.ca : defaultCa;
             if (Files.exists(ca)) {
                 builder.trustCertificate(ca.toFile());
             } else if (trust != null && trust.ca != null) {
@@ -110,6 +126,24 @@ final class ListenCommand implements Callable<Integer> {
             }
 
             @Override
+            public void onConnectFailed(ConnectFailure failure) {
+                if (done.getCount() == 0) {
+                    return;
+                }
+                if (failure.reason() == ConnectFailure.Reason.SERVER_ERROR && !failure.willRetry()) {
+                    return; // onDisconnected says it and exits, as it always did
+                }
+                String hint = unfixableByRetrying(failure, defaultCa);
+                if (hint == null) {
+                    System.err.println("mss listen: " + failure.message());
+                    return;
+                }
+                System.err.println("mss listen: " + hint);
+                exitCode.set(1);
+                done.countDown();
+            }
+
+            @Override
             public void onDisconnected(String reason, boolean willRetry) {
                 if (done.getCount() == 0) {
                     return; // we are closing on purpose
@@ -122,22 +156,39 @@ final class ListenCommand implements Callable<Integer> {
             }
         });
         for (String biz : bizTypes) {
-            client.registerBiz(biz, message -> {
-                Map<String, Object> line = new LinkedHashMap<>();
-                line.put("biz", message.bizType());
-                line.put("id", message.id());
-                line.put("userId", message.userId());
-                line.put("payload", message.payload());
-                try {
-                    out.println(json.writeValueAsString(line));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+            client.registerBiz(biz, new MessageCallback() {
+                @Override
+                public void onMessage(SyncMessage message) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("biz", message.bizType());
+                    line.put("id", message.id());
+                    line.put("userId", message.userId());
+                    line.put("payload", message.payload());
+                    if (message.epoch() != 0) {
+                        line.put("epoch", message.epoch());
+                    }
+                    if (message.ephemeral()) {
+                        line.put("ephemeral", true);
+                    }
+                    print(out, json, line);
+                    // printed and flushed: only now is it safe to tell the server we have it
+                    client.reportMsgReceived(message);
+                    if (count != null && received.incrementAndGet() >= count) {
+                        done.countDown();
+                    }
                 }
-                out.flush();
-                // printed and flushed: only now is it safe to tell the server we have it
-                client.reportMsgReceived(message);
-                if (count != null && received.incrementAndGet() >= count) {
-                    done.countDown();
+
+                @Override
+                public void onFullUpdate(FullUpdate update) {
+                    // on the callback executor in order with the messages: the lines after this one
+                    // are the new timeline's
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("biz", update.bizType());
+                    line.put("event", "FULL_UPDATE");
+                    line.put("epoch", update.epoch());
+                    line.put("restart", update.restart());
+                    line.put("detail", update.detail());
+                    print(out, json, line);
                 }
             });
         }
@@ -149,5 +200,46 @@ final class ListenCommand implements Callable<Integer> {
         done.await();
         client.close();
         return exitCode.get();
+    }
+
+    /**
+     * What to tell the user when retrying cannot help (a certificate we do not trust, a port that
+     * speaks no TLS, a token we cannot mint); null when listen should keep retrying.
+     */
+    private String unfixableByRetrying(ConnectFailure failure, Path defaultCa) {
+        switch (failure.reason()) {
+            case TLS_TRUST: {
+                String given = trust != null && trust.ca != null
+                        ? displayed(trust.ca) + " is not the certificate of " + server
+                        : Files.exists(defaultCa) ? displayed(defaultCa) + " is not the certificate of " + server
+                        : "there is no " + displayed(defaultCa);
+                return "certificate not trusted: use --ca data/tls/server.crt, the tls/server.crt in the server's"
+                        + " --data-dir (" + given + "; "
+                        + failure.detail().replaceFirst("^certificate not trusted: ", "") + ")";
+            }
+            case TLS_HANDSHAKE:
+                return "cannot connect to " + server + ": " + failure.detail()
+                        + "; is it the sync port? (--server HOST:PORT, default localhost:7443)";
+            case TOKEN_PROVIDER:
+                return "cannot mint a client token: " + failure.detail();
+            default:
+                return null;
+        }
+    }
+
+    /** The path as the user would type it: relative to the working directory when inside it. */
+    private static String displayed(Path path) {
+        Path cwd = Path.of("").toAbsolutePath();
+        Path abs = path.toAbsolutePath().normalize();
+        return abs.startsWith(cwd) ? cwd.relativize(abs).toString() : path.toString();
+    }
+
+    private static void print(PrintStream out, ObjectMapper json, Map<String, Object> line) {
+        try {
+            out.println(json.writeValueAsString(line));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        out.flush();
     }
 }

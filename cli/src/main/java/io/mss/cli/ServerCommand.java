@@ -27,6 +27,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--http-port", description = "HTTP API port (default: 7080).")
     Integer httpPort;
 
+    @Option(names = "--ws-port", description = "Secure WebSocket port for browsers, wss://HOST:PORT/sync "
+            + "(default: 7444; -1: off).")
+    Integer wsPort;
+
     @Option(names = "--bind", description = "Address to listen on (default: 0.0.0.0).")
     String bindHost;
 
@@ -51,6 +55,9 @@ final class ServerCommand implements Callable<Integer> {
             }
             if (httpPort != null) {
                 cfg.httpPort = httpPort;
+            }
+            if (wsPort != null) {
+                cfg.wsPort = wsPort;
             }
             if (bindHost != null) {
                 cfg.bindHost = bindHost;

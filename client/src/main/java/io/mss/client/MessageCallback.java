@@ -20,11 +20,24 @@ public interface MessageCallback {
     void onMessage(SyncMessage message);
 
     /**
-     * The server cannot deliver everything this device missed for {@code bizType} (it was
-     * trimmed or expired): reload that bizType from the business backend. Only a signal: the
-     * messages in the inbox are still delivered.
+     * The server cannot deliver everything this device missed for {@code bizType}: reload that
+     * bizType from the business backend. Called by the default {@link #onFullUpdate(FullUpdate)};
+     * override that one to learn whether the scope was restarted.
      */
     default void onFullUpdate(String bizType) {
+    }
+
+    /**
+     * A {@code FULL_UPDATE} from the server, in order with the messages: every message delivered
+     * after this call is on {@code update}'s timeline. For a gap ({@code restart} false: trimmed
+     * or expired oplogs) the inbox keeps its messages and they are still delivered. For a
+     * {@linkplain FullUpdate#restart() restart} the client has already dropped the scope's
+     * undispatched messages of the old timeline (none of them is delivered after this call, nor
+     * retried) and set its sync point to the start of the new one, whose messages follow with ids
+     * that start over. Default: calls {@link #onFullUpdate(String)}.
+     */
+    default void onFullUpdate(FullUpdate update) {
+        onFullUpdate(update.bizType());
     }
 
     /**

@@ -66,7 +66,19 @@ import javax.net.ssl.X509TrustManager;
  * {@link #unregisterBiz} and the reconnect that follows, or left from an earlier process) stay
  * in the inbox, acked to the server, until a callback is registered for that bizType; then they
  * are dispatched in order. A {@code FULL_UPDATE} for such a bizType is remembered (in memory) and
- * delivered on registration. {@code FULL_UPDATE} never removes anything from the inbox.
+ * delivered on registration.
+ *
+ * <h2>Epochs and FULL_UPDATE</h2>
+ * Each sync point is stored with the epoch of the timeline its id belongs to (protocol version
+ * 2) and sent with it in every {@code Hello} and {@code Ack}. A {@code FULL_UPDATE} for a gap
+ * (trimmed or expired oplogs) is only a signal: the inbox keeps its messages. A {@code FULL_UPDATE}
+ * with {@code restart} (the device's position is not on the scope's current timeline), or a
+ * stored batch of another epoch than the sync point's, starts the scope over: its undispatched
+ * messages are dropped from the inbox, retries of the old timeline's message stop, the sync
+ * point becomes {@code (epoch, 0)}, {@link MessageCallback#onFullUpdate(FullUpdate)} is called,
+ * and the new timeline's messages follow, whatever their ids. No message of the old timeline
+ * reaches a callback after that call. Messages of a non-persistent bizType ({@link
+ * SyncMessage#ephemeral()}) are dispatched once, in order, and never stored, retried or acked.
  *
  * <h2>Users</h2>
  * {@link #updateUserInfo(String)} and {@link #updateUserInfo(String, String)} sign a user in:
@@ -132,6 +144,13 @@ public interface MssClient extends Closeable {
 
     /** The longest payload {@link #sendMessage} accepts, in {@code char}s (as the server counts). */
     int MAX_UPSTREAM_PAYLOAD_CHARS = 4096;
+
+    /**
+     * The java.util.logging logger of failed connect attempts (the first of a streak at WARNING,
+     * the rest at FINE), apart from {@code io.mss.client}, so that an app that reports them
+     * through {@link ConnectionListener#onConnectFailed} can turn it down alone.
+     */
+    String CONNECT_LOGGER = "io.mss.client.connect";
 
     static Builder builder() {
         return new Builder();

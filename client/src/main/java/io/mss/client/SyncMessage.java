@@ -13,6 +13,8 @@ public final class SyncMessage {
     private final String bizType;
     private final Scope scope;
     private final long id;
+    private final long epoch;
+    private final boolean ephemeral;
     private final String payload;
     private final long createdAt;
     private final String userId;
@@ -21,6 +23,8 @@ public final class SyncMessage {
         this.bizType = Objects.requireNonNull(b.bizType, "bizType");
         this.scope = Objects.requireNonNull(b.scope, "scope");
         this.id = b.id;
+        this.epoch = b.epoch;
+        this.ephemeral = b.ephemeral;
         this.payload = b.payload == null ? "" : b.payload;
         this.createdAt = b.createdAt;
         this.userId = b.userId;
@@ -38,9 +42,26 @@ public final class SyncMessage {
         return scope;
     }
 
-    /** Grows within the scope. */
+    /** Grows within the scope's timeline ({@link #epoch()}). */
     public long id() {
         return id;
+    }
+
+    /**
+     * The timeline of the scope this id belongs to; 0 when not known (a version 1 server, or a
+     * message stored before epochs). Ids of different epochs are not comparable: after a
+     * {@linkplain MessageCallback#onFullUpdate(FullUpdate) restart} ids start over.
+     */
+    public long epoch() {
+        return epoch;
+    }
+
+    /**
+     * A push of a non-persistent bizType: delivered only because the device was online, never
+     * stored on either side and not retried. Acking it is allowed and does nothing.
+     */
+    public boolean ephemeral() {
+        return ephemeral;
     }
 
     public String payload() {
@@ -69,26 +90,29 @@ public final class SyncMessage {
             return false;
         }
         SyncMessage m = (SyncMessage) o;
-        return id == m.id && createdAt == m.createdAt && bizType.equals(m.bizType) && scope == m.scope
+        return id == m.id && epoch == m.epoch && ephemeral == m.ephemeral && createdAt == m.createdAt && bizType.equals(m.bizType) && scope == m.scope
                 && payload.equals(m.payload) && Objects.equals(userId, m.userId);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(bizType, scope, id, payload, createdAt, userId);
+        return Objects.hash(bizType, scope, id, epoch, ephemeral, payload, createdAt, userId);
     }
 
     @Override
     public String toString() {
         // the payload may be large or private: its size is enough for logs
         return "SyncMessage{" + bizType + ' ' + scope + (userId == null ? "" : " user=" + userId)
-                + " id=" + id + " createdAt=" + createdAt + " payload=" + payload.length() + " chars}";
+                + " id=" + id + (epoch == 0 ? "" : " epoch=" + epoch) + (ephemeral ? " ephemeral" : "")
+                + " createdAt=" + createdAt + " payload=" + payload.length() + " chars}";
     }
 
     public static final class Builder {
         private String bizType;
         private Scope scope;
         private long id;
+        private long epoch;
+        private boolean ephemeral;
         private String payload;
         private long createdAt;
         private String userId;
@@ -108,6 +132,16 @@ public final class SyncMessage {
 
         public Builder id(long id) {
             this.id = id;
+            return this;
+        }
+
+        public Builder epoch(long epoch) {
+            this.epoch = epoch;
+            return this;
+        }
+
+        public Builder ephemeral(boolean ephemeral) {
+            this.ephemeral = ephemeral;
             return this;
         }
 

@@ -313,4 +313,75 @@ class InboxTest {
         }
         assertThat(new File(nested, Inbox.FILE_NAME)).isFile();
     }
+
+    private static List<SyncMessage> onEpoch(long epoch, List<SyncMessage> messages) {
+        List<SyncMessage> out = new ArrayList<>();
+        for (SyncMessage m : messages) {
+            out.add(SyncMessage.builder().bizType(m.bizType()).scope(m.scope()).userId(m.userId()).id(m.id())
+                    .createdAt(m.createdAt()).payload(m.payload()).epoch(epoch).build());
+        }
+        return out;
+    }
+
+    @Test
+    void aScopeTakesTheFirstKnownEpochAndKeepsItAcrossAReopen() throws IOException {
+        try (Inbox inbox = Inbox.open(dir)) {
+            inbox.store(msgs(ALERTS, 1, 2));
+            assertThat(inbox.epoch(ALERTS)).isZero();
+            inbox.store(onEpoch(77, msgs(ALERTS, 2, 3)));
+            assertThat(inbox.epoch(ALERTS)).isEqualTo(77);
+            assertThat(ids(inbox, ALERTS)).containsExactly(1L, 2L, 3L);
+        }
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(reopened.epoch(ALERTS)).isEqualTo(77);
+            assertThat(reopened.high(ALERTS)).isEqualTo(3);
+            assertThat(reopened.pending(ALERTS)).extracting(SyncMessage::epoch).containsExactly(0L, 0L, 77L);
+        }
+    }
+
+    @Test
+    void aRestartDropsThePendingMessagesDurablyAndTakesTheNewTimelinesLowIds() throws IOException {
+        try (Inbox inbox = Inbox.open(dir)) {
+            inbox.store(onEpoch(77, msgs(ALERTS, 30, 31, 32)));
+            inbox.store(msgs(NEWS, 5));
+            assertThat(inbox.restart(ALERTS, 88)).extracting(SyncMessage::id).containsExactly(30L, 31L, 32L);
+            assertThat(inbox.high(ALERTS)).isZero();
+            assertThat(inbox.store(onEpoch(88, msgs(ALERTS, 1, 2)))).containsExactly(ALERTS);
+        }
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(reopened.epoch(ALERTS)).isEqualTo(88);
+            assertThat(reopened.high(ALERTS)).isEqualTo(2);
+            assertThat(ids(reopened, ALERTS)).containsExactly(1L, 2L);
+            assertThat(ids(reopened, NEWS)).containsExactly(5L);
+        }
+    }
+
+    @Test
+    void aRestartedScopeWithNothingNewKeepsItsEpochThroughCompaction() throws IOException {
+        try (Inbox inbox = Inbox.open(dir)) {
+            inbox.store(onEpoch(77, msgs(ALERTS, 30, 31)));
+            inbox.restart(ALERTS, 88);
+        }
+        // a threshold of 1 byte compacts at open: the log is all garbage now
+        long before = log().length();
+        try (Inbox compacted = Inbox.open(dir, 1)) {
+            assertThat(compacted.epoch(ALERTS)).isEqualTo(88);
+        }
+        assertThat(log().length()).isLessThan(before);
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(reopened.epoch(ALERTS)).isEqualTo(88);
+            assertThat(reopened.high(ALERTS)).isZero();
+            assertThat(reopened.pendingCount()).isZero();
+        }
+    }
+
+    @Test
+    void aMessageOfAnotherKnownEpochIsRefusedUntilTheScopeIsRestarted() throws IOException {
+        try (Inbox inbox = Inbox.open(dir)) {
+            inbox.store(onEpoch(77, msgs(ALERTS, 1)));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> inbox.store(onEpoch(88, msgs(ALERTS, 2))))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThat(ids(inbox, ALERTS)).containsExactly(1L);
+        }
+    }
 }

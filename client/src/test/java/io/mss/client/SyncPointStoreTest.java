@@ -149,4 +149,36 @@ class SyncPointStoreTest {
                 entry(ScopeKey.device("notes"), 3L),
                 entry(ScopeKey.global("notes"), 4L));
     }
+
+    @Test
+    void epochsSurviveAReloadAndLinesWithoutOneAreEpochZero() throws IOException {
+        Files.write(file().toPath(), "DEVICE/notes/=12\nGLOBAL/news/=5@99\n".getBytes(StandardCharsets.ISO_8859_1));
+        SyncPointStore store = SyncPointStore.open(dir);
+        assertThat(store.get(ScopeKey.device("notes"))).isEqualTo(12L);
+        assertThat(store.epoch(ScopeKey.device("notes"))).isZero();
+        assertThat(store.epoch(ScopeKey.global("news"))).isEqualTo(99);
+
+        // epoch 0 takes the first known epoch; a restart is the only way down
+        assertThat(store.put(ScopeKey.device("notes"), 41, 12)).isTrue();
+        store.restart(ScopeKey.global("news"), 100);
+        store.save();
+
+        SyncPointStore reloaded = SyncPointStore.open(dir);
+        assertThat(reloaded.epoch(ScopeKey.device("notes"))).isEqualTo(41);
+        assertThat(reloaded.get(ScopeKey.device("notes"))).isEqualTo(12L);
+        assertThat(reloaded.epoch(ScopeKey.global("news"))).isEqualTo(100);
+        assertThat(reloaded.get(ScopeKey.global("news"))).isEqualTo(0L);
+    }
+
+    @Test
+    void anIdOfAnotherEpochIsNeverComparedWithTheStoredOne() throws IOException {
+        SyncPointStore store = SyncPointStore.open(dir);
+        store.put(ScopeKey.device("notes"), 41, 30);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.put(ScopeKey.device("notes"), 42, 31))
+                .isInstanceOf(IllegalArgumentException.class);
+        // a version 1 server's epoch 0 stays on the stored timeline
+        assertThat(store.put(ScopeKey.device("notes"), 0, 31)).isTrue();
+        assertThat(store.epoch(ScopeKey.device("notes"))).isEqualTo(41);
+        assertThat(store.get(ScopeKey.device("notes"))).isEqualTo(31L);
+    }
 }

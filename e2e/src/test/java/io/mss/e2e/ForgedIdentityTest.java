@@ -117,7 +117,17 @@ class ForgedIdentityTest {
                     .addSyncPoints(SyncPoint.newBuilder().setBizType("DEV").setScope(ScopeKind.DEVICE).setId(1_000)))
                     .build());
             c.send(ClientFrame.newBuilder().setPing(io.mss.protocol.v1.Ping.newBuilder().setTimestamp(1)).build());
-            assertThat(c.read().getKindCase()).isEqualTo(ServerFrame.KindCase.PONG); // the ack was processed
+            // acks above the head on protocol version 2: FULL_UPDATE with restart, one per scope
+            java.util.List<String> restarted = new java.util.ArrayList<>();
+            ServerFrame frame;
+            while ((frame = c.read()).hasCommand() || frame.hasSyncData()) {
+                if (frame.hasCommand()) {
+                    assertThat(frame.getCommand().getRestart()).isTrue();
+                    restarted.add(frame.getCommand().getBizType());
+                }
+            }
+            assertThat(frame.getKindCase()).isEqualTo(ServerFrame.KindCase.PONG); // the ack was processed
+            assertThat(restarted).containsExactlyInAnyOrder("ORDER", "DEV");
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> server.server.engine().sessionCount() == 0);
         for (int i = 1; i <= 3; i++) {

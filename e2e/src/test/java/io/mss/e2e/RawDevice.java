@@ -89,6 +89,28 @@ final class RawDevice implements AutoCloseable {
         return got;
     }
 
+    /**
+     * Sends a Ping and reads up to its Pong: the server has handled every frame sent before.
+     * Commands and batches read meanwhile are kept in {@link #frames}.
+     */
+    void roundTrip() throws IOException {
+        long stamp = System.nanoTime();
+        connection.send(ClientFrame.newBuilder().setPing(io.mss.protocol.v1.Ping.newBuilder().setTimestamp(stamp))
+                .build());
+        while (true) {
+            ServerFrame frame = connection.read();
+            if (frame == null) {
+                throw new IOException("the server closed the connection; frames so far: " + frames);
+            }
+            if (frame.hasPong() && frame.getPong().getTimestamp() == stamp) {
+                return;
+            }
+            if (frame.hasCommand() || frame.hasSyncData()) {
+                frames.add(frame);
+            }
+        }
+    }
+
     void ack(String bizType, ScopeKind scope, long epoch, long id) throws IOException {
         connection.send(ClientFrame.newBuilder().setAck(Ack.newBuilder()
                 .addSyncPoints(point(bizType, scope, epoch, id))).build());

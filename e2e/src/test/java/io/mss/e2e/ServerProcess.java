@@ -21,6 +21,7 @@ final class ServerProcess implements AutoCloseable {
     final Path dataDir;
     final int syncPort;
     final int httpPort;
+    final int wsPort;
     private final Path logDir;
     private Process process;
     private int starts;
@@ -34,6 +35,7 @@ final class ServerProcess implements AutoCloseable {
         this.logDir = logDir;
         this.syncPort = freePort();
         this.httpPort = freePort();
+        this.wsPort = freePort();
     }
 
     void start() throws IOException {
@@ -47,7 +49,8 @@ final class ServerProcess implements AutoCloseable {
                 "-Xmx512m", "-Dio.netty.leakDetection.level=paranoid",
                 "-cp", classpath, "io.mss.cli.Main", "server",
                 "--data-dir", dataDir.toString(), "--bind", "127.0.0.1",
-                "--sync-port", String.valueOf(syncPort), "--http-port", String.valueOf(httpPort)));
+                "--sync-port", String.valueOf(syncPort), "--http-port", String.valueOf(httpPort),
+                "--ws-port", String.valueOf(wsPort)));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(logDir.resolve("server-" + (++starts) + ".log").toFile());
         builder.environment().remove("MSS_API_KEY");

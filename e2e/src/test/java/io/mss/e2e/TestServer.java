@@ -40,12 +40,17 @@ final class TestServer implements AutoCloseable {
         config.bindHost = "127.0.0.1";
         config.syncPort = 0;
         config.httpPort = 0;
+        config.wsPort = 0;
         tweak.accept(config);
         return new TestServer(MssServer.start(config, ENV, clock), dataDir);
     }
 
     int syncPort() {
         return server.syncPort();
+    }
+
+    int wsPort() {
+        return server.wsPort();
     }
 
     Path certFile() {

@@ -74,7 +74,9 @@ class FramesTest {
     void negotiatesTheHighestCommonVersion() {
         assertThat(ProtocolVersion.negotiate(1, 1)).isEqualTo(1);
         assertThat(ProtocolVersion.negotiate(0, 5)).isEqualTo(ProtocolVersion.MAX);
-        assertThat(ProtocolVersion.negotiate(2, 3)).isEqualTo(-1);
+        assertThat(ProtocolVersion.negotiate(1, 2)).isEqualTo(2);
+        assertThat(ProtocolVersion.negotiate(2, 3)).isEqualTo(2);
+        assertThat(ProtocolVersion.negotiate(3, 4)).isEqualTo(-1);
         assertThat(ProtocolVersion.negotiate(0, 0)).isEqualTo(-1);
     }
 

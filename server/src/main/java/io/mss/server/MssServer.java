@@ -162,7 +162,8 @@ public final class MssServer implements AutoCloseable {
             syncPort.set(gateway.port());
             receipts = new ReceiptWebhook(engine::bizType);
             engine.addAckListener(receipts);
-            api = new HttpApi(config, secrets.apiKey(), engine, bizTypes, records).withNodes(bus::nodes);
+            api = new HttpApi(config, secrets.apiKey(), engine, bizTypes, records).withNodes(bus::nodes)
+                    .withTokens(tokens, gateway::wsPort, !config.wsInsecureLoopback);
             if (postgres != null) {
                 api.withDependency("postgres", postgres::healthy);
             }
@@ -171,6 +172,7 @@ public final class MssServer implements AutoCloseable {
             }
             api.start();
             httpPort.set(api.port());
+            gateway.consolePort(api.port());
             bus.started();
             MssServer server = new MssServer(config, secrets, certFile, store, bizTypes, engine, gateway, api);
             server.records = records;
@@ -220,8 +222,10 @@ public final class MssServer implements AutoCloseable {
     }
 
     private void announce(long startMillis) {
-        log.info("MSS started in {} ms: sync port {} (TLS, {}), HTTP API port {}, data dir {}, fsync {}, store {}, bus {}",
-                startMillis, syncPort(), gateway.tlsProvider(), httpPort(), config.dataPath(),
+        log.info("MSS started in {} ms: sync port {} (TLS, {}), WebSocket port {}, HTTP API port {}, data dir {}, fsync {},"
+                        + " store {}, bus {}", startMillis, syncPort(), gateway.tlsProvider(),
+                wsPort() < 0 ? "off" : wsPort() + (config.wsInsecureLoopback ? " (ws://127.0.0.1, no TLS)" : " (wss)"),
+                httpPort(), config.dataPath(),
                 config.fsync ? "on" : "OFF", config.store, config.bus);
         log.info("API key: {}", secrets.apiKeyGenerated() ? "generated into " + secrets.apiKeyFile()
                 : (System.getenv(Secrets.API_KEY_ENV) != null ? "from " + Secrets.API_KEY_ENV : "read from " + secrets.apiKeyFile()));
@@ -236,6 +240,11 @@ public final class MssServer implements AutoCloseable {
 
     public int httpPort() {
         return api.port();
+    }
+
+    /** The WebSocket port (wss://, or ws:// on loopback); -1 when off. */
+    public int wsPort() {
+        return gateway.wsPort();
     }
 
     public Secrets secrets() {

@@ -126,6 +126,7 @@ public final class MssTarget implements Target {
             env.put("MSS_API_KEY", apiKey);
             env.put("MSS_TOKEN_SECRET", tokenSecret);
             env.put("MSS_FSYNC", String.valueOf(fsync));
+            env.put("MSS_WS_PORT", "-1"); // the benchmarks measure the sync port; several nodes share a host
             if (cluster != null) {
                 env.put("MSS_STORE", "postgres");
                 env.put("MSS_BUS", "redis");

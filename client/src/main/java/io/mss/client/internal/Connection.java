@@ -1,5 +1,6 @@
 package io.mss.client.internal;
 
+import io.mss.client.ConnectFailure;
 import io.mss.protocol.FrameTooLargeException;
 import io.mss.protocol.Frames;
 import io.mss.protocol.v1.ClientFrame;
@@ -11,15 +12,20 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.security.cert.CertificateException;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 
 /**
  * One connection attempt and, if it succeeds, the connection. Its own thread gets the token,
  * connects, handshakes and then reads frames; the state thread does all writes via
- * {@link #send} and reads the fields marked "state thread".
+ * {@link #send} and reads the fields marked "state thread". The connection thread sets the
+ * failure fields before {@link Events#onClosed}, which hands them to the state thread.
  */
 final class Connection implements Runnable {
     /** Called on the connection thread; implementations hand over to the state thread. */
@@ -42,9 +48,22 @@ final class Connection implements Runnable {
     // state thread
     boolean helloSent;
     boolean welcomed;
+    /** The protocol version the server chose in its Welcome; epochs need {@code ProtocolVersion.EPOCHS}. */
+    int version;
     String sessionId;
     /** The user the server says this session is for (the token's sub); owns USER batches. */
     String sessionUserId;
+
+    /** Connection thread only: why it ended, when before Welcome; the Events implementation reads them in onClosed. */
+    ConnectFailure.Reason failureReason = ConnectFailure.Reason.OTHER;
+    String failureDetail;
+    Throwable failureCause;
+
+    /** Where the connection thread is, so that a timeout or an I/O error can say what it interrupted. */
+    private enum Stage { TOKEN, CONNECT, HANDSHAKE, WELCOME, OPEN }
+
+    /** Connection thread only. */
+    private Stage stage = Stage.TOKEN;
 
     private final Object lock = new Object();
     private Socket raw;
@@ -101,18 +120,79 @@ final class Connection implements Runnable {
         try {
             reason = connectAndRead();
         } catch (SocketTimeoutException e) {
-            reason = "read timed out";
+            reason = classify(e);
         } catch (FrameTooLargeException e) {
-            reason = "server sent a frame too large: " + e.getMessage();
+            reason = fail(ConnectFailure.Reason.OTHER, "server sent a frame too large: " + e.getMessage(), e);
         } catch (InvalidProtocolBufferException e) {
-            reason = "server sent an undecodable frame: " + e.getMessage();
+            reason = fail(ConnectFailure.Reason.OTHER, "server sent an undecodable frame: " + e.getMessage(), e);
         } catch (Throwable e) {
             // whatever went wrong, the state thread must hear that this connection is over
-            reason = e.toString();
+            reason = classify(e);
         } finally {
             abort();
         }
         events.onClosed(this, reason);
+    }
+
+    private String fail(ConnectFailure.Reason reason, String detail, Throwable cause) {
+        failureReason = reason;
+        failureDetail = detail;
+        failureCause = cause;
+        return detail;
+    }
+
+    /** Names what failed in the words a person needs to fix it. */
+    private String classify(Throwable e) {
+        Stage at = stage;
+        if (e instanceof SocketTimeoutException) {
+            switch (at) {
+                case CONNECT:
+                    return fail(ConnectFailure.Reason.TIMEOUT, "connect timed out after " + config.connectTimeoutMillis
+                            + " ms", e);
+                case HANDSHAKE:
+                    return fail(ConnectFailure.Reason.TIMEOUT, "TLS handshake timed out after "
+                            + config.connectTimeoutMillis + " ms", e);
+                default:
+                    return fail(ConnectFailure.Reason.TIMEOUT, "read timed out", e);
+            }
+        }
+        if (e instanceof UnknownHostException) {
+            return fail(ConnectFailure.Reason.UNKNOWN_HOST, "unknown host " + config.host, e);
+        }
+        if (e instanceof ConnectException) {
+            String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            if (m.contains("refused")) {
+                return fail(ConnectFailure.Reason.REFUSED, "connection refused", e);
+            }
+            if (m.contains("timed out")) {
+                return fail(ConnectFailure.Reason.TIMEOUT, "connect timed out", e);
+            }
+            return fail(ConnectFailure.Reason.OTHER, "cannot connect: " + e.getMessage(), e);
+        }
+        if (at == Stage.HANDSHAKE) {
+            Throwable trust = certificateProblem(e);
+            if (trust != null) {
+                return fail(ConnectFailure.Reason.TLS_TRUST, "certificate not trusted: " + trust.getMessage(), e);
+            }
+            if (e instanceof SSLException) {
+                return fail(ConnectFailure.Reason.TLS_HANDSHAKE, "TLS handshake failed: " + e.getMessage(), e);
+            }
+            return fail(ConnectFailure.Reason.TLS_HANDSHAKE, "TLS handshake failed: " + e, e);
+        }
+        return fail(ConnectFailure.Reason.OTHER, e.toString(), e);
+    }
+
+    /** The JDK reports an untrusted chain or a host name mismatch as a CertificateException cause. */
+    private static Throwable certificateProblem(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof CertificateException) {
+                return t;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return null;
     }
 
     private String connectAndRead() throws IOException {
@@ -120,10 +200,10 @@ final class Connection implements Runnable {
         try {
             token = config.tokenProvider.token(config.deviceId, userId);
         } catch (Exception e) {
-            return "token provider failed: " + e;
+            return fail(ConnectFailure.Reason.TOKEN_PROVIDER, "token provider failed: " + e, e);
         }
         if (token == null) {
-            return "token provider returned null";
+            return fail(ConnectFailure.Reason.TOKEN_PROVIDER, "token provider returned null", null);
         }
         Socket socket = new Socket();
         synchronized (lock) {
@@ -132,12 +212,15 @@ final class Connection implements Runnable {
             }
             raw = socket;
         }
+        stage = Stage.CONNECT;
         socket.connect(new InetSocketAddress(config.host, config.port), config.connectTimeoutMillis);
         socket.setTcpNoDelay(true);
         // bounds the TLS handshake and the wait for Welcome; the heartbeat bound replaces it later
         socket.setSoTimeout(config.connectTimeoutMillis);
+        stage = Stage.HANDSHAKE;
         SSLSocket ssl = (SSLSocket) tls.factory.createSocket(socket, config.host, config.port, true);
         tls.handshake(ssl);
+        stage = Stage.WELCOME;
         out = ssl.getOutputStream();
         InputStream in = new BufferedInputStream(ssl.getInputStream());
         events.onOpen(this, token);
@@ -151,14 +234,16 @@ final class Connection implements Runnable {
             } catch (SocketTimeoutException e) {
                 return sawWelcome
                         ? "heartbeat timeout: nothing received for " + idleMillis + " ms"
-                        : "no Welcome within " + config.connectTimeoutMillis + " ms";
+                        : fail(ConnectFailure.Reason.TIMEOUT, "no Welcome within " + config.connectTimeoutMillis + " ms", e);
             }
             if (body == null) {
-                return "connection closed by server";
+                return sawWelcome ? "connection closed by server"
+                        : fail(ConnectFailure.Reason.CLOSED, "connection closed by server before its Welcome", null);
             }
             ServerFrame frame = ServerFrame.parseFrom(body);
             if (frame.hasWelcome() && !sawWelcome) {
                 sawWelcome = true;
+                stage = Stage.OPEN;
                 idleMillis = RealMssClient.heartbeatMillis(frame.getWelcome()) * 5 / 2;
                 // the read timeout is the dead-peer detector: any frame, Pong or data, resets it
                 socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, idleMillis));

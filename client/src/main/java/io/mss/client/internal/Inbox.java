@@ -48,14 +48,22 @@ import java.util.zip.CRC32;
  * body    = u8 type, key, fields
  * key     = u8 scope (1 USER, 2 DEVICE, 3 GLOBAL), str bizType, str owner
  * str     = u32 byteLength, UTF-8 bytes
- * MSG     (1) key, u64 id, i64 createdAt, str receivedAsUser ("" = none), str payload
+ * MSG     (1) key, u64 id, i64 createdAt, str receivedAsUser ("" = none), str payload, u64 epoch
  * ATTEMPT (2) key, u64 id, u32 attempts      -- delivery attempts started so far
  * DONE    (3) key, u64 id, u8 reason (0 acked by the app, 1 dropped)
- * HIGH    (4) key, u64 id                     -- highest id ever stored in the scope
+ * HIGH    (4) key, u64 id, u64 epoch          -- highest id ever stored in the scope's timeline
+ * EPOCH   (5) key, u64 epoch                  -- the scope starts over on timeline epoch
  * </pre>
  * Replaying the records in order gives the state: MSG adds a pending message and raises the
  * scope's high-water mark, ATTEMPT sets its attempt count, DONE removes it, HIGH raises the
- * high-water mark (written by compaction, so that deduplication survives it).
+ * high-water mark (written by compaction, so that deduplication survives it), EPOCH drops the
+ * scope's pending messages and starts its high-water mark over at 0 on the new timeline.
+ *
+ * <h2>Epochs</h2>
+ * Ids grow only within one timeline of a scope (protocol version 2), so the high-water mark
+ * belongs to the scope's epoch. The trailing {@code u64 epoch} of MSG and HIGH was added with
+ * epochs: a record written before has none and reads as epoch 0 (not known), which the first
+ * known epoch then takes over. A scope never mixes two known epochs: {@link #restart} first.
  *
  * <h2>Durability and crash safety</h2>
  * <ul>
@@ -95,6 +103,7 @@ public final class Inbox implements Closeable {
     private static final byte ATTEMPT = 2;
     private static final byte DONE = 3;
     private static final byte HIGH = 4;
+    private static final byte EPOCH = 5;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
 
@@ -130,6 +139,8 @@ public final class Inbox implements Closeable {
     }
 
     private static final class ScopeQueue {
+        /** The timeline high and pending belong to; 0 while not known. */
+        long epoch;
         long high;
         final TreeMap<Long, Entry> pending = new TreeMap<>();
     }
@@ -178,6 +189,23 @@ public final class Inbox implements Closeable {
     public long high(ScopeKey key) {
         ScopeQueue q = scopes.get(key);
         return q == null ? 0 : q.high;
+    }
+
+    /** The epoch of the scope's timeline (0 if not known): {@link #high} is an id on it. */
+    public long epoch(ScopeKey key) {
+        ScopeQueue q = scopes.get(key);
+        return q == null ? 0 : q.epoch;
+    }
+
+    /** Every scope's known (non-zero) epoch. */
+    public Map<ScopeKey, Long> epochs() {
+        Map<ScopeKey, Long> out = new HashMap<>();
+        for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {
+            if (e.getValue().epoch != 0) {
+                out.put(e.getKey(), e.getValue().epoch);
+            }
+        }
+        return out;
     }
 
     /** Every scope's high-water mark. */
@@ -249,11 +277,21 @@ public final class Inbox implements Closeable {
      * Stores the messages above their scope's high-water mark (the others are resends), in one
      * write followed by an fsync. Messages of a scope must come in ascending id order, as the
      * server sends them. A USER message must carry its owner as {@link SyncMessage#userId()}.
+     * A message of a known epoch makes a scope of unknown epoch take it; a scope already on
+     * another known epoch must be {@linkplain #restart restarted} first.
      *
      * @return the scopes that got new messages; their {@link #high} is the new sync point
      * @throws IOException when the write or the fsync failed; nothing was stored then
+     * @throws IllegalArgumentException for a message of another epoch than its scope's
      */
     public Set<ScopeKey> store(Collection<SyncMessage> messages) throws IOException {
+        for (SyncMessage m : messages) {
+            ScopeKey key = ScopeKey.of(m);
+            long epoch = key == null ? 0 : epoch(key);
+            if (m.epoch() != 0 && epoch != 0 && m.epoch() != epoch) {
+                throw new IllegalArgumentException(m + " is not on the scope's epoch " + epoch + ": restart it first");
+            }
+        }
         Map<ScopeKey, Long> highs = new HashMap<>();
         List<ScopeKey> keys = new ArrayList<>();
         List<SyncMessage> fresh = new ArrayList<>();
@@ -282,6 +320,9 @@ public final class Inbox implements Closeable {
             ScopeKey key = keys.get(i);
             ScopeQueue q = queue(key);
             q.high = Math.max(q.high, fresh.get(i).id());
+            if (q.epoch == 0) {
+                q.epoch = fresh.get(i).epoch();
+            }
             q.pending.put(fresh.get(i).id(), new Entry(fresh.get(i), records.get(i).length));
             liveBytes += records.get(i).length;
             touched.add(key);
@@ -321,6 +362,38 @@ public final class Inbox implements Closeable {
             compact();
         }
         return true;
+    }
+
+    /**
+     * Starts the scope over on timeline {@code epoch}: its pending messages are dropped (they
+     * belong to a timeline the server no longer has) and its high-water mark is 0, so that the
+     * new timeline's ids, however low, are stored. Fsync'd before it returns: a restarted app must
+     * not dispatch the old messages, nor drop the new ones as resends.
+     *
+     * @return the messages that were pending, ascending
+     * @throws IOException when the write or the fsync failed; nothing changed then
+     */
+    public List<SyncMessage> restart(ScopeKey key, long epoch) throws IOException {
+        append(Collections.singletonList(new Encoder(EPOCH, key, epoch).finish()), true);
+        ScopeQueue q = queue(key);
+        List<SyncMessage> dropped = new ArrayList<>();
+        for (Entry e : q.pending.values()) {
+            dropped.add(e.message);
+        }
+        startOver(q, epoch);
+        if (fileBytes >= compactBytes && liveBytes * 2 < fileBytes) {
+            compact();
+        }
+        return dropped;
+    }
+
+    private void startOver(ScopeQueue q, long epoch) {
+        for (Entry e : q.pending.values()) {
+            liveBytes -= e.recordBytes;
+        }
+        q.pending.clear();
+        q.high = 0;
+        q.epoch = epoch;
     }
 
     /** Forces what was written to disk and closes the file. Later changes stay in memory only. */
@@ -394,8 +467,8 @@ public final class Inbox implements Closeable {
         long live = 0;
         for (ScopeKey key : keys) {
             ScopeQueue q = scopes.get(key);
-            if (q.high > 0) {
-                records.add(highRecord(key, q.high));
+            if (q.high > 0 || q.epoch != 0) {
+                records.add(highRecord(key, q.high, q.epoch));
             }
         }
         for (ScopeKey key : keys) {
@@ -546,15 +619,17 @@ public final class Inbox implements Closeable {
                 long createdAt = in.readLong();
                 String receivedAs = readString(in);
                 String payload = readString(in);
+                long epoch = readEpoch(in);
                 SyncMessage m = SyncMessage.builder()
                         .bizType(key.bizType())
                         .scope(key.scope())
                         .id(id)
+                        .epoch(epoch)
                         .createdAt(createdAt)
                         .userId(receivedAs.isEmpty() ? null : receivedAs)
                         .payload(payload)
                         .build();
-                q = queue(key);
+                q = queueOnEpoch(key, epoch);
                 q.high = Math.max(q.high, id);
                 if (!q.pending.containsKey(id)) {
                     q.pending.put(id, new Entry(m, recordBytes));
@@ -580,12 +655,35 @@ public final class Inbox implements Closeable {
                 break;
             }
             case HIGH:
-                q = queue(key);
+                q = queueOnEpoch(key, readEpoch(in));
                 q.high = Math.max(q.high, id);
+                break;
+            case EPOCH:
+                startOver(queue(key), id);
                 break;
             default:
                 throw new IOException("unknown inbox record type " + type);
         }
+    }
+
+    /** The trailing epoch of MSG and HIGH; records written before epochs existed have none. */
+    private static long readEpoch(DataInputStream in) throws IOException {
+        return in.available() >= 8 ? in.readLong() : 0;
+    }
+
+    /**
+     * The scope's queue, on timeline {@code epoch} when that is known. The client writes EPOCH
+     * before any record of a new timeline, so two known epochs only meet here in a log that
+     * lost its EPOCH record; the later timeline wins, as it would have.
+     */
+    private ScopeQueue queueOnEpoch(ScopeKey key, long epoch) {
+        ScopeQueue q = queue(key);
+        if (epoch != 0 && q.epoch != 0 && epoch != q.epoch) {
+            startOver(q, epoch);
+        } else if (q.epoch == 0) {
+            q.epoch = epoch;
+        }
+        return q;
     }
 
     // ---- encoding ----
@@ -595,6 +693,7 @@ public final class Inbox implements Closeable {
         e.writeLong(m.createdAt());
         e.writeString(m.userId() == null ? "" : m.userId());
         e.writeString(m.payload());
+        e.writeLong(m.epoch());
         return e.finish();
     }
 
@@ -610,8 +709,10 @@ public final class Inbox implements Closeable {
         return e.finish();
     }
 
-    private static byte[] highRecord(ScopeKey key, long id) {
-        return new Encoder(HIGH, key, id).finish();
+    private static byte[] highRecord(ScopeKey key, long id, long epoch) {
+        Encoder e = new Encoder(HIGH, key, id);
+        e.writeLong(epoch);
+        return e.finish();
     }
 
     private static ScopeKey readKey(DataInputStream in) throws IOException {

@@ -1,6 +1,8 @@
 package io.mss.client.internal;
 
+import io.mss.client.ConnectFailure;
 import io.mss.client.ConnectionListener;
+import io.mss.client.FullUpdate;
 import io.mss.client.MessageCallback;
 import io.mss.client.MssClient;
 import io.mss.client.Scope;
@@ -63,6 +65,7 @@ public final class RealMssClient implements MssClient {
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
+    private static final Logger CONNECT_LOG = Logger.getLogger(MssClient.CONNECT_LOGGER);
 
     private final ClientConfig config;
     private final Tls tls;
@@ -97,8 +100,8 @@ public final class RealMssClient implements MssClient {
     private final Map<ScopeKey, Delivery> inFlight = new HashMap<>();
     /** Scopes whose head message waits for its next attempt. */
     private final Map<ScopeKey, ScheduledFuture<?>> retryTimers = new HashMap<>();
-    /** FULL_UPDATE commands for bizTypes without a callback, delivered on registration. */
-    private final Set<String> pendingFullUpdates = new LinkedHashSet<>();
+    /** The last FULL_UPDATE of each bizType without a callback, delivered on registration. */
+    private final Map<String, FullUpdate> pendingFullUpdates = new LinkedHashMap<>();
     /** Upstream messages without an answer yet, in the order they were sent. */
     private final Map<String, PendingUpstream> upstream = new LinkedHashMap<>();
     private String userId;
@@ -107,6 +110,8 @@ public final class RealMssClient implements MssClient {
     /** The server refused us with retry = false: wait for the app to act. */
     private boolean halted;
     private int connectionCount;
+    /** Connect attempts that failed in a row since the last Welcome (or stop): the first one warns. */
+    private int failedAttempts;
     /** At most one of current and reconnectTask is set. */
     private Connection current;
     private ScheduledFuture<?> reconnectTask;
@@ -158,11 +163,7 @@ public final class RealMssClient implements MssClient {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open state directory " + config.stateDir, e);
         }
-        // a crash between the inbox's fsync and the sync point file's leaves the file behind
-        boolean raised = false;
-        for (Map.Entry<ScopeKey, Long> e : inbox.highs().entrySet()) {
-            raised |= store.put(e.getKey(), e.getValue());
-        }
+        boolean raised = reconcile(store, inbox);
         if (raised) {
             try {
                 store.save();
@@ -172,6 +173,28 @@ public final class RealMssClient implements MssClient {
             }
         }
         return new RealMssClient(config, tls, store, inbox, raised, new Random());
+    }
+
+    /**
+     * A crash between the inbox's fsync and the sync point file's leaves the file behind: the
+     * inbox, always written first, is the truth, also for a scope it already restarted on a new
+     * epoch.
+     *
+     * @return whether the sync points changed and must be saved
+     */
+    static boolean reconcile(SyncPointStore store, Inbox inbox) {
+        Set<ScopeKey> keys = new HashSet<>(inbox.highs().keySet());
+        keys.addAll(inbox.epochs().keySet());
+        boolean changed = false;
+        for (ScopeKey key : keys) {
+            long epoch = inbox.epoch(key);
+            if (epoch != 0 && store.epoch(key) != 0 && store.epoch(key) != epoch) {
+                store.restart(key, epoch);
+                changed = true;
+            }
+            changed |= store.put(key, epoch, inbox.high(key));
+        }
+        return changed;
     }
 
     // ---- public API: validate on the caller's thread, then hand over ----
@@ -184,8 +207,9 @@ public final class RealMssClient implements MssClient {
             if (bizCallbacks.put(bizType, callback) == null) {
                 reconnectNow("registered bizType " + bizType);
             }
-            if (pendingFullUpdates.remove(bizType)) {
-                fullUpdate(callback, bizType);
+            FullUpdate update = pendingFullUpdates.remove(bizType);
+            if (update != null) {
+                fullUpdate(callback, update);
             }
             pump();
         });
@@ -359,7 +383,11 @@ public final class RealMssClient implements MssClient {
 
         @Override
         public void onClosed(Connection c, String reason) {
-            post(() -> connectionLost(c, reason, false));
+            // read here, on the connection thread that wrote them
+            ConnectFailure.Reason kind = c.failureReason;
+            String detail = c.failureDetail != null ? c.failureDetail : reason;
+            Throwable cause = c.failureCause;
+            post(() -> connectionLost(c, reason, false, kind, detail, null, cause));
         }
     }
 
@@ -397,13 +425,15 @@ public final class RealMssClient implements MssClient {
         c.start();
     }
 
-    private void scheduleReconnect() {
+    /** @return the delay before the next attempt, or -1 when none was scheduled (closing) */
+    private long scheduleReconnect() {
         long delay = backoff.nextDelayMillis();
         LOG.fine(() -> "reconnecting in " + delay + " ms");
         reconnectTask = schedule(() -> {
             reconnectTask = null;
             ensureConnecting();
         }, delay);
+        return reconnectTask == null ? -1 : delay;
     }
 
     private void cancelReconnect() {
@@ -453,6 +483,7 @@ public final class RealMssClient implements MssClient {
 
     private void stop(String reason) {
         cancelReconnect();
+        failedAttempts = 0;
         Connection c = current;
         if (c != null) {
             teardown(c);
@@ -473,20 +504,38 @@ public final class RealMssClient implements MssClient {
     }
 
     private void connectionLost(Connection c, String reason, boolean fatal) {
+        connectionLost(c, reason, fatal, ConnectFailure.Reason.OTHER, reason, null, null);
+    }
+
+    /** kind, detail, serverErrorCode and cause are what an attempt that never got its Welcome reports. */
+    private void connectionLost(Connection c, String reason, boolean fatal, ConnectFailure.Reason kind, String detail,
+                                String serverErrorCode, Throwable cause) {
         if (c != current) {
             // an attempt we already replaced or stopped reporting its end
             return;
         }
         teardown(c);
         boolean willRetry = wantConnection();
-        LOG.log(c.welcomed || fatal ? Level.INFO : Level.FINE,
-                () -> c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
-        if (willRetry) {
-            scheduleReconnect();
+        long delay = willRetry ? scheduleReconnect() : -1;
+        if (c.welcomed) {
+            LOG.info(() -> c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
+        } else {
+            connectFailed(new ConnectFailure(kind, detail, config.host, config.port, serverErrorCode,
+                    willRetry && delay >= 0, delay, ++failedAttempts, cause));
         }
         if (c.welcomed || fatal) {
             notifyDisconnected(reason, willRetry);
         }
+    }
+
+    /** Loud once per streak, so that a server that is down does not flood the app's log. */
+    private void connectFailed(ConnectFailure failure) {
+        if (failure.consecutiveFailures() == 1) {
+            CONNECT_LOG.warning(failure.message());
+        } else {
+            CONNECT_LOG.fine(() -> failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
+        }
+        notifyListeners(l -> l.onConnectFailed(failure));
     }
 
     private void opened(Connection c, String token) {
@@ -509,8 +558,10 @@ public final class RealMssClient implements MssClient {
                 .addAllBizTypes(bizCallbacks.keySet())
                 .setUserId(c.userId == null ? "" : c.userId)
                 .setSessionId(c.userId == null ? "" : userSessionId);
+        // with epochs even before the server chose a version: a version 1 server ignores the field,
+        // and epochs are only stored once a version 2 server sent them
         for (Map.Entry<ScopeKey, Long> e : store.forSession(bizCallbacks.keySet(), c.userId).entrySet()) {
-            hello.addSyncPoints(syncPoint(e.getKey(), e.getValue()));
+            hello.addSyncPoints(syncPoint(e.getKey(), e.getValue(), store.epoch(e.getKey())));
         }
         unsentAcks.clear();
         c.helloSent = true;
@@ -533,7 +584,7 @@ public final class RealMssClient implements MssClient {
                 syncData(c, frame.getSyncData());
                 break;
             case COMMAND:
-                command(frame.getCommand());
+                command(c, frame.getCommand());
                 break;
             case UPSTREAM_RESULT:
                 upstreamResult(frame.getUpstreamResult());
@@ -555,6 +606,7 @@ public final class RealMssClient implements MssClient {
             return;
         }
         c.welcomed = true;
+        c.version = Math.max(w.getVersion(), ProtocolVersion.MIN);
         c.sessionId = w.getSessionId();
         c.sessionUserId = w.getUserId().isEmpty() ? null : w.getUserId();
         if (!Objects.equals(c.sessionUserId, c.userId)) {
@@ -565,6 +617,7 @@ public final class RealMssClient implements MssClient {
             LOG.warning("the server does not know bizTypes " + w.getUnknownBizTypesList());
         }
         backoff.reset();
+        failedAttempts = 0;
         connected = true;
         long heartbeat = heartbeatMillis(w);
         try {
@@ -603,9 +656,13 @@ public final class RealMssClient implements MssClient {
     /**
      * Stores the new oplogs in the inbox (fsync), raises their sync points, and queues the flush
      * that saves the sync points and then acks the server. Dispatch starts from the inbox.
+     * Ephemeral batches bypass all of that; a durable batch of another timeline than the stored
+     * sync point's restarts its scope first.
      */
     private void syncData(Connection c, SyncData data) {
+        boolean epochs = c.version >= ProtocolVersion.EPOCHS;
         List<SyncMessage> incoming = new ArrayList<>();
+        Set<ScopeKey> stored = new LinkedHashSet<>();
         for (BizBatch batch : data.getBatchesList()) {
             String bizType = batch.getBizType();
             Scope scope = toScope(batch.getScope());
@@ -617,28 +674,42 @@ public final class RealMssClient implements MssClient {
                 LOG.warning("ignoring USER batch of " + bizType + " in an anonymous session");
                 continue;
             }
+            ScopeKey key = new ScopeKey(bizType, scope, scope == Scope.USER ? c.sessionUserId : "");
+            if (epochs && batch.getEphemeral()) {
+                dispatchEphemeral(c, key, batch);
+                continue;
+            }
+            long epoch = epochs ? batch.getEpoch() : 0;
+            if (isOtherTimeline(key, epoch)) {
+                // a correct server sends FULL_UPDATE first; without it, the batch still proves that
+                // our position is on a timeline the server no longer serves
+                String detail = "a batch of epoch " + epoch + " while the sync point is on epoch " + storedEpoch(key);
+                if (!storeIncoming(c, incoming, stored)) {
+                    return;
+                }
+                incoming.clear();
+                if (!restartScope(c, key, epoch, detail)) {
+                    return;
+                }
+                signalFullUpdate(new FullUpdate(bizType, scope, epoch, true, detail));
+            }
             for (Oplog oplog : batch.getOplogsList()) {
                 incoming.add(SyncMessage.builder()
                         .bizType(bizType)
                         .scope(scope)
                         .id(oplog.getId())
+                        .epoch(epoch)
                         .payload(oplog.getPayload())
                         .createdAt(oplog.getCreatedAt())
                         .userId(c.sessionUserId)
                         .build());
             }
         }
-        Set<ScopeKey> stored;
-        try {
-            stored = inbox.store(incoming);
-        } catch (IOException e) {
-            // not stored, so not acked: a new connection gets them again from the sync points
-            LOG.log(Level.WARNING, "cannot write " + incoming.size() + " messages to the inbox", e);
-            connectionLost(c, "cannot write the inbox: " + e, false);
+        if (!storeIncoming(c, incoming, stored)) {
             return;
         }
         for (ScopeKey key : stored) {
-            if (store.put(key, inbox.high(key))) {
+            if (store.put(key, inbox.epoch(key), inbox.high(key))) {
                 storeDirty = true;
                 unsentAcks.add(key);
             }
@@ -649,6 +720,112 @@ public final class RealMssClient implements MssClient {
                 pump(key);
             }
         }
+    }
+
+    /**
+     * @param stored collects the scopes that got new messages
+     * @return false when the inbox could not take them: not stored, not acked, and the connection
+     *     is dropped so that a new one gets them again from the sync points
+     */
+    private boolean storeIncoming(Connection c, List<SyncMessage> incoming, Set<ScopeKey> stored) {
+        if (incoming.isEmpty()) {
+            return true;
+        }
+        try {
+            stored.addAll(inbox.store(incoming));
+            return true;
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write " + incoming.size() + " messages to the inbox", e);
+            connectionLost(c, "cannot write the inbox: " + e, false);
+            return false;
+        }
+    }
+
+    /** The epoch of the scope's stored position: the sync point's, else the inbox's; 0 if not known. */
+    private long storedEpoch(ScopeKey key) {
+        long epoch = store.epoch(key);
+        return epoch != 0 ? epoch : inbox.epoch(key);
+    }
+
+    /** Whether {@code epoch} is known and differs from a known epoch of the stored position. */
+    private boolean isOtherTimeline(ScopeKey key, long epoch) {
+        long stored = store.epoch(key);
+        long inInbox = inbox.epoch(key);
+        return epoch != 0 && ((stored != 0 && stored != epoch) || (inInbox != 0 && inInbox != epoch));
+    }
+
+    /**
+     * A push of a non-persistent bizType: straight to the callback, in order with what is queued
+     * there. Never in the inbox, never a sync point, never acked, never retried: its ids are not
+     * oplog ids of the scope's timeline.
+     */
+    private void dispatchEphemeral(Connection c, ScopeKey key, BizBatch batch) {
+        MessageCallback callback = bizCallbacks.get(key.bizType());
+        if (callback == null) {
+            LOG.fine(() -> "no callback for ephemeral messages of " + key + "; they are not kept");
+            return;
+        }
+        for (Oplog oplog : batch.getOplogsList()) {
+            SyncMessage m = SyncMessage.builder()
+                    .bizType(key.bizType())
+                    .scope(key.scope())
+                    .id(oplog.getId())
+                    .ephemeral(true)
+                    .payload(oplog.getPayload())
+                    .createdAt(oplog.getCreatedAt())
+                    .userId(c.sessionUserId)
+                    .build();
+            callbacks.execute(() -> {
+                // the same checks as a stored message's attempt, right before the app sees it
+                if (closeCalled.get() || !key.visibleTo(dispatchUser)) {
+                    return;
+                }
+                try {
+                    callback.onMessage(m);
+                } catch (Throwable t) {
+                    LOG.log(Level.WARNING, "callback for ephemeral " + m + " threw; it is not retried", t);
+                }
+            });
+        }
+    }
+
+    /**
+     * Starts a scope over on timeline {@code epoch}: the attempt with the callback and any retry
+     * of it end, the undispatched messages are dropped from the inbox (fsync'd), and the sync
+     * point becomes {@code (epoch, 0)}, so that the new timeline's ids, however low, are taken.
+     * An attempt already queued on the callback executor sees itself cancelled and never calls
+     * the app; one whose callback is running now finishes before the app's onFullUpdate, which
+     * the caller queues behind it.
+     *
+     * @return false when the inbox could not record it; the connection is dropped then, and the
+     *     next Hello, still on the old position, makes the server say FULL_UPDATE again
+     */
+    private boolean restartScope(Connection c, ScopeKey key, long epoch, String detail) {
+        try {
+            List<SyncMessage> dropped = inbox.restart(key, epoch);
+            LOG.info("restarting " + key + " on epoch " + epoch + " (" + detail + "); dropped " + dropped.size()
+                    + " undispatched messages of the old timeline");
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot restart " + key + " in the inbox", e);
+            connectionLost(c, "cannot write the inbox: " + e, false);
+            return false;
+        }
+        Delivery d = inFlight.get(key);
+        if (d != null) {
+            finish(d);
+        }
+        ScheduledFuture<?> retry = retryTimers.remove(key);
+        if (retry != null) {
+            retry.cancel(false);
+        }
+        store.restart(key, epoch);
+        // nothing to ack at id 0; the next stored message acks the new position
+        unsentAcks.remove(key);
+        storeDirty = true;
+        // a failed save is retried before the next Hello or Ack; until then the inbox's EPOCH
+        // record is what a restarted app reconciles the file with
+        saveStore();
+        return true;
     }
 
     // ---- dispatch from the inbox ----
@@ -846,9 +1023,13 @@ public final class RealMssClient implements MssClient {
         if (key == null) {
             return;
         }
+        if (message.ephemeral()) {
+            // never stored, nothing to remove
+            return;
+        }
         Inbox.Entry e = inbox.get(key, message.id());
-        if (e == null || e.attempts() == 0) {
-            // done already, dropped, or never delivered
+        if (e == null || e.attempts() == 0 || e.message().epoch() != message.epoch()) {
+            // done already, dropped, never delivered, or the same id of a timeline we left
             return;
         }
         Delivery d = inFlight.get(key);
@@ -870,30 +1051,70 @@ public final class RealMssClient implements MssClient {
         pump(key);
     }
 
-    private void command(Command command) {
+    private void command(Connection c, Command command) {
         if (command.getType() != CommandType.FULL_UPDATE) {
             LOG.fine(() -> "ignoring command " + command.getType());
             return;
         }
+        boolean epochs = c.version >= ProtocolVersion.EPOCHS;
         String bizType = command.getBizType();
-        MessageCallback callback = bizCallbacks.get(bizType);
-        if (callback == null) {
-            pendingFullUpdates.add(bizType);
-            return;
+        Scope scope = toScope(command.getScope());
+        long epoch = epochs ? command.getEpoch() : 0;
+        boolean restart = epochs && command.getRestart();
+        if (restart) {
+            for (ScopeKey key : scopesOf(c, bizType, scope)) {
+                if (!restartScope(c, key, epoch, command.getDetail())) {
+                    return;
+                }
+            }
         }
-        fullUpdate(callback, bizType);
+        signalFullUpdate(new FullUpdate(bizType, scope, epoch, restart, command.getDetail()));
     }
 
-    /** Only a signal: the inbox keeps every message of the bizType. */
-    private void fullUpdate(MessageCallback callback, String bizType) {
+    /** The scopes a command about {@code bizType} (and {@code scope}, when the server named it) is about. */
+    private List<ScopeKey> scopesOf(Connection c, String bizType, Scope scope) {
+        List<ScopeKey> keys = new ArrayList<>();
+        if (scope == Scope.USER) {
+            if (c.sessionUserId != null) {
+                keys.add(ScopeKey.user(bizType, c.sessionUserId));
+            }
+        } else if (scope != null) {
+            keys.add(new ScopeKey(bizType, scope, ""));
+        } else {
+            // unnamed: every scope of the bizType this session could have been served
+            for (ScopeKey key : store.snapshot().keySet()) {
+                if (key.bizType().equals(bizType) && key.visibleTo(c.sessionUserId)) {
+                    keys.add(key);
+                }
+            }
+        }
+        return keys;
+    }
+
+    /** Tells the bizType's callback, or remembers it until one is registered. */
+    private void signalFullUpdate(FullUpdate update) {
+        MessageCallback callback = bizCallbacks.get(update.bizType());
+        if (callback == null) {
+            FullUpdate earlier = pendingFullUpdates.get(update.bizType());
+            // a later gap must not hide that the scope was restarted: the app reloads either way
+            if (earlier == null || !earlier.restart() || update.restart()) {
+                pendingFullUpdates.put(update.bizType(), update);
+            }
+            return;
+        }
+        fullUpdate(callback, update);
+    }
+
+    /** Queued behind the attempts already with the callback executor, ahead of any that follow. */
+    private void fullUpdate(MessageCallback callback, FullUpdate update) {
         callbacks.execute(() -> {
             if (closeCalled.get()) {
                 return;
             }
             try {
-                callback.onFullUpdate(bizType);
+                callback.onFullUpdate(update);
             } catch (Throwable t) {
-                LOG.log(Level.WARNING, "onFullUpdate(" + bizType + ") threw", t);
+                LOG.log(Level.WARNING, "onFullUpdate(" + update + ") threw", t);
             }
         });
     }
@@ -994,7 +1215,8 @@ public final class RealMssClient implements MssClient {
             halted = true;
         }
         // the server closes right after an Error; close first so its EOF is not a second event
-        connectionLost(c, reason, !error.getRetry());
+        connectionLost(c, reason, !error.getRetry(), ConnectFailure.Reason.SERVER_ERROR, reason,
+                error.getCode().name(), null);
     }
 
     private void queueFlush() {
@@ -1045,7 +1267,8 @@ public final class RealMssClient implements MssClient {
             // acked too: its messages are stored, they only wait in the inbox
             Long id = store.get(key);
             if (id != null && key.visibleTo(c.sessionUserId)) {
-                ack.addSyncPoints(syncPoint(key, id));
+                // a version 1 server knows no epochs: its acks are exactly as before
+                ack.addSyncPoints(syncPoint(key, id, c.version >= ProtocolVersion.EPOCHS ? store.epoch(key) : 0));
             }
         }
         if (ack.getSyncPointsCount() > 0) {
@@ -1110,8 +1333,9 @@ public final class RealMssClient implements MssClient {
         }
     }
 
-    private static SyncPoint syncPoint(ScopeKey key, long id) {
-        return SyncPoint.newBuilder().setBizType(key.bizType()).setScope(toKind(key.scope())).setId(id).build();
+    private static SyncPoint syncPoint(ScopeKey key, long id, long epoch) {
+        return SyncPoint.newBuilder().setBizType(key.bizType()).setScope(toKind(key.scope())).setId(id)
+                .setEpoch(epoch).build();
     }
 
     static Scope toScope(ScopeKind kind) {

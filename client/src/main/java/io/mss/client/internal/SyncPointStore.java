@@ -26,8 +26,10 @@ import java.util.logging.Logger;
 /**
  * The sync points of one state directory, in {@value #FILE_NAME}.
  *
- * <p>Each line is {@code SCOPE/bizType/owner=id} with bizType and owner URL-encoded, so that
- * any character in them survives and the file stays readable. The whole file is rewritten on
+ * <p>Each line is {@code SCOPE/bizType/owner=id@epoch} with bizType and owner URL-encoded, so
+ * that any character in them survives and the file stays readable. The epoch names the timeline
+ * the id belongs to (protocol version 2); a line without {@code @epoch}, as written before
+ * epochs existed, is epoch 0: not known. The whole file is rewritten on
  * {@link #save()}: with a handful of scopes that is cheaper to get right than an append log,
  * and the rename makes a crash leave either the old or the new file, never a torn one.
  *
@@ -43,6 +45,8 @@ public final class SyncPointStore {
     private final File file;
     private final File tmp;
     private final Map<ScopeKey, Long> points = new HashMap<>();
+    /** Non-zero epochs only: a scope absent here is on an unknown timeline (epoch 0). */
+    private final Map<ScopeKey, Long> epochs = new HashMap<>();
 
     private SyncPointStore(File dir) {
         this.dir = dir;
@@ -65,9 +69,16 @@ public final class SyncPointStore {
         return points.get(key);
     }
 
+    /** The epoch of the timeline the stored sync point belongs to; 0 when not known or none. */
+    public long epoch(ScopeKey key) {
+        Long epoch = epochs.get(key);
+        return epoch == null ? 0 : epoch;
+    }
+
     /**
-     * Raises the sync point of {@code key} to {@code id} in memory; call {@link #save()} to
-     * persist. Never lowers it: a sync point promises the server everything up to it is stored.
+     * Raises the sync point of {@code key} to {@code id} on its current timeline, in memory; call
+     * {@link #save()} to persist. Never lowers it: a sync point promises the server everything up
+     * to it is stored.
      *
      * @return whether the value changed
      */
@@ -78,6 +89,42 @@ public final class SyncPointStore {
         }
         points.put(key, id);
         return true;
+    }
+
+    /**
+     * Raises the sync point of {@code key} to {@code id} on timeline {@code epoch}. A stored
+     * epoch of 0 (not known) takes {@code epoch}; an {@code epoch} of 0 (a version 1 server)
+     * leaves the stored one. Ids of two different timelines are not comparable, so moving to
+     * another epoch is {@link #restart}'s job, never this method's.
+     *
+     * @return whether anything changed
+     * @throws IllegalArgumentException when both epochs are known and differ
+     */
+    public boolean put(ScopeKey key, long epoch, long id) {
+        long stored = epoch(key);
+        if (epoch != 0 && stored != 0 && epoch != stored) {
+            throw new IllegalArgumentException("sync point of " + key + " is on epoch " + stored
+                    + ", not " + epoch + ": restart the scope first");
+        }
+        boolean changed = false;
+        if (epoch != 0 && stored == 0) {
+            epochs.put(key, epoch);
+            changed = true;
+        }
+        return put(key, id) || changed;
+    }
+
+    /**
+     * Starts the scope over on timeline {@code epoch}: the sync point becomes
+     * {@code (epoch, 0)}, the only case where it goes down. In memory; call {@link #save()}.
+     */
+    public void restart(ScopeKey key, long epoch) {
+        points.put(key, 0L);
+        if (epoch == 0) {
+            epochs.remove(key);
+        } else {
+            epochs.put(key, epoch);
+        }
     }
 
     public Map<ScopeKey, Long> snapshot() {
@@ -101,10 +148,12 @@ public final class SyncPointStore {
     public void save() throws IOException {
         Properties props = new Properties();
         for (Map.Entry<ScopeKey, Long> e : points.entrySet()) {
-            props.setProperty(encodeKey(e.getKey()), Long.toString(e.getValue()));
+            long epoch = epoch(e.getKey());
+            props.setProperty(encodeKey(e.getKey()), e.getValue() + (epoch == 0 ? "" : "@" + epoch));
         }
         try (FileOutputStream out = new FileOutputStream(tmp)) {
-            props.store(out, "MSS client sync points: SCOPE/bizType/owner=highest id stored in the inbox (URL-encoded)");
+            props.store(out, "MSS client sync points: SCOPE/bizType/owner=highest id stored in the inbox@epoch"
+                    + " (URL-encoded)");
             out.flush();
             out.getFD().sync();
         }
@@ -142,12 +191,19 @@ public final class SyncPointStore {
         }
         for (String name : props.stringPropertyNames()) {
             ScopeKey key = decodeKey(name);
-            Long id = parseId(props.getProperty(name));
-            if (key == null || id == null) {
+            String value = props.getProperty(name).trim();
+            int at = value.indexOf('@');
+            Long id = parseId(at < 0 ? value : value.substring(0, at));
+            // no "@epoch": a file from before epochs, whose ids belong to a timeline not known
+            Long epoch = at < 0 ? Long.valueOf(0) : parseId(value.substring(at + 1));
+            if (key == null || id == null || epoch == null || id < 0 || epoch < 0) {
                 LOG.warning("ignoring malformed sync point line in " + file + ": " + name + "=" + props.getProperty(name));
                 continue;
             }
-            put(key, id);
+            points.put(key, id);
+            if (epoch != 0) {
+                epochs.put(key, epoch);
+            }
         }
     }
 

@@ -66,6 +66,8 @@ public final class HttpApi implements AutoCloseable {
     /** What this node needs to serve (PostgreSQL, Redis in a cluster), by name. */
     private final Map<String, BooleanSupplier> dependencies = new LinkedHashMap<>();
     private volatile Supplier<List<NodeInfo>> nodes = List::of;
+    /** Set by {@link #withTokens}; until then {@code POST /api/v1/tokens} answers 503. */
+    private volatile TokenRoutes tokenRoutes;
 
     public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes) {
         this(config, apiKey, engine, bizTypes, RecordStore.discarding());
@@ -141,6 +143,7 @@ public final class HttpApi implements AutoCloseable {
         app.get("/console/lib/{file}", consoleRoutes::uplot);
         app.get("/health/ready", this::ready);
         app.get("/api/v1/nodes", this::nodes);
+        app.post("/api/v1/tokens", this::mintToken);
 
         app.exception(ApiException.class, (e, ctx) -> {
             if (isPushRoute(ctx) && ctx.method() == HandlerType.POST) {
@@ -182,6 +185,24 @@ public final class HttpApi implements AutoCloseable {
             throw new ApiException(503, "BUS_UNAVAILABLE", "the node list is not available now: " + e.getMessage());
         }
         ok(ctx, Map.of("nodes", list));
+    }
+
+    /**
+     * Lets {@code POST /api/v1/tokens} mint client tokens (the console's device simulator) and
+     * name the WebSocket port they are for.
+     */
+    public HttpApi withTokens(io.mss.server.auth.TokenVerifier tokens, java.util.function.IntSupplier wsPort,
+                              boolean wsSecure) {
+        this.tokenRoutes = new TokenRoutes(tokens, mapper, wsPort, wsSecure);
+        return this;
+    }
+
+    private void mintToken(Context ctx) {
+        TokenRoutes routes = tokenRoutes;
+        if (routes == null) {
+            throw new ApiException(503, "NOT_READY", "this server mints no client tokens");
+        }
+        routes.mint(ctx);
     }
 
     /** What {@code GET /api/v1/nodes} lists. */

@@ -22,6 +22,22 @@ public final class ServerConfig {
     public String bindHost = "0.0.0.0";
     public int syncPort = 7443;
     public int httpPort = 7080;
+    /**
+     * The WebSocket transport ({@code wss://host:ws-port/sync}), for browsers and other
+     * WebSocket clients; the same frames, handshake and limits as the sync port. -1: off.
+     */
+    public int wsPort = 7444;
+    /**
+     * Browser origins allowed to open the WebSocket, exactly as browsers send them
+     * ({@code https://app.example.com}); {@code *} allows any. Always allowed: the console's own
+     * origin (the request's host on the HTTP port) and clients that send no Origin (not browsers).
+     */
+    public List<String> wsAllowedOrigins = new ArrayList<>();
+    /**
+     * Plain {@code ws://} instead of TLS on the WebSocket port, bound to 127.0.0.1 whatever
+     * bind-host says: for local development only.
+     */
+    public boolean wsInsecureLoopback = false;
 
     /** fsync every group commit before answering OK. Off only for benchmarks, labelled as such. */
     public boolean fsync = true;
@@ -123,6 +139,11 @@ public final class ServerConfig {
         bindHost = env.getOrDefault("MSS_BIND_HOST", bindHost);
         syncPort = intEnv(env, "MSS_SYNC_PORT", syncPort);
         httpPort = intEnv(env, "MSS_HTTP_PORT", httpPort);
+        wsPort = intEnv(env, "MSS_WS_PORT", wsPort);
+        if (env.containsKey("MSS_WS_ALLOWED_ORIGINS")) {
+            wsAllowedOrigins = new ArrayList<>(List.of(env.get("MSS_WS_ALLOWED_ORIGINS").trim().split("\\s*,\\s*")));
+            wsAllowedOrigins.removeIf(String::isEmpty);
+        }
         if (env.containsKey("MSS_REQUIRE_SIGNED_REQUESTS")) {
             requireSignedRequests = Boolean.parseBoolean(env.get("MSS_REQUIRE_SIGNED_REQUESTS"));
         }
@@ -161,6 +182,20 @@ public final class ServerConfig {
         port(problems, "http-port", httpPort);
         if (syncPort != 0 && syncPort == httpPort) {
             problems.add("sync-port and http-port must differ");
+        }
+        if (wsPort != -1) {
+            port(problems, "ws-port", wsPort);
+            if (wsPort != 0 && (wsPort == syncPort || wsPort == httpPort)) {
+                problems.add("ws-port must differ from sync-port and http-port (or be -1 to turn the WebSocket transport off)");
+            }
+        }
+        if (wsAllowedOrigins == null) {
+            wsAllowedOrigins = new ArrayList<>();
+        }
+        for (String origin : wsAllowedOrigins) {
+            if (!"*".equals(origin) && (origin == null || !origin.matches("https?://[^/\\s]+"))) {
+                problems.add("ws-allowed-origins: '" + origin + "' is not an origin like https://app.example.com (scheme and host, no path), nor *");
+            }
         }
         positive(problems, "heartbeat-seconds", heartbeatSeconds);
         positive(problems, "handshake-timeout-seconds", handshakeTimeoutSeconds);

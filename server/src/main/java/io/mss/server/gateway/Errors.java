@@ -19,7 +19,8 @@ final class Errors {
     }
 
     static void closeWith(Channel channel, ErrorCode code, String message, boolean retry) {
-        events.info("close remote={} code={} retry={} reason=\"{}\"", channel.remoteAddress(), code, retry, message);
+        events.info("close remote={} code={} retry={} reason=\"{}\" transport={}", channel.remoteAddress(), code, retry,
+                message, Transport.of(channel));
         channel.attr(CLOSED_WITH).setIfAbsent(code);
         ServerFrame frame = ServerFrame.newBuilder()
                 .setError(Error.newBuilder().setCode(code).setMessage(message).setRetry(retry))

@@ -32,12 +32,21 @@ abstract class GatewayInitializer extends ChannelInitializer<Channel> {
             gateway.engine().metrics().handshake("too_many_connections_per_ip");
             return; // closed at accept: max-connections-per-ip
         }
+        Transport.set(ch, transport());
+        java.util.concurrent.atomic.AtomicInteger open = gateway.engine().metrics().transportConnections(transport());
+        open.incrementAndGet();
+        ch.closeFuture().addListener(f -> open.decrementAndGet());
         ChannelPipeline pipeline = ch.pipeline();
         addTransport(ch, pipeline);
         pipeline.addLast(FRAME_DECODER, new FrameDecoder(gateway.config().maxFrameBytes));
         pipeline.addLast(FRAME_ENCODER, FrameEncoder.INSTANCE);
         pipeline.addLast(IDLE, new IdleStateHandler(gateway.idleTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));
         pipeline.addLast(HANDSHAKE, new HandshakeHandler(gateway));
+    }
+
+    /** The transport's name in {@code mss.events} lines and metrics tags. */
+    String transport() {
+        return Transport.TCP;
     }
 
     /** Adds the handlers below the frame codec. */

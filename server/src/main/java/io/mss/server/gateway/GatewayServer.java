@@ -28,7 +28,10 @@ import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** The sync port: TLS over TCP, TLS 1.2 and 1.3 only. */
+/**
+ * The sync port (TLS over TCP, TLS 1.2 and 1.3 only) and the WebSocket port (the same TLS,
+ * the same handlers behind a WebSocket adapter). Both share event loops and connection limits.
+ */
 public final class GatewayServer implements AutoCloseable {
     /** Forward secrecy and AEAD only; TLS 1.3's own suites are all of that kind. */
     static final List<String> STRONG_CIPHERS = List.of(
@@ -41,6 +44,8 @@ public final class GatewayServer implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
+    /** Null when ws-port is -1. */
+    private final WebSocketListener webSocket;
     private final String tlsProvider;
     private final SessionValidator sessions;
     private final UpstreamRelay upstream;
@@ -63,6 +68,7 @@ public final class GatewayServer implements AutoCloseable {
         GatewayContext context = new GatewayContext(config, tokens, engine, sessions, upstream,
                 new ConnectionLimiter(config.maxConnectionsPerIp));
         Channel bound = null;
+        WebSocketListener webSocket = null;
         try {
             bound = new ServerBootstrap()
                     .group(boss, workers)
@@ -76,7 +82,13 @@ public final class GatewayServer implements AutoCloseable {
                     .bind(new InetSocketAddress(config.bindHost, config.syncPort))
                     .sync()
                     .channel();
+            if (config.wsPort != -1) {
+                webSocket = WebSocketListener.bind(config, context, boss, workers, channelClass, ssl);
+            }
         } catch (Exception e) {
+            if (bound != null) {
+                bound.close().awaitUninterruptibly();
+            }
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             sessions.close();
@@ -84,6 +96,19 @@ public final class GatewayServer implements AutoCloseable {
             throw e;
         }
         this.serverChannel = bound;
+        this.webSocket = webSocket;
+    }
+
+    /** The WebSocket port; -1 when the transport is off. */
+    public int wsPort() {
+        return webSocket == null ? -1 : ((InetSocketAddress) webSocket.channel.localAddress()).getPort();
+    }
+
+    /** The port the console is served on, whose origin may always open the WebSocket; known once the HTTP API runs. */
+    public void consolePort(int httpPort) {
+        if (webSocket != null) {
+            webSocket.origins.consolePort(httpPort);
+        }
     }
 
     public int port() {
@@ -97,6 +122,9 @@ public final class GatewayServer implements AutoCloseable {
     @Override
     public void close() {
         serverChannel.close().awaitUninterruptibly();
+        if (webSocket != null) {
+            webSocket.channel.close().awaitUninterruptibly();
+        }
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         sessions.close();

@@ -285,9 +285,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
                 .setDeviceId(token.deviceId())
                 .addAllUnknownBizTypes(unknown)
                 .setMaxFrameBytes(gateway.config().maxFrameBytes)).build());
-        events.info("connect session={} device={} user={} remote={} bizTypes={} os={} app={}", session.sessionId(),
-                token.deviceId(), token.userId(), ctx.channel().remoteAddress(), hello.getBizTypesList(),
-                hello.getOsType(), hello.getAppVersion());
+        events.info("connect session={} device={} user={} remote={} bizTypes={} os={} app={} transport={}",
+                session.sessionId(), token.deviceId(), token.userId(), ctx.channel().remoteAddress(),
+                hello.getBizTypesList(), hello.getOsType(), hello.getAppVersion(), Transport.of(ctx.channel()));
         engine.metrics().handshake("ok");
         Channel channel = ctx.channel();
         ctx.pipeline().replace(this, GatewayInitializer.SESSION_HANDLER, new SessionHandler(gateway, session));

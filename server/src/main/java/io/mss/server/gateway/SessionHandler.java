@@ -212,9 +212,9 @@ final class SessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         gateway.engine().close(session);
-        events.info("disconnect session={} device={} user={} remote={} connectedMs={} reason=\"{}\"",
+        events.info("disconnect session={} device={} user={} remote={} connectedMs={} reason=\"{}\" transport={}",
                 session.sessionId(), session.deviceId(), session.userId(), ctx.channel().remoteAddress(),
-                System.currentTimeMillis() - session.connectedAt(), closeReason);
+                System.currentTimeMillis() - session.connectedAt(), closeReason, Transport.of(ctx.channel()));
         ctx.fireChannelInactive();
     }
 

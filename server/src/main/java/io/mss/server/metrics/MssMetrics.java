@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 /**
@@ -42,6 +43,7 @@ public final class MssMetrics implements AutoCloseable {
     private final Map<String, Counter> pushes = new ConcurrentHashMap<>();
     private final Map<String, Counter> fullUpdates = new ConcurrentHashMap<>();
     private final Map<String, Counter> staleAcks = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> transportConnections = new ConcurrentHashMap<>();
     private final Counter deliveries;
     private final Counter acks;
     private final Counter poisonCutoffs;
@@ -121,6 +123,26 @@ public final class MssMetrics implements AutoCloseable {
     public void handshake(String result) {
         handshakes.computeIfAbsent(result, r -> Counter.builder("mss.handshakes").tag("result", r)
                 .description("handshakes by result").register(registry)).increment();
+    }
+
+    /**
+     * {@code mss_transport_connections{transport="tcp"|"ws"}}: connections open now, counted from
+     * accept (before TLS and Hello), per transport. The caller increments and decrements it.
+     */
+    public AtomicInteger transportConnections(String transport) {
+        return transportConnections.computeIfAbsent(transport, t -> {
+            AtomicInteger open = new AtomicInteger();
+            Gauge.builder("mss.transport.connections", open, AtomicInteger::get)
+                    .tag("transport", t).description("connections open now, by transport, from accept")
+                    .strongReference(true).register(registry);
+            return open;
+        });
+    }
+
+    /** {@code mss_websocket_refusals_total{reason}}: WebSocket upgrades refused before any MSS frame (origin). */
+    public void webSocketRefused(String reason) {
+        Counter.builder("mss.websocket.refusals").tag("reason", reason)
+                .description("WebSocket connections refused before the MSS handshake").register(registry).increment();
     }
 
     /** A push was answered with this result code (OK, DUPLICATED_BIZ_ID, or a refusal). */

@@ -267,4 +267,35 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
         assertThat(RocksDbStore.Options.defaults())
                 .isEqualTo(new RocksDbStore.Options(true, 1024, Clock.systemUTC()));
     }
+
+    /** Regression: a store written before epochs existed (8-byte heads, 16-byte sync points) opens with epochs. */
+    @Test
+    void aStoreFromBeforeEpochsGetsAnEpochPerScopeAndKeepsItsIdsAndSyncPoints() throws Exception {
+        append(ALICE, "a1", null);
+        append(ALICE, "a2", null);
+        store.advance("phone-1", ALICE, 0, 2);
+        store.close();
+        // rewrite the values as the previous format had them
+        List<org.rocksdb.ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+        for (String name : List.of("default", "oplog", "idem", "syncpoint", "biztype", "scope")) {
+            descriptors.add(new org.rocksdb.ColumnFamilyDescriptor(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
+        try (org.rocksdb.DBOptions options = new org.rocksdb.DBOptions();
+             org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(options, dir.toString(), descriptors, handles)) {
+            db.put(handles.get(5), Keys.scopeIndexKey(ALICE.key()), Keys.encodeLong(2));
+            db.put(handles.get(3), Keys.syncPointKey("phone-1", ALICE.key()),
+                    java.nio.ByteBuffer.allocate(16).putLong(2).putLong(1_700_000_000_000L).array());
+            handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+        }
+        store = open(dir);
+        long epoch = store.head(ALICE).epoch();
+        assertThat(epoch).isNotZero();
+        assertThat(store.head(ALICE).lastId()).isEqualTo(2);
+        assertThat(store.read(ALICE, 0, 10)).extracting(Oplog::epoch).containsExactly(epoch, epoch);
+        assertThat(store.position("phone-1", ALICE)).isEqualTo(new io.mss.server.store.SyncPointStore.Position(0, 2));
+        Oplog next = append(ALICE, "a3", null).oplog();
+        assertThat(next.id()).isEqualTo(3);
+        assertThat(next.epoch()).isEqualTo(epoch);
+    }
 }
