@@ -78,6 +78,11 @@ public final class Session {
     private boolean catchingUp = true;
     /** The scopes' heads are in: until then there is nothing to drain, and commits only raise knownHead. */
     private boolean started;
+    /**
+     * Acks that came in before the heads: they are taken once the cursors know their timeline (an
+     * ack's epoch compared with a cursor's before that would restart a cursor for nothing).
+     */
+    private final List<Ack> acksBeforeStart = new ArrayList<>();
     private boolean closed;
     /** The drain's store reads; off the event loop on a remote store. */
     private final ReadAhead readAhead;
@@ -206,6 +211,9 @@ public final class Session {
             }
         }
         started = true;
+        List<Ack> held = List.copyOf(acksBeforeStart);
+        acksBeforeStart.clear();
+        held.forEach(this::onAck);
         drain();
     }
 
@@ -558,6 +566,18 @@ public final class Session {
 
     /** Cumulative acks: raises the stored sync points, never past what this session sent. */
     public void onAck(Ack ack) {
+        onAck(ack, false);
+    }
+
+    /** {@code headRead}: the cursor's knownHead was just read from the store, for this ack. */
+    private void onAck(Ack ack, boolean headRead) {
+        assert channel.eventLoop().inEventLoop() : "a session's acks belong to its event loop";
+        if (!started) {
+            if (!closed) {
+                acksBeforeStart.add(ack);
+            }
+            return;
+        }
         for (SyncPoint point : ack.getSyncPointsList()) {
             Cursor cursor = cursors.get(point.getBizType());
             if (cursor == null || kindOf(cursor.scope.kind()) != point.getScope()) {
@@ -565,7 +585,7 @@ public final class Session {
                         point.getScope());
                 continue;
             }
-            if (!onTimeline(cursor, point)) {
+            if (!onTimeline(cursor, point, headRead)) {
                 continue;
             }
             // an ack beyond what was sent would let a client skip data it never saw
@@ -596,7 +616,7 @@ public final class Session {
      * whatever the client holds is from no timeline the scope has. Version 1 clients send no
      * epoch, and acks of non-persistent pushes carry clock ids: those are only clamped.
      */
-    private boolean onTimeline(Cursor cursor, SyncPoint point) {
+    private boolean onTimeline(Cursor cursor, SyncPoint point, boolean headRead) {
         if (version < ProtocolVersion.EPOCHS) {
             return true;
         }
@@ -611,7 +631,34 @@ public final class Session {
             channel.flush();
             return false;
         }
-        if (point.getId() > cursor.knownHead && point.getId() > oplogs.lastId(cursor.scope)) {
+        if (point.getId() <= cursor.knownHead) {
+            return true;
+        }
+        boolean aboveHead;
+        if (headRead) {
+            aboveHead = true;
+        } else if (engine.reader().isInline()) {
+            aboveHead = point.getId() > oplogs.lastId(cursor.scope);
+        } else if (point.getId() <= cursor.sentUpTo) {
+            aboveHead = false; // this session sent it, after reading it from the store
+        } else {
+            // whether the store has it is read off the loop; then the ack is taken again against that head
+            engine.reader().read(channel.eventLoop(), () -> oplogs.lastId(cursor.scope)).whenComplete((last, error) -> {
+                if (error != null) {
+                    // the client's next ack carries it again
+                    log.warn("session {} could not read the head of {}: {}", sessionId, cursor.scope, error.toString());
+                    return;
+                }
+                if (closed) {
+                    return;
+                }
+                cursor.knownHead = Math.max(cursor.knownHead, last);
+                onAck(Ack.newBuilder().addSyncPoints(point).build(), true);
+                drain();
+            });
+            return false;
+        }
+        if (aboveHead) {
             restart(cursor, cursor.epoch, "above_head", "ack of " + point.getId()
                     + " is above the scope's last oplog " + cursor.knownHead);
             drain();
