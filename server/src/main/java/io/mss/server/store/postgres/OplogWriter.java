@@ -163,7 +163,8 @@ final class OplogWriter extends SingleWriter {
      * rows): two nodes appending to the same scopes cannot deadlock. {@code INSERT ... SELECT}
      * inserts, or on conflict locks, the rows in the order its {@code ORDER BY} gives them.
      *
-     * A new scope's row starts its timeline with a fresh epoch; an existing row keeps its own.
+     * A new scope's row starts its timeline with a fresh epoch; an existing row keeps its own, except
+     * epoch 0 (a row created by a node of the previous version during a rolling upgrade).
      *
      * @return scope key -> {next id to hand out minus one, last id as locked, epoch}
      */
@@ -193,7 +194,10 @@ final class OplogWriter extends SingleWriter {
                 "INSERT INTO scope_head (scope_key, biz_type, kind, owner, last_id, epoch)"
                         + " SELECT k, b, c, o, 0, e FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])"
                         + " AS s(k, b, c, o, e) ORDER BY k COLLATE \"C\""
-                        + " ON CONFLICT (scope_key) DO UPDATE SET last_id = scope_head.last_id"
+                        // a row a node of the previous version created has the column's DEFAULT 0, no
+                        // epoch: it gets one from the first append of this version, and keeps it
+                        + " ON CONFLICT (scope_key) DO UPDATE SET last_id = scope_head.last_id,"
+                        + " epoch = CASE WHEN scope_head.epoch = 0 THEN EXCLUDED.epoch ELSE scope_head.epoch END"
                         + " RETURNING scope_key, last_id, epoch")) {
             lock.setArray(1, connection.createArrayOf("text", keys));
             lock.setArray(2, connection.createArrayOf("text", bizTypes));
