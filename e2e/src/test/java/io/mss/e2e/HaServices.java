@@ -89,9 +89,13 @@ final class HaServices implements AutoCloseable {
         requireInstalled();
         // outside JUnit's temp dir: its parents are not open to the postgres user
         HaServices services = new HaServices(Files.createTempDirectory("mss-ha-"));
+        long started = System.nanoTime();
         try {
             services.script("services");
+            long up = System.nanoTime();
             services.awaitSyncStandby();
+            System.out.printf("ha services: up in %d ms, synchronous standby after %d ms more%n",
+                    (up - started) / 1_000_000, (System.nanoTime() - up) / 1_000_000);
             return services;
         } catch (Exception e) {
             services.close();
@@ -116,10 +120,54 @@ final class HaServices implements AutoCloseable {
         return answers(patroni2, "/primary") ? "pg2" : null;
     }
 
+    /** What both Patroni members say of themselves ("pg1 replica/running, pg2 ..."), for the test's output. */
+    String members() {
+        return "pg1 " + member(patroni1) + ", pg2 " + member(patroni2);
+    }
+
+    private static String member(int port) {
+        try {
+            HttpURLConnection connection = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/patroni")
+                    .toURL().openConnection();
+            connection.setConnectTimeout(500);
+            connection.setReadTimeout(1000);
+            try {
+                String body = new String(connection.getInputStream().readAllBytes());
+                return field(body, "role") + "/" + field(body, "state");
+            } finally {
+                connection.disconnect();
+            }
+        } catch (IOException e) {
+            return "not answering";
+        }
+    }
+
+    private static String field(String json, String name) {
+        java.util.regex.Matcher matcher = java.util.regex.Pattern.compile("\"" + name + "\": ?\"([^\"]*)\"")
+                .matcher(json);
+        return matcher.find() ? matcher.group(1) : "?";
+    }
+
     /** Waits until Patroni reports a synchronous standby: a commit is then on both before it returns. */
     void awaitSyncStandby() {
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
                 .until(() -> answers(patroni1, "/sync") || answers(patroni2, "/sync"));
+    }
+
+    /**
+     * Waits until the setup is whole after a test restarted what it killed: a primary with a
+     * synchronous standby, and a Redis master the sentinels agree on with a replica connected.
+     */
+    void awaitWhole() {
+        awaitSyncStandby();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            try {
+                int master = redisMaster();
+                return redisCli(master, "info", "replication").contains("connected_slaves:1");
+            } catch (Exception e) {
+                return false;
+            }
+        });
     }
 
     /** SIGKILL of a part's process (for pgN: its Patroni and its postmaster, as when its machine dies). */
@@ -156,11 +204,17 @@ final class HaServices implements AutoCloseable {
 
     /** The Redis master's port as the sentinels report it. */
     int redisMaster() throws Exception {
-        Process process = new ProcessBuilder("redis-cli", "-p", String.valueOf(sentinels[0]), "sentinel",
-                "get-master-addr-by-name", name).redirectErrorStream(true).start();
-        String[] lines = new String(process.getInputStream().readAllBytes()).trim().split("\n");
-        process.waitFor(10, TimeUnit.SECONDS);
+        String[] lines = redisCli(sentinels[0], "sentinel", "get-master-addr-by-name", name).trim().split("\n");
         return Integer.parseInt(lines[lines.length - 1].trim());
+    }
+
+    private static String redisCli(int port, String... command) throws Exception {
+        List<String> line = new ArrayList<>(List.of("redis-cli", "-p", String.valueOf(port)));
+        line.addAll(List.of(command));
+        Process process = new ProcessBuilder(line).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        process.waitFor(10, TimeUnit.SECONDS);
+        return output;
     }
 
     private void script(String... args) throws Exception {
@@ -217,8 +271,10 @@ final class HaServices implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        long started = System.nanoTime();
         try {
             script("down");
+            System.out.printf("ha services: down in %d ms%n", (System.nanoTime() - started) / 1_000_000);
         } finally {
             new ProcessBuilder("rm", "-rf", dir.toString()).start().waitFor(60, TimeUnit.SECONDS);
         }
