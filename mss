@@ -2,7 +2,8 @@
 # MSS launcher for a clone of the sources: builds the command line on first use (and after the
 # sources change), then runs it. Usage: ./mss server | token | push | listen | biz | bench | dist
 # (./mss --help). `./mss bench` runs the benchmark tool on its own classpath; `./mss dist`
-# builds the server's distribution, cli/target/mss-VERSION.tar.gz.
+# builds the server's distribution, cli/target/mss-VERSION.tar.gz; `./mss cluster up | down | status`
+# runs a local HA cluster (deploy/cluster/local-ha).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
@@ -29,6 +30,11 @@ build() {
 }
 
 case "${1:-}" in
+  cluster)
+    # the local HA cluster is a script of its own (etcd, Patroni, Sentinel, three MSS nodes)
+    shift
+    exec "$ROOT/deploy/cluster/local-ha" "$@"
+    ;;
   bench)
     shift
     build bench "benchmark tool"

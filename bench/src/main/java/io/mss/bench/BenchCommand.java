@@ -83,6 +83,9 @@ public final class BenchCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     String redisUri = "redis://127.0.0.1:6379";
 
+    @Option(names = "--ingest-only", description = "cluster: measure ingest only, no fan-out (about 40 s per setup).")
+    boolean ingestOnly;
+
     @Option(names = "--jmh-args", description = "Extra JMH options for 'jmh', e.g. \"-f 1 -wi 3 -i 5\".")
     String jmhArgs = "";
 
@@ -99,7 +102,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (idleConnections != null) {
             sizes = sizes.withIdleConnections(idleConnections);
         }
-        List<Scenario> scenarios = scenarios(scenario);
+        List<Scenario> scenarios = scenarios(scenario, ingestOnly);
         if (scenarios.isEmpty()) {
             System.err.println("bench: unknown scenario '" + scenario
                     + "'; known: fanout, ingest, idle, catchup, storm, broadcast, all, cluster, jmh");
@@ -176,14 +179,14 @@ public final class BenchCommand implements Callable<Integer> {
         return failed ? 1 : 0;
     }
 
-    static List<Scenario> scenarios(String name) {
+    static List<Scenario> scenarios(String name, boolean ingestOnly) {
         List<Scenario> all = List.of(new Fanout(), new Ingest(), new Idle(), new Catchup(), new Storm(), new Broadcast());
         if (name.equals("all")) {
             return all;
         }
         if (name.equals("cluster")) {
             // about 5 minutes for 1, 2 and 3 nodes (and the embedded store): too long to ride along with every 'all'
-            return List.of(new Cluster());
+            return List.of(new Cluster(ingestOnly));
         }
         return all.stream().filter(s -> s.name().equals(name)).toList();
     }

@@ -23,6 +23,9 @@ final class ClusterPushers implements AutoCloseable {
     private final AtomicLong acknowledged = new AtomicLong();
     private final Map<String, AtomicLong> refusals = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
+    /** When each push was acknowledged (nanoTime), to time how long an outage kept them from it. */
+    private final java.util.concurrent.ConcurrentSkipListSet<Long> ackTimes =
+            new java.util.concurrent.ConcurrentSkipListSet<>();
 
     ClusterPushers(Cluster cluster, int nodes, int users) {
         for (int n = 0; n < nodes; n++) {
@@ -40,6 +43,7 @@ final class ClusterPushers implements AutoCloseable {
                             cluster.checker.acknowledged(DeliveryChecker.scope("ORDER", "USER", user),
                                     answer.oplogId(), payload);
                             acknowledged.incrementAndGet();
+                            ackTimes.add(System.nanoTime());
                             continue;
                         }
                         refusal = answer.status() + " " + answer.resultCode();
@@ -66,6 +70,15 @@ final class ClusterPushers implements AutoCloseable {
 
     long refused() {
         return refusals.values().stream().mapToLong(AtomicLong::get).sum();
+    }
+
+    /** When (nanoTime) the first push after {@code since} was acknowledged; fails if none was. */
+    long firstAcknowledgedAfter(long since) {
+        Long first = ackTimes.ceiling(since);
+        if (first == null) {
+            throw new IllegalStateException("no push acknowledged since then");
+        }
+        return first;
     }
 
     /** Waits until {@code more} further pushes were acknowledged. */

@@ -18,6 +18,13 @@ import java.util.Map;
  */
 public final class Cluster implements Scenario {
 
+    /** Only the ingest part: the store's cost, measured in a fraction of the whole run's time. */
+    private final boolean ingestOnly;
+
+    public Cluster(boolean ingestOnly) {
+        this.ingestOnly = ingestOnly;
+    }
+
     @Override
     public String name() {
         return "cluster";
@@ -65,6 +72,10 @@ public final class Cluster implements Scenario {
         Usage ingestUsage = new Usage(run, mss);
         result.put("ingest", new Ingest().run(run));
         result.put("ingestCpu", ingestUsage.figures());
+        if (ingestOnly) {
+            result.putAll(run.serverFigures());
+            return result;
+        }
         Usage fanoutUsage = new Usage(run, mss);
         long ackedBefore = run.meter.acked.sum();
         long receivedBefore = run.meter.received.sum();

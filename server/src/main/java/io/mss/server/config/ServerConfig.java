@@ -295,8 +295,9 @@ public final class ServerConfig {
             }
         }
         if ("redis".equals(bus)) {
-            if (redisUri == null || !redisUri.matches("rediss?://\\S+")) {
-                problems.add("redis-uri must be a redis:// or rediss:// URI when bus is redis");
+            // redis-sentinel://: the master is asked of the sentinels on every (re)connect
+            if (redisUri == null || !redisUri.matches("(rediss?|redis-sentinel)://\\S+")) {
+                problems.add("redis-uri must be a redis://, rediss:// or redis-sentinel:// URI when bus is redis");
             }
             if (clusterName == null || !clusterName.matches("[A-Za-z0-9_.-]+")) {
                 problems.add("cluster-name must be letters, digits, '.', '_' or '-'");

@@ -60,7 +60,7 @@ class ClusterConfigTest {
                 "MSS_POSTGRES_SCHEMA", "bad-name;")).validate())
                 .hasMessageContaining("postgres-url must be a jdbc:postgresql: URL")
                 .hasMessageContaining("postgres-schema must be a plain identifier")
-                .hasMessageContaining("redis-uri must be a redis:// or rediss:// URI");
+                .hasMessageContaining("redis-uri must be a redis://, rediss:// or redis-sentinel:// URI");
     }
 
     @Test

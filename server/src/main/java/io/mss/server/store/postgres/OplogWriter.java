@@ -22,11 +22,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The single writer of oplogs on this node: one transaction per batch, so a batch costs one
- * commit (one WAL flush) however many appends it holds. Other nodes append to the same
+ * commit (one WAL flush) however many appends it holds, and a constant number of statements
+ * (lock the scopes, look up idempotency keys, insert the oplogs, advance the heads), each
+ * taking the whole batch as arrays. Other nodes append to the same
  * scopes: ids come from the scope's row, locked for the transaction, never from a cache.
  */
 final class OplogWriter extends SingleWriter {
@@ -100,62 +101,34 @@ final class OplogWriter extends SingleWriter {
             connection.setAutoCommit(false);
             try {
                 Map<String, long[]> heads = lockScopes(connection, batch);
-                // the first of two equal idempotency keys in one batch is not in the table yet
-                Map<String, Oplog> storedInBatch = new HashMap<>();
-                try (PreparedStatement insert = connection.prepareStatement(
-                        "INSERT INTO oplog (scope_key, id, link_token, payload, third_msg_id, created_at, valid_from,"
-                                + " valid_until, filter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                    for (int i = 0; i < batch.size(); i++) {
-                        AppendRequest request = batch.get(i).request();
-                        Scope scope = request.scope();
-                        String idempotencyKey = null;
-                        if (request.thirdMsgId() != null) {
-                            idempotencyKey = scope.key() + '\n' + request.linkToken() + '\n' + request.thirdMsgId();
-                            Oplog original = storedInBatch.get(idempotencyKey);
-                            if (original == null) {
-                                original = PostgresStore.findByIdempotencyKey(connection, scope, request.linkToken(),
-                                        request.thirdMsgId());
-                            }
-                            if (original != null) {
-                                results[i] = new AppendResult(original, true);
-                                continue;
-                            }
-                        }
-                        long[] head = heads.get(scope.key());
-                        long id = ++head[0];
-                        long createdAt = request.createdAt() > 0 ? request.createdAt() : now;
-                        Oplog oplog = new Oplog(scope, id, request.payload(), request.thirdMsgId(), createdAt,
-                                request.validFrom(), request.validUntil(), request.filter(), head[2]);
-                        insert.setString(1, scope.key());
-                        insert.setLong(2, id);
-                        insert.setString(3, request.linkToken());
-                        insert.setString(4, oplog.payload());
-                        insert.setString(5, oplog.thirdMsgId());
-                        insert.setLong(6, createdAt);
-                        insert.setLong(7, oplog.validFrom());
-                        insert.setLong(8, oplog.validUntil());
-                        insert.setString(9, FilterCodec.encode(oplog.filter()));
-                        insert.addBatch();
-                        if (idempotencyKey != null) {
-                            storedInBatch.put(idempotencyKey, oplog);
-                        }
-                        results[i] = new AppendResult(oplog, false);
-                        committed.add(oplog);
+                // after the locks: what other nodes committed to these scopes before is visible now
+                Map<String, Oplog> stored = storedOriginals(connection, batch);
+                OplogRows rows = new OplogRows(batch.size());
+                for (int i = 0; i < batch.size(); i++) {
+                    AppendRequest request = batch.get(i).request();
+                    Scope scope = request.scope();
+                    String idempotencyKey = idempotencyKey(request);
+                    Oplog original = idempotencyKey == null ? null : stored.get(idempotencyKey);
+                    if (original != null) {
+                        results[i] = new AppendResult(original, true);
+                        continue;
                     }
-                    if (!committed.isEmpty()) {
-                        insert.executeBatch();
+                    long[] head = heads.get(scope.key());
+                    long id = ++head[0];
+                    long createdAt = request.createdAt() > 0 ? request.createdAt() : now;
+                    Oplog oplog = new Oplog(scope, id, request.payload(), request.thirdMsgId(), createdAt,
+                            request.validFrom(), request.validUntil(), request.filter(), head[2]);
+                    rows.add(request.linkToken(), oplog);
+                    if (idempotencyKey != null) {
+                        // the second of two equal keys in one batch is a duplicate of the first
+                        stored.put(idempotencyKey, oplog);
                     }
+                    results[i] = new AppendResult(oplog, false);
+                    committed.add(oplog);
                 }
-                try (PreparedStatement advance = connection.prepareStatement(
-                        "UPDATE scope_head SET last_id = ? WHERE scope_key = ?")) {
-                    for (Map.Entry<String, long[]> head : heads.entrySet()) {
-                        if (head.getValue()[0] != head.getValue()[1]) {
-                            advance.setLong(1, head.getValue()[0]);
-                            advance.setString(2, head.getKey());
-                            advance.addBatch();
-                        }
-                    }
-                    advance.executeBatch();
+                if (!committed.isEmpty()) {
+                    rows.insert(connection);
+                    advanceHeads(connection, heads);
                 }
                 long started = System.nanoTime();
                 connection.commit();
@@ -179,45 +152,195 @@ final class OplogWriter extends SingleWriter {
         }
     }
 
+    private static String idempotencyKey(AppendRequest request) {
+        return request.thirdMsgId() == null ? null
+                : request.scope().key() + '\n' + request.linkToken() + '\n' + request.thirdMsgId();
+    }
+
     /**
-     * Creates the rows of new scopes and locks every scope of the batch, in scope key order so
-     * that two nodes appending to the same scopes cannot deadlock. One statement per scope (each
-     * touches one scope), sent together in one round trip.
+     * Creates the rows of new scopes and locks every scope of the batch in one statement. The rows
+     * are taken in scope key order (byte order, as every other statement that locks several scope
+     * rows): two nodes appending to the same scopes cannot deadlock. {@code INSERT ... SELECT}
+     * inserts, or on conflict locks, the rows in the order its {@code ORDER BY} gives them.
      *
-     * A new scope's row starts its timeline with a fresh epoch; an existing row keeps its own.
+     * A new scope's row starts its timeline with a fresh epoch; an existing row keeps its own, except
+     * epoch 0 (a row created by a node of the previous version during a rolling upgrade).
      *
      * @return scope key -> {next id to hand out minus one, last id as locked, epoch}
      */
     private static Map<String, long[]> lockScopes(Connection connection, List<Pending> batch) throws SQLException {
-        Map<String, Scope> scopes = new TreeMap<>();
+        Map<String, Scope> scopes = new HashMap<>();
         for (Pending pending : batch) {
             scopes.putIfAbsent(pending.request().scope().key(), pending.request().scope());
         }
+        int n = scopes.size();
+        String[] keys = new String[n];
+        String[] bizTypes = new String[n];
+        String[] kinds = new String[n];
+        String[] owners = new String[n];
+        Long[] epochs = new Long[n];
+        int i = 0;
+        for (Map.Entry<String, Scope> entry : scopes.entrySet()) {
+            Scope scope = entry.getValue();
+            keys[i] = entry.getKey();
+            bizTypes[i] = scope.bizType();
+            kinds[i] = String.valueOf(scope.kind().name().charAt(0));
+            owners[i] = scope.owner();
+            epochs[i] = ScopeHead.newEpoch();
+            i++;
+        }
         Map<String, long[]> heads = new HashMap<>();
         try (PreparedStatement lock = connection.prepareStatement(
-                "INSERT INTO scope_head (scope_key, biz_type, kind, owner, last_id, epoch) VALUES (?, ?, ?, ?, 0, ?)"
-                        + " ON CONFLICT (scope_key) DO UPDATE SET last_id = scope_head.last_id",
-                new String[]{"scope_key", "last_id", "epoch"})) {
-            for (Map.Entry<String, Scope> entry : scopes.entrySet()) {
-                Scope scope = entry.getValue();
-                lock.setString(1, entry.getKey());
-                lock.setString(2, scope.bizType());
-                lock.setString(3, String.valueOf(scope.kind().name().charAt(0)));
-                lock.setString(4, scope.owner());
-                lock.setLong(5, ScopeHead.newEpoch());
-                lock.addBatch();
-            }
-            lock.executeBatch();
-            try (ResultSet rs = lock.getGeneratedKeys()) {
+                "INSERT INTO scope_head (scope_key, biz_type, kind, owner, last_id, epoch)"
+                        + " SELECT k, b, c, o, 0, e FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])"
+                        + " AS s(k, b, c, o, e) ORDER BY k COLLATE \"C\""
+                        // a row a node of the previous version created has the column's DEFAULT 0, no
+                        // epoch: it gets one from the first append of this version, and keeps it
+                        + " ON CONFLICT (scope_key) DO UPDATE SET last_id = scope_head.last_id,"
+                        + " epoch = CASE WHEN scope_head.epoch = 0 THEN EXCLUDED.epoch ELSE scope_head.epoch END"
+                        + " RETURNING scope_key, last_id, epoch")) {
+            lock.setArray(1, connection.createArrayOf("text", keys));
+            lock.setArray(2, connection.createArrayOf("text", bizTypes));
+            lock.setArray(3, connection.createArrayOf("text", kinds));
+            lock.setArray(4, connection.createArrayOf("text", owners));
+            lock.setArray(5, connection.createArrayOf("bigint", epochs));
+            try (ResultSet rs = lock.executeQuery()) {
                 while (rs.next()) {
                     long last = rs.getLong(2);
                     heads.put(rs.getString(1), new long[]{last, last, rs.getLong(3)});
                 }
             }
         }
-        if (heads.size() != scopes.size()) {
-            throw new SQLException("locked " + heads.size() + " of the batch's " + scopes.size() + " scopes");
+        if (heads.size() != n) {
+            throw new SQLException("locked " + heads.size() + " of the batch's " + n + " scopes");
         }
         return heads;
+    }
+
+    /**
+     * The oplogs already stored under the idempotency keys of the batch, in one statement.
+     *
+     * @return idempotency key -> the original oplog (with its scope's epoch)
+     */
+    private static Map<String, Oplog> storedOriginals(Connection connection, List<Pending> batch) throws SQLException {
+        Map<String, AppendRequest> keyed = new HashMap<>();
+        for (Pending pending : batch) {
+            String key = idempotencyKey(pending.request());
+            if (key != null) {
+                keyed.putIfAbsent(key, pending.request());
+            }
+        }
+        Map<String, Oplog> stored = new HashMap<>();
+        if (keyed.isEmpty()) {
+            return stored;
+        }
+        String[] scopeKeys = new String[keyed.size()];
+        String[] linkTokens = new String[keyed.size()];
+        String[] thirdMsgIds = new String[keyed.size()];
+        Map<String, Scope> scopes = new HashMap<>();
+        int i = 0;
+        for (AppendRequest request : keyed.values()) {
+            scopeKeys[i] = request.scope().key();
+            linkTokens[i] = request.linkToken();
+            thirdMsgIds[i] = request.thirdMsgId();
+            scopes.putIfAbsent(scopeKeys[i], request.scope());
+            i++;
+        }
+        try (PreparedStatement find = connection.prepareStatement("SELECT o.scope_key, o.link_token, "
+                + PostgresStore.OPLOG_COLUMNS_OF_O + ", h.epoch"
+                + " FROM unnest(?::text[], ?::text[], ?::text[]) AS k(s, l, t)"
+                + " JOIN oplog o ON o.scope_key = k.s AND o.link_token = k.l AND o.third_msg_id = k.t"
+                // the idempotency index is partial: say what it covers so that it is used
+                + " AND o.third_msg_id IS NOT NULL"
+                + " JOIN scope_head h ON h.scope_key = o.scope_key")) {
+            find.setArray(1, connection.createArrayOf("text", scopeKeys));
+            find.setArray(2, connection.createArrayOf("text", linkTokens));
+            find.setArray(3, connection.createArrayOf("text", thirdMsgIds));
+            try (ResultSet rs = find.executeQuery()) {
+                while (rs.next()) {
+                    String scopeKey = rs.getString(1);
+                    String linkToken = rs.getString(2);
+                    Oplog original = PostgresStore.oplog(scopes.get(scopeKey), rs, 3).withEpoch(rs.getLong(10));
+                    stored.put(scopeKey + '\n' + linkToken + '\n' + original.thirdMsgId(), original);
+                }
+            }
+        }
+        return stored;
+    }
+
+    /** Every scope that got oplogs moves its head to the last id it handed out, in one statement. */
+    private static void advanceHeads(Connection connection, Map<String, long[]> heads) throws SQLException {
+        List<String> keys = new ArrayList<>();
+        List<Long> lastIds = new ArrayList<>();
+        for (Map.Entry<String, long[]> head : heads.entrySet()) {
+            if (head.getValue()[0] != head.getValue()[1]) {
+                keys.add(head.getKey());
+                lastIds.add(head.getValue()[0]);
+            }
+        }
+        try (PreparedStatement advance = connection.prepareStatement("UPDATE scope_head h SET last_id = v.last_id"
+                + " FROM unnest(?::text[], ?::bigint[]) AS v(scope_key, last_id) WHERE h.scope_key = v.scope_key")) {
+            advance.setArray(1, connection.createArrayOf("text", keys.toArray(String[]::new)));
+            advance.setArray(2, connection.createArrayOf("bigint", lastIds.toArray(Long[]::new)));
+            advance.executeUpdate();
+        }
+    }
+
+    /** The columns of the oplogs of one batch, inserted together by one statement. */
+    private static final class OplogRows {
+        private final List<String> scopeKeys;
+        private final List<Long> ids;
+        private final List<String> linkTokens;
+        private final List<String> payloads;
+        private final List<String> thirdMsgIds;
+        private final List<Long> createdAts;
+        private final List<Long> validFroms;
+        private final List<Long> validUntils;
+        private final List<String> filters;
+
+        OplogRows(int capacity) {
+            scopeKeys = new ArrayList<>(capacity);
+            ids = new ArrayList<>(capacity);
+            linkTokens = new ArrayList<>(capacity);
+            payloads = new ArrayList<>(capacity);
+            thirdMsgIds = new ArrayList<>(capacity);
+            createdAts = new ArrayList<>(capacity);
+            validFroms = new ArrayList<>(capacity);
+            validUntils = new ArrayList<>(capacity);
+            filters = new ArrayList<>(capacity);
+        }
+
+        void add(String linkToken, Oplog oplog) {
+            scopeKeys.add(oplog.scope().key());
+            ids.add(oplog.id());
+            linkTokens.add(linkToken);
+            payloads.add(oplog.payload());
+            thirdMsgIds.add(oplog.thirdMsgId());
+            createdAts.add(oplog.createdAt());
+            validFroms.add(oplog.validFrom());
+            validUntils.add(oplog.validUntil());
+            filters.add(FilterCodec.encode(oplog.filter()));
+        }
+
+        void insert(Connection connection) throws SQLException {
+            try (PreparedStatement insert = connection.prepareStatement("INSERT INTO oplog (scope_key, id, link_token,"
+                    + " payload, third_msg_id, created_at, valid_from, valid_until, filter) SELECT * FROM unnest("
+                    + "?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[],"
+                    + " ?::text[])")) {
+                insert.setArray(1, connection.createArrayOf("text", scopeKeys.toArray(String[]::new)));
+                insert.setArray(2, connection.createArrayOf("bigint", ids.toArray(Long[]::new)));
+                insert.setArray(3, connection.createArrayOf("text", linkTokens.toArray(String[]::new)));
+                insert.setArray(4, connection.createArrayOf("text", payloads.toArray(String[]::new)));
+                insert.setArray(5, connection.createArrayOf("text", thirdMsgIds.toArray(String[]::new)));
+                insert.setArray(6, connection.createArrayOf("bigint", createdAts.toArray(Long[]::new)));
+                insert.setArray(7, connection.createArrayOf("bigint", validFroms.toArray(Long[]::new)));
+                insert.setArray(8, connection.createArrayOf("bigint", validUntils.toArray(Long[]::new)));
+                insert.setArray(9, connection.createArrayOf("text", filters.toArray(String[]::new)));
+                int inserted = insert.executeUpdate();
+                if (inserted != ids.size()) {
+                    throw new SQLException("inserted " + inserted + " of the batch's " + ids.size() + " oplogs");
+                }
+            }
+        }
     }
 }

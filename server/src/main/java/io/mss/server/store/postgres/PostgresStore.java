@@ -90,6 +90,9 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
 
     private static final String OPLOG_COLUMNS =
             "id, payload, third_msg_id, created_at, valid_from, valid_until, filter";
+    /** {@link #OPLOG_COLUMNS} of the table aliased {@code o}, for joins. */
+    static final String OPLOG_COLUMNS_OF_O =
+            "o.id, o.payload, o.third_msg_id, o.created_at, o.valid_from, o.valid_until, o.filter";
 
     /** First key of the advisory locks that serialize the changes of one bizType id, on every node. */
     private static final int BIZ_TYPE_LOCK = 0x4d535301;
@@ -367,23 +370,15 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         });
     }
 
-    static Oplog findByIdempotencyKey(Connection connection, Scope scope, String linkToken, String thirdMsgId)
-            throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT " + OPLOG_COLUMNS + ", h.epoch"
-                + " FROM oplog o JOIN scope_head h ON h.scope_key = o.scope_key"
-                + " WHERE o.scope_key = ? AND o.link_token = ? AND o.third_msg_id = ?")) {
-            ps.setString(1, scope.key());
-            ps.setString(2, linkToken);
-            ps.setString(3, thirdMsgId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? oplog(scope, rs).withEpoch(rs.getLong(8)) : null;
-            }
-        }
+    private static Oplog oplog(Scope scope, ResultSet rs) throws SQLException {
+        return oplog(scope, rs, 1);
     }
 
-    private static Oplog oplog(Scope scope, ResultSet rs) throws SQLException {
-        return new Oplog(scope, rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
-                rs.getLong(6), FilterCodec.decode(rs.getString(7)));
+    /** The oplog in {@link #OPLOG_COLUMNS} order from column {@code first} on. */
+    static Oplog oplog(Scope scope, ResultSet rs, int first) throws SQLException {
+        return new Oplog(scope, rs.getLong(first), rs.getString(first + 1), rs.getString(first + 2),
+                rs.getLong(first + 3), rs.getLong(first + 4), rs.getLong(first + 5),
+                FilterCodec.decode(rs.getString(first + 6)));
     }
 
     private static Scope scope(String bizType, String kind, String owner) {

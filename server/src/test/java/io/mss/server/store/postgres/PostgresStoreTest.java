@@ -125,6 +125,52 @@ class PostgresStoreTest extends OplogStoreContract<PostgresStore> {
         }
     }
 
+    /** Regression: a scope row created by a node of the previous version (epoch 0, the DEFAULT) kept epoch 0 forever. */
+    @Test
+    void aScopeRowWithoutAnEpochGetsOneAtItsNextAppendAndKeepsIt() throws Exception {
+        String schema = SCHEMAS.get(dir);
+        try (Connection old = DriverManager.getConnection(URL, USER, PASSWORD);
+             Statement statement = old.createStatement()) {
+            // what a node of the previous version inserts during a rolling upgrade: no epoch column
+            statement.execute("INSERT INTO \"" + schema + "\".scope_head (scope_key, biz_type, kind, owner, last_id)"
+                    + " VALUES ('" + ALICE.key() + "', 'CHAT', 'U', 'alice', 0)");
+        }
+        assertThat(store.head(ALICE).epoch()).isZero();
+
+        AppendResult first = append(ALICE, "first", null);
+        long epoch = store.head(ALICE).epoch();
+        assertThat(epoch).as("an epoch drawn by this version's writer").isNotZero();
+        assertThat(first.oplog().epoch()).isEqualTo(epoch);
+        assertThat(append(ALICE, "second", null).oplog().epoch()).as("kept once it has one").isEqualTo(epoch);
+        assertThat(store.head(ALICE)).isEqualTo(new io.mss.server.store.ScopeHead(epoch, 2));
+    }
+
+    @Test
+    void twoNodesAppendingBatchesToTheSameScopesNeitherDeadlockNorSkipAnId() throws Exception {
+        // each batch locks all its scopes in one statement: sorted by key, so no two writers wait on each other
+        List<io.mss.server.store.Scope> scopes = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            scopes.add(io.mss.server.store.Scope.user("CHAT", "u" + i));
+        }
+        try (PostgresStore other = open(dir)) {
+            List<CompletableFuture<AppendResult>> futures = new ArrayList<>();
+            for (int round = 0; round < 25; round++) {
+                for (int i = 0; i < scopes.size(); i++) {
+                    // one node goes up the scopes, the other down, so the batches overlap in opposite orders
+                    futures.add(store.append(request(scopes.get(i), "a" + round, "a-" + round)));
+                    futures.add(other.append(request(scopes.get(scopes.size() - 1 - i), "b" + round, "b-" + round)));
+                }
+            }
+            for (CompletableFuture<AppendResult> future : futures) {
+                assertThat(future.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS).duplicate()).isFalse();
+            }
+            for (io.mss.server.store.Scope scope : scopes) {
+                assertThat(other.read(scope, 0, 100)).extracting(io.mss.server.store.Oplog::id)
+                        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 50).boxed().toList());
+            }
+        }
+    }
+
     // ---- sessions
 
     @Test
