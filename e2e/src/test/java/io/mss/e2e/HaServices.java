@@ -104,7 +104,7 @@ final class HaServices implements AutoCloseable {
     }
 
     String postgresUrl() {
-        return "jdbc:postgresql://127.0.0.1:" + pg1 + ",127.0.0.1:" + pg2 + "/postgres?targetServerType=primary";
+        return "jdbc:postgresql://127.0.0.1:" + pg1 + ",127.0.0.1:" + pg2 + "/postgres?targetServerType=primary&hostRecheckSeconds=2";
     }
 
     String redisUri() {
