@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -36,7 +35,7 @@ class RocksDbStreamIdentityTest extends StreamIdentityContract {
         long epoch = syncedPhone(10);
         server.close();
         Path backup = tmp.resolve("backup");
-        copy(dataDir(), backup);
+        TreeFiles.copy(dataDir(), backup);
         server = TestServer.start(dataDir(), this::configure);
         push(20, "after backup ");
         try (RawDevice phone = connect("phone", "alice", 2, orders(epoch, 10))) {
@@ -66,7 +65,7 @@ class RocksDbStreamIdentityTest extends StreamIdentityContract {
         long epoch = syncedPhone(10);
         server.close();
         Path backup = tmp.resolve("backup");
-        copy(dataDir(), backup);
+        TreeFiles.copy(dataDir(), backup);
         server = TestServer.start(dataDir(), this::configure);
         push(20, "after backup ");
         server.close();
@@ -88,16 +87,4 @@ class RocksDbStreamIdentityTest extends StreamIdentityContract {
         assertThat(refused.stderr()).doesNotContain("\tat ");
     }
 
-    private static void copy(Path from, Path to) throws Exception {
-        try (Stream<Path> files = Files.walk(from)) {
-            for (Path file : (Iterable<Path>) files::iterator) {
-                Path target = to.resolve(from.relativize(file).toString());
-                if (Files.isDirectory(file)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(file, target);
-                }
-            }
-        }
-    }
 }

@@ -9,14 +9,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -171,7 +169,7 @@ class StreamIdentitySdkTest {
         Path old = tmp.resolve("data-before");
         Files.move(server.dataDir, old);
         Files.createDirectories(server.dataDir);
-        copy(old.resolve("tls"), server.dataDir.resolve("tls"));
+        TreeFiles.copy(old.resolve("tls"), server.dataDir.resolve("tls"));
         server.start();
         server.api().createBizType("ORDERS", "APPOINTED", "USER");
         push("ORDERS", range("new ", 1, 3));
@@ -193,7 +191,7 @@ class StreamIdentitySdkTest {
         phone.awaitSeen(10);
         server.close();
         Path backup = tmp.resolve("backup");
-        copy(server.dataDir, backup);
+        TreeFiles.copy(server.dataDir, backup);
         server.start();
         push("ORDERS", range("o", 11, 20));
         phone.awaitSeen(20);
@@ -201,8 +199,8 @@ class StreamIdentitySdkTest {
         server.close();
 
         // the older copy comes back; the phone is ahead of it
-        deleteTree(server.dataDir);
-        copy(backup, server.dataDir);
+        TreeFiles.delete(server.dataDir);
+        TreeFiles.copy(backup, server.dataDir);
         server.start();
         push("ORDERS", "after restore 1", "after restore 2");
 
@@ -232,26 +230,5 @@ class StreamIdentitySdkTest {
         phoneAgain.awaitSeen(3);
         await().during(Duration.ofMillis(500)).atMost(WAIT).until(() -> phoneAgain.seen.size() == 3);
         assertThat(phoneAgain.seen).containsExactly("FULL_UPDATE restart=true", "new 1", "new 2");
-    }
-
-    private static void copy(Path from, Path to) throws IOException {
-        try (Stream<Path> files = Files.walk(from)) {
-            for (Path file : (Iterable<Path>) files::iterator) {
-                Path target = to.resolve(from.relativize(file).toString());
-                if (Files.isDirectory(file)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(file, target);
-                }
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path file : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.delete(file);
-            }
-        }
     }
 }
