@@ -4,7 +4,6 @@ import io.mss.protocol.v1.ServerFrame;
 import io.mss.server.config.ServerConfig;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
