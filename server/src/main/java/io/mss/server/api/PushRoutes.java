@@ -274,6 +274,12 @@ final class PushRoutes {
     }
 
     private ObjectNode pushDetail(SyncEngine.Push push, SyncEngine.PushOutcome outcome, int batchIndex) {
+        return pushDetail(recorder, push, outcome, batchIndex);
+    }
+
+    /** What the operation record of a push holds (HTTP and gRPC pushes alike). */
+    static ObjectNode pushDetail(Recorder recorder, SyncEngine.Push push, SyncEngine.PushOutcome outcome,
+                                 int batchIndex) {
         ObjectNode detail = recorder.detail();
         if (push.linkToken() != null) {
             detail.put("linkToken", push.linkToken());

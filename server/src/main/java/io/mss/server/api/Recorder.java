@@ -37,6 +37,11 @@ final class Recorder {
         return OperationRecord.draft(type, clock.millis(), HttpApi.actor(ctx), bizType, detail);
     }
 
+    /** @param actor the id of the API key that made the request */
+    OperationRecord draft(String actor, OperationRecord.Type type, String bizType, ObjectNode detail) {
+        return OperationRecord.draft(type, clock.millis(), actor, bizType, detail);
+    }
+
     void record(Context ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
         recordAll(List.of(draft(ctx, type, bizType, detail)));
     }
