@@ -11,7 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
 test("the generated protobuf code is current with protocol/src/main/proto/mss.proto", () => {
   const out = mkdtempSync(join(tmpdir(), "mss-gen-"));
-  execFileSync(join(root, "node_modules/.bin/buf"), ["generate", "../protocol/src/main/proto", "--template",
+  execFileSync(join(root, "node_modules/.bin/buf"), ["generate", "../protocol/src/main/proto", "--path",
+    "../protocol/src/main/proto/mss.proto", "--template",
     "buf.gen.yaml", "--output", out], { cwd: root, env: { ...process.env, PATH: join(root, "node_modules/.bin") + ":"
     + process.env.PATH } });
   assert.equal(readFileSync(join(root, "src/gen/mss_pb.ts"), "utf8"), readFileSync(join(out, "src/gen/mss_pb.ts"), "utf8"),
