@@ -49,4 +49,9 @@ case "${1:-}" in
 esac
 
 build cli "command line"
-exec "$JAVA" ${MSS_JAVA_OPTS:-} -cp "$ROOT/cli/target/mss-cli.jar:$ROOT/cli/target/lib/*" io.mss.cli.Main "$@"
+# the server returns heap it no longer needs (io.mss.cli.ServerJvmOptions says why); MSS_SERVER_GC_OPTS replaces it
+SERVER_OPTS=""
+if [ "${1:-}" = server ]; then
+  SERVER_OPTS="${MSS_SERVER_GC_OPTS--XX:+UseG1GC -XX:G1PeriodicGCInterval=10000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30}"
+fi
+exec "$JAVA" $SERVER_OPTS ${MSS_JAVA_OPTS:-} -cp "$ROOT/cli/target/mss-cli.jar:$ROOT/cli/target/lib/*" io.mss.cli.Main "$@"
