@@ -14,7 +14,7 @@ import java.time.Duration;
 final class ApiClient {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http;
     private final String baseUrl;
     private final String apiKey;
 
@@ -26,14 +26,70 @@ final class ApiClient {
     private final boolean sign;
 
     ApiClient(String baseUrl, String apiKey) {
-        this(baseUrl, apiKey, false);
+        this(baseUrl, apiKey, false, null);
     }
 
-    /** @param sign add X-MSS-Timestamp and X-MSS-Signature (HMAC-SHA256 with the API key) to every request */
-    ApiClient(String baseUrl, String apiKey, boolean sign) {
+    /**
+     * @param sign add X-MSS-Timestamp and X-MSS-Signature (HMAC-SHA256 with the API key) to every request
+     * @param tls  for an https:// base URL (see {@link #trust}); null: the system's trust store
+     */
+    ApiClient(String baseUrl, String apiKey, boolean sign, javax.net.ssl.SSLContext tls) {
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+        if (tls != null) {
+            builder.sslContext(tls);
+        }
+        this.http = builder.build();
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.apiKey = apiKey;
         this.sign = sign;
+    }
+
+    /**
+     * What an https:// API is trusted by: {@code ca} (the server's generated certificate, say),
+     * anything with {@code insecure}, or the system's trust store when both are absent (null).
+     */
+    static javax.net.ssl.SSLContext trust(java.nio.file.Path ca, boolean insecure) {
+        try {
+            javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+            if (insecure) {
+                // a certificate check that accepts anything; the host name is still the URL's
+                context.init(null, new javax.net.ssl.TrustManager[]{new javax.net.ssl.X509TrustManager() {
+                    @Override
+                    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {
+                    }
+
+                    @Override
+                    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {
+                    }
+
+                    @Override
+                    public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                        return new java.security.cert.X509Certificate[0];
+                    }
+                }}, null);
+                return context;
+            }
+            if (ca == null) {
+                return null;
+            }
+            java.security.KeyStore store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+            store.load(null, null);
+            try (java.io.InputStream pem = java.nio.file.Files.newInputStream(ca)) {
+                int i = 0;
+                for (java.security.cert.Certificate certificate : java.security.cert.CertificateFactory
+                        .getInstance("X.509").generateCertificates(pem)) {
+                    store.setCertificateEntry("ca-" + i++, certificate);
+                }
+            }
+            javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(store);
+            context.init(null, factory.getTrustManagers(), null);
+            return context;
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new io.mss.server.config.ServerConfig.ConfigException("cannot use the certificate " + ca + ": "
+                    + e.getMessage());
+        }
     }
 
     /** hex(HMAC-SHA256(key, timestamp \n METHOD \n path?query \n body)), as the server checks it. */

@@ -188,6 +188,9 @@ public final class MssServer implements AutoCloseable {
             engine.addAckListener(receipts);
             api = new HttpApi(config, secrets.apiKey(), engine, bizTypes, records).withNodes(bus::nodes)
                     .withTokens(tokens, gateway::wsPort, !config.wsInsecureLoopback);
+            if (config.httpTls) {
+                api.withTls(certFile, keyFile); // the sync port's certificate: given, or generated in the data dir
+            }
             if (postgres != null) {
                 api.withDependency("postgres", postgres::healthy);
             }

@@ -2,7 +2,7 @@ package io.mss.server.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.javalin.http.Context;
+import io.vertx.ext.web.RoutingContext;
 import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.records.OperationRecord;
@@ -45,15 +45,15 @@ final class BizTypeRoutes {
         this.recorder = recorder;
     }
 
-    void list(Context ctx) {
+    void list(RoutingContext ctx) {
         HttpApi.ok(ctx, Map.of("bizTypes", bizTypes.list()));
     }
 
-    void get(Context ctx) {
+    void get(RoutingContext ctx) {
         HttpApi.ok(ctx, Map.of("bizType", existing(ctx.pathParam("id"))));
     }
 
-    void create(Context ctx) {
+    void create(RoutingContext ctx) {
         BizType bizType = read(JsonBody.parse(mapper, HttpApi.body(ctx, config.maxRequestBytes), FIELDS), null);
         synchronized (lock) {
             // atomic in the store: of two nodes creating one id, one gets 409
@@ -66,13 +66,13 @@ final class BizTypeRoutes {
         ObjectNode detail = recorder.detail();
         detail.set("bizType", mapper.valueToTree(bizType));
         recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_CREATED, bizType.id(), detail);
-        ctx.status(201);
+        ctx.response().setStatusCode(201);
         HttpApi.ok(ctx, Map.of("bizType", bizType));
     }
 
-    void update(Context ctx) {
+    void update(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        String body = HttpApi.body(ctx, config.maxRequestBytes);
+        byte[] body = HttpApi.body(ctx, config.maxRequestBytes);
         BizTypeStore.Change change;
         synchronized (lock) {
             // read, change and write with no other node's change of the id in between
@@ -97,9 +97,9 @@ final class BizTypeRoutes {
         HttpApi.ok(ctx, Map.of("bizType", updated));
     }
 
-    void delete(Context ctx) {
+    void delete(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        String forceParam = ctx.queryParam("force");
+        String forceParam = HttpApi.query(ctx, "force");
         boolean force;
         if (forceParam == null || forceParam.equals("false")) {
             force = false;

@@ -1,7 +1,8 @@
 package io.mss.server.api;
 
-import io.javalin.http.Context;
+import io.vertx.ext.web.RoutingContext;
 import io.mss.server.metrics.MssMetrics;
+import io.vertx.core.buffer.Buffer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,19 +36,19 @@ final class ConsoleRoutes {
                 .replace("{{swagger-ui}}", "/webjars/swagger-ui/" + webJarVersion("org.webjars", "swagger-ui"));
     }
 
-    void metrics(Context ctx) {
-        ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape());
+    void metrics(RoutingContext ctx) {
+        ctx.response().putHeader("Content-Type", PROMETHEUS_TEXT).end(metrics.scrape());
     }
 
-    void stats(Context ctx) {
+    void stats(RoutingContext ctx) {
         HttpApi.ok(ctx, Map.of("stats", metrics.snapshot()));
     }
 
     /** {@code ?since=} epoch ms: only the samples after it, for a console that already has the rest. */
-    void statsHistory(Context ctx) {
+    void statsHistory(RoutingContext ctx) {
         long since;
         try {
-            since = Long.parseLong(java.util.Objects.requireNonNullElse(ctx.queryParam("since"), "0"));
+            since = Long.parseLong(java.util.Objects.requireNonNullElse(HttpApi.query(ctx, "since"), "0"));
         } catch (NumberFormatException e) {
             throw ApiException.invalid("'since' must be epoch milliseconds");
         }
@@ -55,34 +56,34 @@ final class ConsoleRoutes {
     }
 
     /** {@code GET /}: the console is what a browser pointed at the HTTP port is looking for. */
-    void root(Context ctx) {
+    void root(RoutingContext ctx) {
         ctx.redirect("/console/");
     }
 
     /** Browsers ask every page's host for {@code /favicon.ico}; the console's icon answers. */
-    void favicon(Context ctx) {
+    void favicon(RoutingContext ctx) {
         ctx.redirect("/console/favicon.svg");
     }
 
-    void openApi(Context ctx) {
-        ctx.contentType("application/yaml; charset=utf-8").result(openApi);
+    void openApi(RoutingContext ctx) {
+        ctx.response().putHeader("Content-Type", "application/yaml; charset=utf-8").end(Buffer.buffer(openApi));
     }
 
     /** {@code /console/} is the console; {@code /console} redirects there, so its relative links resolve. */
-    void index(Context ctx) {
-        if (ctx.req().getRequestURI().endsWith("/")) {
-            ctx.contentType("text/html; charset=utf-8").result(indexPage);
+    void index(RoutingContext ctx) {
+        if (ctx.request().path().endsWith("/")) {
+            ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(Buffer.buffer(indexPage));
         } else {
             ctx.redirect("/console/");
         }
     }
 
-    void swagger(Context ctx) {
-        ctx.html(swaggerPage);
+    void swagger(RoutingContext ctx) {
+        ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").end(swaggerPage);
     }
 
     /** {@code /console/lib/uplot.js} and {@code .css}: the console's pages name no library version. */
-    void uplot(Context ctx) {
+    void uplot(RoutingContext ctx) {
         String file = switch (ctx.pathParam("file")) {
             case "uplot.js" -> "uPlot.iife.min.js";
             case "uplot.css" -> "uPlot.min.css";

@@ -1,15 +1,11 @@
 package io.mss.server.api;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.javalin.Javalin;
-import io.javalin.http.Context;
-import io.javalin.http.HandlerType;
 import io.mss.server.auth.ApiKeys;
 import io.mss.server.cluster.ClusterBus;
 import io.mss.server.cluster.NodeInfo;
-import io.javalin.http.HttpResponseException;
-import io.javalin.http.staticfiles.Location;
-import io.javalin.json.JavalinJackson;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.records.OperationRecord;
 import io.mss.server.records.RecordQuery;
@@ -17,20 +13,34 @@ import io.mss.server.records.RecordStore;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.StoreException;
 import io.mss.server.sync.SyncEngine;
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.FileSystemOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -38,6 +48,13 @@ import java.util.function.Supplier;
  * The HTTP API for business servers: sync configurations, pushes, delivery status and
  * operation records, JSON in and out. Every answer carries {@code success} and
  * {@code resultCode}; errors add a {@code message}.
+ *
+ * <p>Served by Vert.x on Netty: HTTP/1.1 with keep-alive and pipelining (answers in request
+ * order), HTTP/2 in clear text (prior knowledge or upgrade) and, with {@code http-tls}, HTTPS
+ * with HTTP/2 by ALPN. Threads: the event loops parse, check and answer; they never block.
+ * Pushes are handed to the engine on the loop and answered back on the request's context when
+ * the store's future completes. Routes that read stores (configurations, lookups, records,
+ * stats, metrics) run on a bounded worker pool.
  */
 public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
@@ -50,6 +67,10 @@ public final class HttpApi implements AutoCloseable {
     static final int LARGE_REQUEST_BYTES = 8 << 20;
     static final int DEFAULT_RECORDS_LIMIT = 100;
     static final int MAX_RECORDS_LIMIT = 1_000;
+    /** Threads for the routes that read stores; more would only queue on the stores' own pools. */
+    static final int WORKER_THREADS = 16;
+    private static final String KEY_ID = "mss.keyId";
+    private static final String JSON = "application/json";
 
     private final ServerConfig config;
     private final SyncEngine engine;
@@ -57,18 +78,25 @@ public final class HttpApi implements AutoCloseable {
     private final ApiKeys apiKeys;
     private final RequestSignatures signatures = new RequestSignatures();
     private final PushRateLimiter rateLimiter;
-    private static final String KEY_ID_ATTRIBUTE = "mss.keyId";
-    private final ObjectMapper mapper = new ObjectMapper();
-    private final ExecutorService completions;
+    /** Every route reads with it: duplicate keys are refused, not "last one wins". */
+    private final ObjectMapper mapper = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private final StatsHistory statsHistory;
-    private final Javalin app;
+    private final Vertx vertx;
+    private final Router router;
+    private final BodyReader bodies;
+    private final List<HttpServer> servers = new ArrayList<>();
     /** "GET /api/v1/biz-types/{id}" and so on: what the OpenAPI document must describe. */
-    private final java.util.List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<String> routes = new CopyOnWriteArrayList<>();
     /** What this node needs to serve (PostgreSQL, Redis in a cluster), by name. */
     private final Map<String, BooleanSupplier> dependencies = new LinkedHashMap<>();
     private volatile Supplier<List<NodeInfo>> nodes = List::of;
     /** Set by {@link #withTokens}; until then {@code POST /api/v1/tokens} answers 503. */
     private volatile TokenRoutes tokenRoutes;
+    /** Set by {@link #withGrpc}: takes the requests whose content-type is {@code application/grpc...}. */
+    private volatile Handler<HttpServerRequest> grpc;
+    private Path tlsCert;
+    private Path tlsKey;
+    private int port = -1;
 
     public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes) {
         this(config, apiKey, engine, bizTypes, RecordStore.discarding());
@@ -81,98 +109,105 @@ public final class HttpApi implements AutoCloseable {
         this.apiKeys = new ApiKeys(config.dataPath(), apiKey);
         this.rateLimiter = new PushRateLimiter(config.pushRateLimitPerSecond);
         Clock clock = Clock.systemUTC();
-        AtomicInteger threads = new AtomicInteger();
-        // answers to pushes are written here, not on the store's writer thread that completes them
-        this.completions = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread thread = new Thread(r, "mss-api-completion-" + threads.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.vertx = Vertx.vertx(new VertxOptions()
+                .setEventLoopPoolSize(Math.max(1, Runtime.getRuntime().availableProcessors()))
+                .setWorkerPoolSize(WORKER_THREADS)
+                .setPreferNativeTransport(true)
+                // static files are read from the jar as they are: nothing unpacked into a cache dir
+                .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)));
+        this.bodies = new BodyReader(vertx, config.httpBodyTimeoutMs);
         Recorder recorder = new Recorder(records, mapper, clock);
         BizTypeRoutes bizTypeRoutes = new BizTypeRoutes(config, engine, bizTypes, mapper, recorder);
-        PushRoutes pushRoutes = new PushRoutes(config, engine, mapper, recorder, completions, clock);
+        PushRoutes pushRoutes = new PushRoutes(config, engine, mapper, recorder, clock);
         RecentAcks recentAcks = new RecentAcks();
         engine.addAckListener(recentAcks);
         LookupRoutes lookupRoutes = new LookupRoutes(engine, bizTypes, recentAcks);
         this.statsHistory = new StatsHistory(engine.metrics());
         ConsoleRoutes consoleRoutes = new ConsoleRoutes(engine.metrics(), statsHistory);
-        int maxRequestBytes = Math.max(config.maxRequestBytes, LARGE_REQUEST_BYTES);
-        this.app = Javalin.create(c -> {
-            c.showJavalinBanner = false;
-            // Jetty caches header fields per connection and by default matches cached values
-            // ignoring case: "Bearer KEY" would then also accept "Bearer key" on a reused
-            // connection. API keys and signatures are case-sensitive secrets.
-            c.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
-            c.http.maxRequestSize = maxRequestBytes; // each route checks its own, lower, limit
-            c.jsonMapper(new JavalinJackson(mapper, false));
-            // the web console: static pages, and its libraries from WebJars at /webjars/...
-            c.staticFiles.add(files -> {
-                files.hostedPath = "/console";
-                files.directory = "/console";
-                files.location = Location.CLASSPATH;
-            });
-            c.staticFiles.enableWebjars();
-            c.events(events -> events.handlerAdded(route -> {
-                if (route.getHttpMethod().isHttpMethod()) {
-                    routes.add(route.getHttpMethod() + " " + route.getPath());
-                }
-            }));
-        });
-        app.before("/api/*", this::authenticate);
-        app.post("/api/v1/biz-types", bizTypeRoutes::create);
-        app.get("/api/v1/biz-types", bizTypeRoutes::list);
-        app.get("/api/v1/biz-types/{id}", bizTypeRoutes::get);
-        app.put("/api/v1/biz-types/{id}", bizTypeRoutes::update);
-        app.delete("/api/v1/biz-types/{id}", bizTypeRoutes::delete);
-        app.post("/api/v1/push", ctx -> pushRoutes.push(ctx, false));
-        app.post("/api/v1/push/global", ctx -> pushRoutes.push(ctx, true));
-        app.post("/api/v1/push/batch", pushRoutes::batch);
-        app.get("/api/v1/push/{bizType}/{oplogId}", pushRoutes::status);
-        app.get("/api/v1/records", this::records);
-        app.get("/health/live", ctx -> ok(ctx, Map.of()));
-        app.get("/api/v1/devices/{deviceId}", lookupRoutes::device);
-        app.get("/api/v1/users/{userId}", lookupRoutes::user);
-        app.get("/api/v1/stats", consoleRoutes::stats);
-        app.get("/api/v1/stats/history", consoleRoutes::statsHistory);
-        app.before("/metrics", ctx -> {
-            if (config.metricsRequireKey) {
-                authenticate(ctx);
-            }
-        });
-        app.get("/metrics", consoleRoutes::metrics);
-        app.get("/openapi.yaml", consoleRoutes::openApi);
-        app.get("/swagger", consoleRoutes::swagger);
-        app.get("/console", consoleRoutes::index);
-        app.get("/", consoleRoutes::root);
-        app.get("/favicon.ico", consoleRoutes::favicon);
-        app.get("/console/lib/{file}", consoleRoutes::uplot);
-        app.get("/health/ready", this::ready);
-        app.get("/api/v1/nodes", this::nodes);
-        app.post("/api/v1/tokens", this::mintToken);
 
-        app.exception(ApiException.class, (e, ctx) -> {
-            if (isPushRoute(ctx) && ctx.method() == HandlerType.POST) {
+        this.router = Router.router(vertx);
+        // every /api/* request: the key, then its body (a bounded read with a deadline), then
+        // its signature, role and rate limit; all on the event loop, before any route
+        router.route("/api/*").handler(this::authenticate).handler(this::readBody).handler(this::authorize);
+        blocking(HttpMethod.POST, "/api/v1/biz-types", bizTypeRoutes::create);
+        blocking(HttpMethod.GET, "/api/v1/biz-types", bizTypeRoutes::list);
+        blocking(HttpMethod.GET, "/api/v1/biz-types/{id}", bizTypeRoutes::get);
+        blocking(HttpMethod.PUT, "/api/v1/biz-types/{id}", bizTypeRoutes::update);
+        blocking(HttpMethod.DELETE, "/api/v1/biz-types/{id}", bizTypeRoutes::delete);
+        onLoop(HttpMethod.POST, "/api/v1/push", ctx -> pushRoutes.push(ctx, false));
+        onLoop(HttpMethod.POST, "/api/v1/push/global", ctx -> pushRoutes.push(ctx, true));
+        onLoop(HttpMethod.POST, "/api/v1/push/batch", pushRoutes::batch);
+        blocking(HttpMethod.GET, "/api/v1/push/{bizType}/{oplogId}", pushRoutes::status);
+        blocking(HttpMethod.GET, "/api/v1/records", this::records);
+        onLoop(HttpMethod.GET, "/health/live", ctx -> ok(ctx, Map.of()));
+        blocking(HttpMethod.GET, "/api/v1/devices/{deviceId}", lookupRoutes::device);
+        blocking(HttpMethod.GET, "/api/v1/users/{userId}", lookupRoutes::user);
+        blocking(HttpMethod.GET, "/api/v1/stats", consoleRoutes::stats);
+        blocking(HttpMethod.GET, "/api/v1/stats/history", consoleRoutes::statsHistory);
+        if (config.metricsRequireKey) {
+            router.get("/metrics").handler(this::authenticate).handler(this::readBody).handler(this::authorize);
+        }
+        blocking(HttpMethod.GET, "/metrics", consoleRoutes::metrics);
+        onLoop(HttpMethod.GET, "/openapi.yaml", consoleRoutes::openApi);
+        onLoop(HttpMethod.GET, "/swagger", consoleRoutes::swagger);
+        onLoop(HttpMethod.GET, "/console", consoleRoutes::index);
+        router.get("/console/").handler(consoleRoutes::index); // the same route; not a second operation
+        onLoop(HttpMethod.GET, "/", consoleRoutes::root);
+        onLoop(HttpMethod.GET, "/favicon.ico", consoleRoutes::favicon);
+        onLoop(HttpMethod.GET, "/console/lib/{file}", consoleRoutes::uplot);
+        blocking(HttpMethod.GET, "/health/ready", this::ready);
+        blocking(HttpMethod.GET, "/api/v1/nodes", this::nodes);
+        blocking(HttpMethod.POST, "/api/v1/tokens", this::mintToken);
+        // the console's pages, and its libraries from WebJars at /webjars/...; read from the jar
+        ClasspathFiles console = new ClasspathFiles("console/");
+        router.get("/console/*").blockingHandler(console, false);
+        router.get("/webjars/*").blockingHandler(new ClasspathFiles("META-INF/resources/webjars/"), false);
+
+        router.errorHandler(404, ctx -> error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.request().method()
+                + " " + ctx.request().path()));
+        router.errorHandler(405, ctx -> error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.request().method()
+                + " is not allowed on " + ctx.request().path()));
+        router.route().failureHandler(this::failed);
+    }
+
+    /** A route whose handler only parses, checks and hands over: it runs on the event loop. */
+    private void onLoop(HttpMethod method, String path, Handler<RoutingContext> handler) {
+        route(method, path).handler(handler);
+    }
+
+    /** A route that reads a store: it runs on the worker pool, unordered (requests do not wait for each other). */
+    private void blocking(HttpMethod method, String path, Handler<RoutingContext> handler) {
+        route(method, path).blockingHandler(handler, false);
+    }
+
+    private Route route(HttpMethod method, String path) {
+        routes.add(method.name() + " " + path);
+        return router.route(method, path.replaceAll("\\{([^}]+)}", ":$1"));
+    }
+
+    private void failed(RoutingContext ctx) {
+        Throwable failure = ctx.failure();
+        if (ctx.response().ended() || ctx.response().closed()) {
+            return; // answered already (a 408, a 413), or the caller went away
+        }
+        if (failure instanceof ApiException e) {
+            if (isPushRoute(ctx) && ctx.request().method() == HttpMethod.POST) {
                 engine.metrics().push(e.resultCode());
             }
             error(ctx, e.status(), e.resultCode(), e.getMessage());
-        });
-        app.exception(SyncEngine.PushRefused.class, (e, ctx) -> {
+        } else if (failure instanceof SyncEngine.PushRefused e) {
             engine.metrics().push(e.resultCode());
             error(ctx, e.status(), e.resultCode(), e.getMessage());
-        });
-        app.exception(StoreException.class, (e, ctx) -> storeFailed(ctx, e));
-        app.exception(HttpResponseException.class, (e, ctx) -> {
-            switch (e.getStatus()) {
-                case 404 -> error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.method() + " " + ctx.path());
-                case 405 -> error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.method() + " is not allowed on " + ctx.path());
-                case 413 -> error(ctx, 413, "REQUEST_TOO_LARGE", "request body exceeds " + maxRequestBytes + " bytes");
-                default -> error(ctx, e.getStatus(), "HTTP_" + e.getStatus(), e.getMessage());
-            }
-        });
-        app.exception(Exception.class, (e, ctx) -> {
-            log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
+        } else if (failure instanceof StoreException e) {
+            storeFailed(ctx, e);
+        } else if (failure instanceof HttpException e) {
+            error(ctx, e.getStatusCode(), "HTTP_" + e.getStatusCode(), e.getMessage());
+        } else if (failure == null) {
+            error(ctx, ctx.statusCode(), "HTTP_" + ctx.statusCode(), "request failed");
+        } else {
+            log.error("unexpected error on {} {}", ctx.request().method(), ctx.request().path(), failure);
             error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
-        });
+        }
     }
 
     /** Adds a dependency to {@code /health/ready}: while it is down, the node answers 503 naming it. */
@@ -181,7 +216,31 @@ public final class HttpApi implements AutoCloseable {
         return this;
     }
 
-    private void nodes(Context ctx) {
+    /**
+     * Serves HTTPS on the HTTP port with this certificate (PEM chain, leaf first) and key, and
+     * HTTP/2 by ALPN. Before {@link #start}.
+     */
+    public HttpApi withTls(Path cert, Path key) {
+        this.tlsCert = cert;
+        this.tlsKey = key;
+        return this;
+    }
+
+    /**
+     * Hands every request whose content-type starts with {@code application/grpc} to this
+     * handler instead of the JSON routes: gRPC on the same port, over h2c or h2.
+     */
+    public HttpApi withGrpc(Handler<HttpServerRequest> handler) {
+        this.grpc = handler;
+        return this;
+    }
+
+    /** The Vert.x instance serving this API, for a handler mounted with {@link #withGrpc}. */
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    private void nodes(RoutingContext ctx) {
         List<NodeInfo> list;
         try {
             list = nodes.get();
@@ -202,7 +261,7 @@ public final class HttpApi implements AutoCloseable {
         return this;
     }
 
-    private void mintToken(Context ctx) {
+    private void mintToken(RoutingContext ctx) {
         TokenRoutes routes = tokenRoutes;
         if (routes == null) {
             throw new ApiException(503, "NOT_READY", "this server mints no client tokens");
@@ -216,7 +275,7 @@ public final class HttpApi implements AutoCloseable {
         return this;
     }
 
-    private void ready(Context ctx) {
+    private void ready(RoutingContext ctx) {
         Map<String, Object> answer = new LinkedHashMap<>();
         List<String> down = new ArrayList<>();
         dependencies.forEach((name, up) -> {
@@ -244,42 +303,100 @@ public final class HttpApi implements AutoCloseable {
         json(ctx, 503, error);
     }
 
+    /**
+     * Listens on the HTTP port with one server per event loop (Vert.x shares the port between
+     * them and spreads the connections).
+     */
     public HttpApi start() {
-        app.start(config.bindHost, config.httpPort);
+        HttpServerOptions options = new HttpServerOptions()
+                .setHost(config.bindHost)
+                .setHttp2ClearTextEnabled(true)
+                .setIdleTimeout(30)
+                .setIdleTimeoutUnit(TimeUnit.SECONDS);
+        if (tlsCert != null && config.httpTls) {
+            options.setSsl(true).setUseAlpn(true).setKeyCertOptions(new PemKeyCertOptions()
+                    .setCertPath(tlsCert.toString()).setKeyPath(tlsKey.toString()));
+        }
+        int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+        // Vert.x shares a listening port between servers asking for the same one; a negative
+        // port is an ephemeral one shared the same way (0 would give each server its own)
+        int listenPort = config.httpPort == 0 ? -1 : config.httpPort;
+        try {
+            for (int i = 0; i < loops; i++) {
+                HttpServer server = vertx.createHttpServer(options)
+                        .requestHandler(this::request)
+                        .invalidRequestHandler(this::invalidRequest);
+                servers.add(server);
+                server.listen(listenPort).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while binding the HTTP port", e);
+        } catch (Exception e) {
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+                    ? e.getCause() : e;
+            throw new IllegalStateException("could not listen on " + config.bindHost + ":" + config.httpPort
+                    + ": " + cause.getMessage(), cause);
+        }
+        this.port = servers.get(0).actualPort();
         return this;
     }
 
+    private void request(HttpServerRequest request) {
+        Handler<HttpServerRequest> grpcHandler = grpc;
+        if (grpcHandler != null) {
+            String type = request.getHeader("content-type");
+            if (type != null && type.startsWith("application/grpc")) {
+                grpcHandler.handle(request);
+                return;
+            }
+        }
+        if (!BodyReader.framingAccepted(request, mapper)) {
+            return; // answered, and the connection closed
+        }
+        router.handle(request);
+    }
+
+    /** Requests Netty could not decode (bad framing, bad Content-Length, too long a line): JSON, then close. */
+    private void invalidRequest(HttpServerRequest request) {
+        Throwable cause = request.decoderResult().cause();
+        int status = 400;
+        String code = "MALFORMED_REQUEST";
+        if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+            status = 414;
+            code = "URI_TOO_LONG";
+        } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+            status = 431;
+            code = "HEADERS_TOO_LARGE";
+        }
+        String message = "the request cannot be read as HTTP: " + (cause == null ? "malformed" : cause.getMessage());
+        BodyReader.answerAndClose(request, status, errorBytes(mapper, code, message));
+    }
+
     public int port() {
-        return app.port();
+        return port;
     }
 
     /** Every route, as "METHOD /path/{param}". */
-    public java.util.List<String> routes() {
-        return java.util.List.copyOf(routes);
+    public List<String> routes() {
+        return List.copyOf(routes);
     }
 
     @Override
     public void close() {
-        app.stop();
         statsHistory.close();
-        completions.shutdown();
         try {
-            if (!completions.awaitTermination(10, TimeUnit.SECONDS)) {
-                completions.shutdownNow();
-            }
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
-            completions.shutdownNow();
             Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.warn("the HTTP server did not stop cleanly: {}", e.toString());
         }
     }
 
-    /**
-     * Every {@code /api/*} request: the key (legacy admin key or one of {@code api-keys.json}),
-     * then its signature (required when require-signed-requests, verified whenever present),
-     * then the key's role, then the push rate limit.
-     */
-    private void authenticate(Context ctx) {
-        String header = ctx.header("Authorization");
+    /** The key, from headers only: nobody's body is read before the key is known. */
+    private void authenticate(RoutingContext ctx) {
+        String header = ctx.request().getHeader("Authorization");
         if (header == null || !header.startsWith("Bearer ")) {
             throw new ApiException(401, "UNAUTHORIZED", "missing 'Authorization: Bearer <MSS_API_KEY>' header");
         }
@@ -288,16 +405,35 @@ public final class HttpApi implements AutoCloseable {
         if (identity == null) {
             throw new ApiException(401, "UNAUTHORIZED", "invalid API key");
         }
-        String timestamp = ctx.header(RequestSignatures.TIMESTAMP_HEADER);
-        String signature = ctx.header(RequestSignatures.SIGNATURE_HEADER);
+        ctx.put(KEY_ID, identity.id());
+        ctx.put("mss.identity", identity);
+        ctx.put("mss.presented", presented);
+        ctx.next();
+    }
+
+    private void readBody(RoutingContext ctx) {
+        String path = ctx.request().path();
+        boolean large = path.equals("/api/v1/push/global") || path.equals("/api/v1/push/batch");
+        bodies.read(ctx, large ? LARGE_REQUEST_BYTES : config.maxRequestBytes, mapper);
+    }
+
+    /**
+     * After the body: its signature (required when require-signed-requests, verified whenever
+     * present), the key's role, then the push rate limit.
+     */
+    private void authorize(RoutingContext ctx) {
+        ApiKeys.Identity identity = ctx.get("mss.identity");
+        String presented = ctx.get("mss.presented");
+        HttpServerRequest request = ctx.request();
+        String timestamp = request.getHeader(RequestSignatures.TIMESTAMP_HEADER);
+        String signature = request.getHeader(RequestSignatures.SIGNATURE_HEADER);
         if (timestamp != null || signature != null) {
             if (timestamp == null || signature == null) {
                 throw new ApiException(401, "BAD_SIGNATURE", "a signed request carries both "
                         + RequestSignatures.TIMESTAMP_HEADER + " and " + RequestSignatures.SIGNATURE_HEADER);
             }
-            String query = ctx.req().getQueryString();
-            String target = ctx.req().getRequestURI() + (query == null ? "" : "?" + query);
-            signatures.verify(presented, timestamp, signature, ctx.method().name(), target, bodyBytes(ctx),
+            // the raw target as sent, path and query: what the caller signed
+            signatures.verify(presented, timestamp, signature, request.method().name(), request.uri(), bodyBytes(ctx),
                     System.currentTimeMillis());
         } else if (config.requireSignedRequests) {
             throw new ApiException(401, "SIGNATURE_REQUIRED", "this server requires signed requests: "
@@ -307,36 +443,43 @@ public final class HttpApi implements AutoCloseable {
         if (identity.role() != ApiKeys.Role.admin && !pushRoute) {
             throw new ApiException(403, "FORBIDDEN", "key '" + identity.id() + "' has role "
                     + identity.role() + ", which may only call POST /api/v1/push* and GET /api/v1/push/...;"
-                    + " " + ctx.method() + " " + ctx.path() + " needs an admin key");
+                    + " " + request.method() + " " + request.path() + " needs an admin key");
         }
-        if (pushRoute && ctx.method() == HandlerType.POST && rateLimiter.enabled()) {
+        if (pushRoute && request.method() == HttpMethod.POST && rateLimiter.enabled()) {
             long waitMs = rateLimiter.take(identity.id(), System.nanoTime());
             if (waitMs > 0) {
-                ctx.header("Retry-After", Long.toString(Math.max(1, (waitMs + 999) / 1000)));
+                ctx.response().putHeader("Retry-After", Long.toString(Math.max(1, (waitMs + 999) / 1000)));
                 throw new ApiException(429, "RATE_LIMITED", "key '" + identity.id() + "' exceeds "
                         + config.pushRateLimitPerSecond + " pushes per second (push-rate-limit-per-second);"
                         + " retry in " + waitMs + " ms");
             }
         }
-        ctx.attribute(KEY_ID_ATTRIBUTE, identity.id());
+        ctx.next();
     }
 
-    private static boolean isPushRoute(Context ctx) {
-        String path = ctx.path();
+    private static boolean isPushRoute(RoutingContext ctx) {
+        String path = ctx.request().path();
+        HttpMethod method = ctx.request().method();
         boolean push = path.equals("/api/v1/push") || path.startsWith("/api/v1/push/");
-        return push && (ctx.method() == HandlerType.POST || ctx.method() == HandlerType.GET);
+        return push && (method == HttpMethod.POST || method == HttpMethod.GET);
     }
 
     /** The id of the key that made the request: the actor of its operation records. */
-    static String actor(Context ctx) {
-        String id = ctx.attribute(KEY_ID_ATTRIBUTE);
+    static String actor(RoutingContext ctx) {
+        String id = ctx.get(KEY_ID);
         return id == null ? OperationRecord.API_KEY_ACTOR : id;
     }
 
+    /** The first value of a query parameter, or null. */
+    static String query(RoutingContext ctx, String name) {
+        List<String> values = ctx.queryParam(name);
+        return values.isEmpty() ? null : values.get(0);
+    }
+
     /** {@code GET /api/v1/records?type=&bizType=&from=&to=&limit=}: newest first. */
-    private void records(Context ctx) {
+    private void records(RoutingContext ctx) {
         OperationRecord.Type type = null;
-        String typeParam = ctx.queryParam("type");
+        String typeParam = query(ctx, "type");
         if (typeParam != null && !typeParam.isEmpty()) {
             try {
                 type = OperationRecord.Type.valueOf(typeParam);
@@ -345,7 +488,7 @@ public final class HttpApi implements AutoCloseable {
                         + ", got '" + typeParam + "'");
             }
         }
-        String bizType = ctx.queryParam("bizType");
+        String bizType = query(ctx, "bizType");
         if (bizType != null && bizType.isEmpty()) {
             bizType = null;
         }
@@ -364,8 +507,8 @@ public final class HttpApi implements AutoCloseable {
         ok(ctx, Map.of("records", records.query(new RecordQuery(type, bizType, from, to, (int) limit))));
     }
 
-    private static long longParam(Context ctx, String name, long fallback) {
-        String value = ctx.queryParam(name);
+    private static long longParam(RoutingContext ctx, String name, long fallback) {
+        String value = query(ctx, name);
         if (value == null || value.isEmpty()) {
             return fallback;
         }
@@ -381,94 +524,87 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
-    /** The request body as text, refused with 413 above {@code limit} bytes. */
-    static String body(Context ctx, int limit) {
-        if (ctx.contentLength() > limit) {
-            throw tooLarge(limit);
-        }
+    /** The request body as read by {@link BodyReader}, refused with 413 above {@code limit} bytes. */
+    static byte[] body(RoutingContext ctx, int limit) {
         byte[] bytes = bodyBytes(ctx);
         if (bytes.length > limit) {
-            throw tooLarge(limit);
+            throw BodyReader.tooLarge(limit);
         }
-        return new String(bytes, StandardCharsets.UTF_8);
-    }
-
-    /**
-     * The request body, read once into an array of exactly its size and kept on the request.
-     * Javalin's {@code bodyAsBytes()} copies through growing buffers; on the push path that was
-     * a good share of all the garbage per request.
-     */
-    static byte[] bodyBytes(Context ctx) {
-        byte[] cached = ctx.attribute(BODY_ATTRIBUTE);
-        if (cached != null) {
-            return cached;
-        }
-        long length = ctx.contentLength();
-        if (length > LARGE_REQUEST_BYTES) {
-            throw tooLarge(LARGE_REQUEST_BYTES);
-        }
-        byte[] bytes;
-        try {
-            java.io.InputStream in = ctx.req().getInputStream();
-            if (length >= 0) {
-                bytes = new byte[(int) length];
-                if (in.readNBytes(bytes, 0, bytes.length) < bytes.length) {
-                    throw ApiException.invalid("the request body ended before its Content-Length");
-                }
-            } else {
-                bytes = in.readNBytes(LARGE_REQUEST_BYTES + 1);
-                if (bytes.length > LARGE_REQUEST_BYTES) {
-                    throw tooLarge(LARGE_REQUEST_BYTES);
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw ApiException.invalid("could not read the request body: " + e.getMessage());
-        }
-        ctx.attribute(BODY_ATTRIBUTE, bytes);
         return bytes;
     }
 
-    private static final String BODY_ATTRIBUTE = "mss.body";
-
-    private static ApiException tooLarge(int limit) {
-        return new ApiException(413, "REQUEST_TOO_LARGE", "request body exceeds " + limit + " bytes");
+    static byte[] bodyBytes(RoutingContext ctx) {
+        byte[] bytes = ctx.get(BodyReader.BODY);
+        return bytes == null ? new byte[0] : bytes;
     }
 
-    static void ok(Context ctx, Map<String, ?> fields) {
+    static void ok(RoutingContext ctx, Map<String, ?> fields) {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("success", true);
         answer.put("resultCode", "OK");
         answer.putAll(fields);
-        json(ctx, ctx.statusCode(), answer); // a route may have set 201 before
+        json(ctx, ctx.response().getStatusCode(), answer); // a route may have set 201 before
     }
 
-    /**
-     * Writes a JSON answer straight to the response with its exact length. Javalin's own result
-     * path copies every answer through a fresh 32 KiB buffer, which at thousands of pushes a
-     * second was most of the server's garbage.
-     */
-    static void json(Context ctx, int status, Object answer) {
-        byte[] bytes = ctx.jsonMapper().toJsonString(answer, Object.class).getBytes(StandardCharsets.UTF_8);
-        ctx.status(status).contentType("application/json");
-        ctx.res().setContentLength(bytes.length);
+    static void json(RoutingContext ctx, int status, Object answer) {
+        byte[] bytes;
         try {
-            ctx.res().getOutputStream().write(bytes);
-        } catch (java.io.IOException e) {
-            // the caller went away; nothing more to tell it
-            log.debug("could not write an answer: {}", e.toString());
+            bytes = MAPPER.writeValueAsBytes(answer);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("an answer that is not JSON: " + e.getMessage(), e);
         }
+        json(ctx, status, bytes);
     }
 
-    static void storeFailed(Context ctx, StoreException e) {
+    /** Writes a JSON answer with its exact length; any thread (Vert.x hands the write to the connection's loop). */
+    static void json(RoutingContext ctx, int status, byte[] bytes) {
+        HttpServerResponse response = ctx.response();
+        if (response.ended() || response.closed()) {
+            return; // the caller went away, or an answer (408) was already given
+        }
+        response.setStatusCode(status).putHeader("Content-Type", JSON);
+        BodyReader.end(ctx.request(), response, bytes);
+    }
+
+    /** Answers are written with the types Jackson knows by default: maps, lists, records, beans. */
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    static void storeFailed(RoutingContext ctx, StoreException e) {
         log.error("store failure", e);
         error(ctx, 503, "STORE_UNAVAILABLE", "not stored: " + e.getMessage());
     }
 
-    static void error(Context ctx, int status, String resultCode, String message) {
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("success", false);
-        answer.put("resultCode", resultCode);
-        answer.put("message", message);
-        json(ctx, status, answer);
+    static void error(RoutingContext ctx, int status, String resultCode, String message) {
+        json(ctx, status, errorBytes(MAPPER, resultCode, message));
+    }
+
+    /** {@code {"success":false,"resultCode":…,"message":…}} written straight to bytes. */
+    static byte[] errorBytes(ObjectMapper mapper, String resultCode, String message) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 + message.length());
+        try (com.fasterxml.jackson.core.JsonGenerator json = mapper.getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeBooleanField("success", false);
+            json.writeStringField("resultCode", resultCode);
+            json.writeStringField("message", message);
+            json.writeEndObject();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** Throws unless called on a Vert.x event loop: what the push routes rely on. */
+    static void checkEventLoop() {
+        if (!Context.isOnEventLoopThread()) {
+            throw new IllegalStateException("push routes run on an event loop, not on " + Thread.currentThread().getName());
+        }
+    }
+
+    static Buffer buffer(byte[] bytes) {
+        return Buffer.buffer(bytes);
+    }
+
+    static boolean http2(HttpServerRequest request) {
+        return request.version() == HttpVersion.HTTP_2;
     }
 }

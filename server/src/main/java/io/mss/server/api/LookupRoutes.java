@@ -1,6 +1,6 @@
 package io.mss.server.api;
 
-import io.javalin.http.Context;
+import io.vertx.ext.web.RoutingContext;
 import io.mss.server.biz.BizType;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.Scope;
@@ -36,10 +36,10 @@ final class LookupRoutes {
     }
 
     /** {@code ?userId=} names the user of a device that is not connected, for its USER bizTypes. */
-    void device(Context ctx) {
+    void device(RoutingContext ctx) {
         String deviceId = id(ctx.pathParam("deviceId"), "deviceId");
         List<Session> sessions = engine.sessions().stream().filter(s -> s.deviceId().equals(deviceId)).toList();
-        String userId = ctx.queryParam("userId");
+        String userId = HttpApi.query(ctx, "userId");
         if ((userId == null || userId.isEmpty()) && !sessions.isEmpty()) {
             userId = sessions.get(0).userId();
         }
@@ -94,7 +94,7 @@ final class LookupRoutes {
         HttpApi.ok(ctx, answer);
     }
 
-    void user(Context ctx) {
+    void user(RoutingContext ctx) {
         String userId = id(ctx.pathParam("userId"), "userId");
         List<Session> sessions = engine.sessions().stream().filter(s -> userId.equals(s.userId())).toList();
         List<Map<String, Object>> scopes = new ArrayList<>();

@@ -50,9 +50,11 @@ final class PushParser {
         if (payload == null) {
             throw new ApiException(400, "MISSING_FIELD", "'payload' is required");
         }
-        if (payload.length() > config.maxPayloadChars) {
-            throw new ApiException(400, "PAYLOAD_TOO_LARGE", "payload has " + payload.length()
-                    + " characters; at most " + config.maxPayloadChars + " are allowed");
+        // the limit counts characters as a person does: code points, so an emoji is one
+        if (payload.length() > config.maxPayloadChars
+                && payload.codePointCount(0, payload.length()) > config.maxPayloadChars) {
+            throw new ApiException(400, "PAYLOAD_TOO_LARGE", "payload has " + payload.codePointCount(0, payload.length())
+                    + " characters (Unicode code points); at most " + config.maxPayloadChars + " are allowed");
         }
         String thirdMsgId = noNul("thirdMsgId", body.string("thirdMsgId"));
         if (thirdMsgId != null && (thirdMsgId.isEmpty()

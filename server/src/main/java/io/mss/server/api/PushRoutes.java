@@ -1,11 +1,13 @@
 package io.mss.server.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.javalin.http.Context;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
 import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.records.OperationRecord;
@@ -25,11 +27,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 
 /**
  * {@code /api/v1/push}: single, global and batch pushes, and the delivery status of an oplog.
- * Answers to pushes are written off the store's writer thread, on the API's completion executor.
+ * Pushes are parsed on the event loop and answered on it; the delivery status reads stores on a worker.
  */
 final class PushRoutes {
     private static final Logger log = LoggerFactory.getLogger(PushRoutes.class);
@@ -42,29 +43,48 @@ final class PushRoutes {
     private final SyncEngine engine;
     private final ObjectMapper mapper;
     private final Recorder recorder;
-    private final Executor completions;
     private final Clock clock;
     private final PushParser parser;
 
-    PushRoutes(ServerConfig config, SyncEngine engine, ObjectMapper mapper, Recorder recorder, Executor completions,
-               Clock clock) {
+    PushRoutes(ServerConfig config, SyncEngine engine, ObjectMapper mapper, Recorder recorder, Clock clock) {
         this.config = config;
         this.engine = engine;
         this.mapper = mapper;
         this.recorder = recorder;
-        this.completions = completions;
         this.clock = clock;
         this.parser = new PushParser(config, engine::bizType);
     }
 
-    /** {@code POST /api/v1/push} and {@code POST /api/v1/push/global}. */
-    void push(Context ctx, boolean global) {
+    /**
+     * {@code POST /api/v1/push} and {@code POST /api/v1/push/global}. On the event loop: the
+     * body is parsed and checked here and handed to the engine; the answer is written back on
+     * this request's context when the engine's future completes (on the store's writer thread).
+     * A push naming a bizType this node has not cached is handed over from a worker instead.
+     */
+    void push(RoutingContext ctx, boolean global) {
+        HttpApi.checkEventLoop();
         // a global push may carry a uidList of 10,000 userIds: more than a plain push needs
-        String raw = HttpApi.body(ctx, global ? HttpApi.LARGE_REQUEST_BYTES : config.maxRequestBytes);
+        byte[] raw = HttpApi.body(ctx, global ? HttpApi.LARGE_REQUEST_BYTES : config.maxRequestBytes);
         JsonBody body = JsonBody.parse(mapper, raw, global ? PushParser.GLOBAL_FIELDS : PushParser.FIELDS);
+        String bizType = body.node("bizType") != null && body.node("bizType").isTextual()
+                ? body.node("bizType").textValue() : null;
+        Context context = Vertx.currentContext();
+        if (bizType != null && !engine.knowsBizType(bizType)) {
+            // the engine reads an id it has not cached from the store: not on the event loop
+            context.<Void>executeBlocking(() -> {
+                push(ctx, body, global, context);
+                return null;
+            }, false).onFailure(ctx::fail);
+            return;
+        }
+        push(ctx, body, global, context);
+    }
+
+    /** @param context the request's: where the answer is written */
+    private void push(RoutingContext ctx, JsonBody body, boolean global, Context context) {
         SyncEngine.Push push = parser.read(body, global, clock.millis());
         CompletableFuture<SyncEngine.PushOutcome> pushed = engine.push(push); // PushRefused: mapped by HttpApi
-        ctx.future(() -> pushed.handleAsync((outcome, failure) -> {
+        pushed.whenComplete((outcome, failure) -> context.runOnContext(v -> {
             if (failure != null) {
                 Throwable cause = unwrap(failure);
                 engine.metrics().push(cause instanceof StoreException ? "STORE_UNAVAILABLE" : "INTERNAL_ERROR");
@@ -74,29 +94,41 @@ final class PushRoutes {
                     log.error("push failed", cause);
                     HttpApi.error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
                 }
-                return null;
+                return;
             }
             recorder.record(ctx, global ? OperationRecord.Type.PUSH_GLOBAL : OperationRecord.Type.PUSH, push.bizType(),
                     pushDetail(push, outcome, -1));
             engine.metrics().push(outcome.resultCode());
-            Map<String, Object> answer = new LinkedHashMap<>();
-            answer.put("success", true);
-            answer.put("resultCode", outcome.resultCode());
-            answer.put("oplogId", outcome.oplogId());
+            HttpApi.json(ctx, 200, pushAnswer(outcome));
+        }));
+    }
+
+    /** {@code {"success":true,"resultCode":…,"oplogId":N[,"delivered":N]}}, straight to bytes. */
+    private byte[] pushAnswer(SyncEngine.PushOutcome outcome) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(80);
+        try (JsonGenerator json = mapper.getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeBooleanField("success", true);
+            json.writeStringField("resultCode", outcome.resultCode());
+            json.writeNumberField("oplogId", outcome.oplogId());
             if (outcome.delivered() >= 0) {
-                answer.put("delivered", outcome.delivered());
+                json.writeNumberField("delivered", outcome.delivered());
             }
-            HttpApi.json(ctx, 200, answer);
-            return null;
-        }, completions));
+            json.writeEndObject();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     /**
      * {@code POST /api/v1/push/batch}: every order is checked first, then every valid one is
      * handed to the engine before any is waited for, so the store's single writer commits them
      * together (one fsync for up to 1,024 appends). One bad order gets its own error result.
+     * Threads as for {@link #push}.
      */
-    void batch(Context ctx) {
+    void batch(RoutingContext ctx) {
+        HttpApi.checkEventLoop();
         JsonBody body = JsonBody.parse(mapper, HttpApi.body(ctx, HttpApi.LARGE_REQUEST_BYTES), Set.of("orders"));
         JsonNode orders = body.node("orders");
         if (orders == null) {
@@ -112,6 +144,26 @@ final class PushRoutes {
             throw new ApiException(400, "BATCH_TOO_LARGE", "'orders' has " + orders.size() + " pushes; at most "
                     + MAX_BATCH_ORDERS + " are allowed per batch");
         }
+        Set<String> unknown = new java.util.HashSet<>();
+        for (JsonNode order : orders) {
+            JsonNode bizType = order.get("bizType");
+            if (bizType != null && bizType.isTextual() && !engine.knowsBizType(bizType.textValue())) {
+                unknown.add(bizType.textValue());
+            }
+        }
+        Context context = Vertx.currentContext();
+        if (unknown.isEmpty()) {
+            batch(ctx, orders, context);
+            return;
+        }
+        context.<Void>executeBlocking(() -> {
+            batch(ctx, orders, context);
+            return null;
+        }, false).onFailure(ctx::fail);
+    }
+
+    /** @param context the request's: where the answer is written */
+    private void batch(RoutingContext ctx, JsonNode orders, Context context) {
         int count = orders.size();
         long now = clock.millis();
         SyncEngine.Push[] pushes = new SyncEngine.Push[count];
@@ -153,7 +205,7 @@ final class PushRoutes {
             }
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(pending.toArray(new CompletableFuture[0]));
-        ctx.future(() -> all.handleAsync((ignored, failure) -> {
+        all.whenComplete((ignored, failure) -> context.runOnContext(v -> {
             List<OperationRecord> records = new ArrayList<>();
             int accepted = 0;
             for (int i = 0; i < count; i++) {
@@ -186,30 +238,38 @@ final class PushRoutes {
                 }
             }
             recorder.recordAll(records);
-            ArrayNode list = mapper.createArrayNode();
             for (ObjectNode result : results) {
-                list.add(result);
                 if (result.path("success").asBoolean()) {
                     accepted++;
                 }
             }
-            ObjectNode answer = mapper.createObjectNode();
-            answer.put("success", true);
-            answer.put("resultCode", "OK");
-            answer.put("accepted", accepted);
-            answer.put("failed", count - accepted);
-            answer.set("results", list);
-            try {
-                ctx.status(200).contentType("application/json").result(mapper.writeValueAsString(answer));
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
+            HttpApi.json(ctx, 200, batchAnswer(accepted, count - accepted, results));
+        }));
+    }
+
+    /** The batch's answer, written straight to bytes: no tree around the results. */
+    private byte[] batchAnswer(int accepted, int failed, ObjectNode[] results) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 + 80 * results.length);
+        try (JsonGenerator json = mapper.getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeBooleanField("success", true);
+            json.writeStringField("resultCode", "OK");
+            json.writeNumberField("accepted", accepted);
+            json.writeNumberField("failed", failed);
+            json.writeArrayFieldStart("results");
+            for (ObjectNode result : results) {
+                mapper.writeTree(json, result);
             }
-            return null;
-        }, completions));
+            json.writeEndArray();
+            json.writeEndObject();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     /** {@code GET /api/v1/push/{bizType}/{oplogId}?linkToken=X}: which devices have the oplog, and since when. */
-    void status(Context ctx) {
+    void status(RoutingContext ctx) {
         String bizTypeId = ctx.pathParam("bizType");
         long oplogId;
         try {
@@ -221,7 +281,7 @@ final class PushRoutes {
             throw ApiException.invalid("oplogId must be a positive integer, got " + oplogId);
         }
         BizType bizType = engine.bizType(bizTypeId).orElseThrow(() -> BizTypeRoutes.notFound(bizTypeId));
-        String linkToken = ctx.queryParam("linkToken");
+        String linkToken = HttpApi.query(ctx, "linkToken");
         if (bizType.range() == BizType.Range.GLOBAL) {
             if (linkToken != null) {
                 throw new ApiException(400, "RANGE_MISMATCH", "bizType '" + bizTypeId

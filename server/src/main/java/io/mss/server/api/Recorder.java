@@ -2,7 +2,7 @@ package io.mss.server.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.javalin.http.Context;
+import io.vertx.ext.web.RoutingContext;
 import io.mss.server.records.OperationRecord;
 import io.mss.server.records.RecordStore;
 import org.slf4j.Logger;
@@ -33,7 +33,7 @@ final class Recorder {
     }
 
     /** @param ctx the request: its API key's id is the record's actor */
-    OperationRecord draft(Context ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
+    OperationRecord draft(RoutingContext ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
         return OperationRecord.draft(type, clock.millis(), HttpApi.actor(ctx), bizType, detail);
     }
 
@@ -42,7 +42,7 @@ final class Recorder {
         return OperationRecord.draft(type, clock.millis(), actor, bizType, detail);
     }
 
-    void record(Context ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
+    void record(RoutingContext ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
         recordAll(List.of(draft(ctx, type, bizType, detail)));
     }
 

@@ -1,7 +1,7 @@
 package io.mss.server.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.javalin.http.Context;
+import io.vertx.ext.web.RoutingContext;
 import io.mss.server.auth.TokenVerifier;
 
 import java.util.LinkedHashMap;
@@ -33,7 +33,7 @@ final class TokenRoutes {
         this.wsSecure = wsSecure;
     }
 
-    void mint(Context ctx) {
+    void mint(RoutingContext ctx) {
         JsonBody body = JsonBody.parse(mapper, HttpApi.body(ctx, 16 * 1024), FIELDS);
         String deviceId = body.requiredString("deviceId");
         String userId = body.string("userId");

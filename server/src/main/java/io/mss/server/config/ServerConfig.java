@@ -65,6 +65,16 @@ public final class ServerConfig {
     public int writeBufferLowBytes = 64 * 1024;
     /** Largest HTTP request body the push API reads. */
     public int maxRequestBytes = 64 * 1024;
+    /**
+     * A request body not complete this long after its headers is answered 408 and its connection
+     * closed: a client sending a byte now and then holds no more than its own connection.
+     */
+    public int httpBodyTimeoutMs = 10_000;
+    /**
+     * TLS on the HTTP port (HTTPS, and HTTP/2 by ALPN), with the sync port's certificate
+     * (tls-cert/tls-key, or the one generated in the data dir).
+     */
+    public boolean httpTls = false;
 
     /**
      * A session whose channel stays unwritable (its client does not read) this long is closed
@@ -249,6 +259,7 @@ public final class ServerConfig {
         positive(problems, "max-retention-days", maxRetentionDays);
         positive(problems, "max-oplogs-per-frame", maxOplogsPerFrame);
         positive(problems, "max-request-bytes", maxRequestBytes);
+        positive(problems, "http-body-timeout-ms", httpBodyTimeoutMs);
         positive(problems, "slow-consumer-timeout-seconds", slowConsumerTimeoutSeconds);
         if (maxConnectionsPerIp < 0) {
             problems.add("max-connections-per-ip must be 0 (unlimited) or more");

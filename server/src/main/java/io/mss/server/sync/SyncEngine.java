@@ -174,7 +174,9 @@ public final class SyncEngine implements AutoCloseable {
      * @throws PushRefused when the bizType is unknown, OFFLINE, or does not take this kind of push
      */
     public CompletableFuture<PushOutcome> push(Push push) {
-        BizType bizType = bizTypes.get(push.bizType()).orElseThrow(() -> new PushRefused(404,
+        // from the config cache (kept current by this node's changes, the bus and reconciliation):
+        // no store read per push; only a bizType this node never read is loaded, see knowsBizType
+        BizType bizType = bizType(push.bizType()).orElseThrow(() -> new PushRefused(404,
                 "BIZ_TYPE_NOT_FOUND", "bizType '" + push.bizType() + "' does not exist; create it with POST /api/v1/biz-types"));
         if (!bizType.online()) {
             throw new PushRefused(409, "CONFIG_OFFLINE", "bizType '" + bizType.id()
@@ -230,6 +232,15 @@ public final class SyncEngine implements AutoCloseable {
     /** Registers a listener for acks that move a sync point forward. */
     public void addAckListener(AckListener listener) {
         ackListeners.add(listener);
+    }
+
+    /**
+     * Whether {@link #bizType} (and so {@link #push}) answers for this id from the cache, without
+     * reading the store: callers on an event loop read an unknown id on a worker first.
+     */
+    public boolean knowsBizType(String id) {
+        Optional<BizType> known = configs.get(id);
+        return known != null && known.isPresent();
     }
 
     /** The configuration of a bizType, if it exists, as this node last applied it. */
