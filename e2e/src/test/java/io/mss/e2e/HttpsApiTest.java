@@ -90,7 +90,7 @@ class HttpsApiTest {
         assertThat(server.server.engine().lastId(Scope.user("NEWS", "bob"))).isEqualTo(3);
     }
 
-    private static SSLContext trusting(Path certFile) throws Exception {
+    static SSLContext trusting(Path certFile) throws Exception {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
         try (InputStream pem = Files.newInputStream(certFile)) {

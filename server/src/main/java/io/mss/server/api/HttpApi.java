@@ -92,8 +92,8 @@ public final class HttpApi implements AutoCloseable {
     private volatile Supplier<List<NodeInfo>> nodes = List::of;
     /** Set by {@link #withTokens}; until then {@code POST /api/v1/tokens} answers 503. */
     private volatile TokenRoutes tokenRoutes;
-    /** Set by {@link #withGrpc}: takes the requests whose content-type is {@code application/grpc...}. */
-    private volatile Handler<HttpServerRequest> grpc;
+    /** The gRPC push service: takes the requests whose content-type is {@code application/grpc...}. */
+    private final Handler<HttpServerRequest> grpc;
     private Path tlsCert;
     private Path tlsKey;
     private int port = -1;
@@ -117,6 +117,7 @@ public final class HttpApi implements AutoCloseable {
                 .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)));
         this.bodies = new BodyReader(vertx, config.httpBodyTimeoutMs);
         Recorder recorder = new Recorder(records, mapper, clock);
+        this.grpc = new GrpcPushService(config, engine, apiKeys, rateLimiter, recorder, mapper, clock).server(vertx);
         BizTypeRoutes bizTypeRoutes = new BizTypeRoutes(config, engine, bizTypes, mapper, recorder);
         PushRoutes pushRoutes = new PushRoutes(config, engine, mapper, recorder, clock);
         RecentAcks recentAcks = new RecentAcks();
@@ -226,20 +227,6 @@ public final class HttpApi implements AutoCloseable {
         return this;
     }
 
-    /**
-     * Hands every request whose content-type starts with {@code application/grpc} to this
-     * handler instead of the JSON routes: gRPC on the same port, over h2c or h2.
-     */
-    public HttpApi withGrpc(Handler<HttpServerRequest> handler) {
-        this.grpc = handler;
-        return this;
-    }
-
-    /** The Vert.x instance serving this API, for a handler mounted with {@link #withGrpc}. */
-    public Vertx vertx() {
-        return vertx;
-    }
-
     private void nodes(RoutingContext ctx) {
         List<NodeInfo> list;
         try {
@@ -343,13 +330,10 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void request(HttpServerRequest request) {
-        Handler<HttpServerRequest> grpcHandler = grpc;
-        if (grpcHandler != null) {
-            String type = request.getHeader("content-type");
-            if (type != null && type.startsWith("application/grpc")) {
-                grpcHandler.handle(request);
-                return;
-            }
+        String type = request.getHeader("content-type");
+        if (type != null && type.startsWith("application/grpc")) {
+            grpc.handle(request); // the push API over gRPC (docs/api.md)
+            return;
         }
         if (!BodyReader.framingAccepted(request, mapper)) {
             return; // answered, and the connection closed
