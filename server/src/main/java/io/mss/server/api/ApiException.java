@@ -20,6 +20,16 @@ public final class ApiException extends RuntimeException {
         return resultCode;
     }
 
+    /** The HTTP answer to a push the engine refused: the status is the API's choice, not the engine's. */
+    static ApiException of(io.mss.server.sync.SyncEngine.PushRefused refused) {
+        int status = switch (refused.reason()) {
+            case BIZ_TYPE_NOT_FOUND -> 404;
+            case CONFIG_OFFLINE -> 409;
+            case RANGE_MISMATCH -> 400;
+        };
+        return new ApiException(status, refused.resultCode(), refused.getMessage());
+    }
+
     static ApiException invalid(String message) {
         return new ApiException(400, "INVALID_REQUEST", message);
     }

@@ -381,7 +381,8 @@ public final class GrpcPushService {
         } catch (ApiException e) {
             return CompletableFuture.completedFuture(refused(e.status(), e.resultCode(), e.getMessage()));
         } catch (SyncEngine.PushRefused e) {
-            return CompletableFuture.completedFuture(refused(e.status(), e.resultCode(), e.getMessage()));
+            ApiException answer = ApiException.of(e);
+            return CompletableFuture.completedFuture(refused(answer.status(), answer.resultCode(), answer.getMessage()));
         } catch (StoreException e) {
             log.error("store failure", e);
             return CompletableFuture.completedFuture(refused(503, "STORE_UNAVAILABLE", "not stored: " + e.getMessage()));

@@ -198,7 +198,8 @@ public final class HttpApi implements AutoCloseable {
             error(ctx, e.status(), e.resultCode(), e.getMessage());
         } else if (failure instanceof SyncEngine.PushRefused e) {
             engine.metrics().push(e.resultCode());
-            error(ctx, e.status(), e.resultCode(), e.getMessage());
+            ApiException answer = ApiException.of(e);
+            error(ctx, answer.status(), answer.resultCode(), answer.getMessage());
         } else if (failure instanceof StoreException e) {
             storeFailed(ctx, e);
         } else if (failure instanceof HttpException e) {

@@ -146,24 +146,29 @@ public final class SyncEngine implements AutoCloseable {
     public record PushOutcome(String resultCode, long oplogId, int delivered) {
     }
 
-    /** Why a push was refused before anything was stored. */
+    /**
+     * Why a push was refused before anything was stored. The engine names the reason; how an API
+     * answers it (an HTTP status, a gRPC reply) is the API's business.
+     */
     public static final class PushRefused extends RuntimeException {
         private static final long serialVersionUID = 1L;
-        private final String resultCode;
-        private final int status;
 
-        public PushRefused(int status, String resultCode, String message) {
+        /** The reasons; each name is the resultCode the APIs answer with. */
+        public enum Reason { BIZ_TYPE_NOT_FOUND, CONFIG_OFFLINE, RANGE_MISMATCH }
+
+        private final Reason reason;
+
+        public PushRefused(Reason reason, String message) {
             super(message);
-            this.status = status;
-            this.resultCode = resultCode;
+            this.reason = reason;
+        }
+
+        public Reason reason() {
+            return reason;
         }
 
         public String resultCode() {
-            return resultCode;
-        }
-
-        public int status() {
-            return status;
+            return reason.name();
         }
     }
 
@@ -176,19 +181,19 @@ public final class SyncEngine implements AutoCloseable {
     public CompletableFuture<PushOutcome> push(Push push) {
         // from the config cache (kept current by this node's changes, the bus and reconciliation):
         // no store read per push; only a bizType this node never read is loaded, see knowsBizType
-        BizType bizType = bizType(push.bizType()).orElseThrow(() -> new PushRefused(404,
-                "BIZ_TYPE_NOT_FOUND", "bizType '" + push.bizType() + "' does not exist; create it with POST /api/v1/biz-types"));
+        BizType bizType = bizType(push.bizType()).orElseThrow(() -> new PushRefused(PushRefused.Reason.BIZ_TYPE_NOT_FOUND,
+                "bizType '" + push.bizType() + "' does not exist; create it with POST /api/v1/biz-types"));
         if (!bizType.online()) {
-            throw new PushRefused(409, "CONFIG_OFFLINE", "bizType '" + bizType.id()
+            throw new PushRefused(PushRefused.Reason.CONFIG_OFFLINE, "bizType '" + bizType.id()
                     + "' is OFFLINE; set its status to ONLINE to push again");
         }
         boolean global = push.linkToken() == null;
         if (global && bizType.range() != BizType.Range.GLOBAL) {
-            throw new PushRefused(400, "RANGE_MISMATCH", "bizType '" + bizType.id()
+            throw new PushRefused(PushRefused.Reason.RANGE_MISMATCH, "bizType '" + bizType.id()
                     + "' has range APPOINTED; push to a user or device with POST /api/v1/push");
         }
         if (!global && bizType.range() == BizType.Range.GLOBAL) {
-            throw new PushRefused(400, "RANGE_MISMATCH", "bizType '" + bizType.id()
+            throw new PushRefused(PushRefused.Reason.RANGE_MISMATCH, "bizType '" + bizType.id()
                     + "' has range GLOBAL; push with POST /api/v1/push/global");
         }
         Scope scope = bizType.scopeForLinkToken(push.linkToken());
