@@ -164,7 +164,7 @@ public final class Results {
                     report.append("| ").append(figure.label()).append(" |");
                     for (String t : targets) {
                         Double v = Ratios.figure(run.get(t), figure.path());
-                        report.append(' ').append(v == null ? "–" : format(v))
+                        report.append(' ').append(v == null ? "–" : format(Ratios.value(run.get(t), figure.path())))
                                 .append(v != null && generatorBound(run.get(t), figure) ? " (generator-bound)" : "").append(" |");
                     }
                     Ratios.BestPeer best = Ratios.bestPeer(run, figure.path(), figure.higherIsBetter());

@@ -44,6 +44,7 @@ public final class Fanout implements Scenario {
         m.put("ceiling.serverCpuPercent", null);
         m.put("ceiling.generatorCpuPercent", null);
         m.put("serverRssMB", false);
+        m.put("search", null);
         return m;
     }
 
@@ -64,15 +65,17 @@ public final class Fanout implements Scenario {
         long failed = run.connectAll(ids, Workload.INBOX, 256);
         // the same unmeasured warm-up for every server (a JVM's JIT needs it most), then the search
         int start = run.sizes.fanoutStartRate();
-        step(run, ids, start, run.sizes.stepSeconds(), "warm-up");
+        step(run, ids, start, run.sizes.stepSeconds(), Run.WARM_UP);
         List<Map<String, Object>> steps = new ArrayList<>();
         Map<String, Object> ceiling = null;
         RateSearch search = new RateSearch(start, run.sizes.fanoutMaxRate());
+        StringBuilder tried = new StringBuilder();
         for (OptionalInt rate = search.next(); rate.isPresent(); rate = search.next()) {
             Map<String, Object> step = step(run, ids, rate.getAsInt(), run.sizes.stepSeconds(), "rate " + rate.getAsInt() + "/s");
             steps.add(step);
             boolean passed = (Boolean) step.get("passed");
             search.record(rate.getAsInt(), passed);
+            tried.append(tried.length() == 0 ? "" : " ").append(rate.getAsInt()).append(passed ? "✓" : "✗");
             if (passed && rate.getAsInt() == search.best()) {
                 ceiling = step;
             }
@@ -85,6 +88,7 @@ public final class Fanout implements Scenario {
         // the real ceiling is below the lowest failed rate (at most 1.25× the highest passed), or above the cap
         result.put("lowestFailedRate", search.lowestFailed());
         result.put("capped", search.capped());
+        result.put("search", tried.toString()); // the rates in the order tried, passed or failed
         if (ceiling != null) {
             result.put("ceiling", ceiling);
         }

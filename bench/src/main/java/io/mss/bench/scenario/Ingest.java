@@ -55,7 +55,7 @@ public final class Ingest implements Scenario {
         run.target.prepare(Workload.INBOX, List.of());
         Map<String, Object> result = new LinkedHashMap<>();
         // every server gets the same unmeasured warm-up (the JVM's JIT needs it most)
-        phase(run, ids, 1, run.sizes.ingestConcurrency(), "warm-up", Math.max(1, run.sizes.ingestSeconds() / 3));
+        phase(run, ids, 1, run.sizes.ingestConcurrency(), Run.WARM_UP, Math.max(1, run.sizes.ingestSeconds() / 3));
         CpuUse cpu = run.cpuUse();
         long ackedBefore = run.meter.acked.sum();
         result.put("single", phase(run, ids, 1, run.sizes.ingestConcurrency(), "single",

@@ -33,6 +33,8 @@ public final class Run implements AutoCloseable {
     public final ProcessStats generator = new ProcessStats(ProcessHandle.current().pid());
     /** Device connections that are up and subscribed. */
     public final LongAdder connected = new LongAdder();
+    /** The unmeasured part every scenario with one starts with: its CPU is reported, never flagged. */
+    public static final String WARM_UP = "warm-up";
     private final String label;
     private final AtomicReference<String> phase = new AtomicReference<>("start");
     private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -98,7 +100,7 @@ public final class Run implements AutoCloseable {
     /** The CPU figures of a part since {@code use} began; a generator-bound part is remembered by its name. */
     public Map<String, Object> cpuFigures(CpuUse use, String part) {
         Map<String, Object> m = use.figures();
-        if ((Boolean) m.get("generatorBound")) {
+        if ((Boolean) m.get("generatorBound") && !part.equals(WARM_UP)) {
             String flagged = String.format(java.util.Locale.ROOT, "%s (%.0f %% of %d core(s))", part,
                     (Double) m.get("generatorCpuPercent") / (Integer) m.get("generatorCores"), m.get("generatorCores"));
             synchronized (generatorBound) {
