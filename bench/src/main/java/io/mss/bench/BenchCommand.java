@@ -242,7 +242,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
         List<String> command = new ArrayList<>(List.of("taskset", "-c", Pinning.GENERATOR_CPU,
                 Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> jvmOptions = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+        command.addAll(jvmOptions);
+        if (jvmOptions.stream().noneMatch(o -> o.matches("-XX:\\+Use\\w+GC"))) {
+            // on one CPU the JVM would pick Serial for the generator too; G1, as unpinned, keeps the
+            // generator's own pauses the same in both placements so only the placement differs
+            command.add("-XX:+UseG1GC");
+        }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
