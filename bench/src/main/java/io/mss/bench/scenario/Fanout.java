@@ -92,7 +92,8 @@ public final class Fanout implements Scenario {
         if (ceiling != null) {
             result.put("ceiling", ceiling);
         }
-        int half = Math.max(search.best() / 2, start / 2);
+        // with no passing rate at all, half of the lowest that failed
+        int half = Math.max(1, (search.best() > 0 ? search.best() : search.lowestFailed()) / 2);
         Map<String, Object> halfStep = step(run, ids, half, run.sizes.stepSeconds() * 2, "half rate " + half + "/s");
         long halfReceived = Math.max(1, ((Number) halfStep.get("received")).longValue());
         result.put("halfRate", halfStep);
