@@ -189,7 +189,8 @@ public final class Results {
                         List<Double> values = new ArrayList<>();
                         runs.forEach(run -> add(values, Ratios.figure(run.get(t), figure.path())));
                         Spread spread = Spread.of(values);
-                        report.append(' ').append(spread == null ? "–" : spread.describe(Results::format)).append(" |");
+                        report.append(' ').append(spread == null ? "–" : spread.describe(formatLike(runs, t, figure.path())))
+                                .append(" |");
                     }
                     List<Double> ratios = new ArrayList<>();
                     for (var run : runs) {
@@ -288,7 +289,7 @@ public final class Results {
             report.append("| ").append(target).append(" |");
             for (String key : headline.keySet()) {
                 Spread spread = figures.get(key);
-                report.append(' ').append(spread == null ? "–" : spread.describe(Results::format)).append(" |");
+                report.append(' ').append(spread == null ? "–" : spread.describe(formatLike(runs, target, key))).append(" |");
             }
             report.append('\n');
         });
@@ -328,6 +329,14 @@ public final class Results {
     /** A figure, or null when it was not measured (written as -1, e.g. bytes a client cannot count). */
     private static Double number(Object value) {
         return value instanceof Number n && n.doubleValue() >= 0 ? n.doubleValue() : null;
+    }
+
+    /** Medians of a whole-number figure (a rate, a count) written as whole numbers, like the figure itself. */
+    private static java.util.function.DoubleFunction<String> formatLike(List<Map<String, Map<String, Object>>> runs,
+                                                                        String target, String path) {
+        boolean whole = runs.stream().map(run -> Ratios.value(run.get(target), path)).filter(v -> v != null)
+                .allMatch(v -> v instanceof Integer || v instanceof Long);
+        return whole ? v -> format(Math.round(v)) : Results::format;
     }
 
     private static String format(Object value) {
