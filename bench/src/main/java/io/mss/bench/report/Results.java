@@ -289,7 +289,8 @@ public final class Results {
             report.append("| ").append(target).append(" |");
             for (String key : headline.keySet()) {
                 Spread spread = figures.get(key);
-                report.append(' ').append(spread == null ? "–" : spread.describe(formatLike(runs, target, key))).append(" |");
+                report.append(' ').append(spread == null ? texts(runs, target, key) : spread.describe(formatLike(runs, target, key)))
+                        .append(" |");
             }
             report.append('\n');
         });
@@ -329,6 +330,13 @@ public final class Results {
     /** A figure, or null when it was not measured (written as -1, e.g. bytes a client cannot count). */
     private static Double number(Object value) {
         return value instanceof Number n && n.doubleValue() >= 0 ? n.doubleValue() : null;
+    }
+
+    /** A figure that is text (the fan-out's rates tried) has no median: every run's, in order. */
+    private static String texts(List<Map<String, Map<String, Object>>> runs, String target, String path) {
+        List<String> texts = runs.stream().map(run -> Ratios.value(run.get(target), path))
+                .filter(v -> v instanceof String).map(Object::toString).toList();
+        return texts.isEmpty() ? "–" : String.join(" / ", texts);
     }
 
     /** Medians of a whole-number figure (a rate, a count) written as whole numbers, like the figure itself. */
