@@ -33,6 +33,8 @@ public final class Ingest implements Scenario {
         m.put("single.ackedPerSecond", true);
         m.put("single.p99Ms", false);
         m.put("batch.ackedPerSecond", true);
+        m.put("stream.ackedPerSecond", true);
+        m.put("stream.p99Ms", false);
         m.put("serverCpuPerKMsg", false);
         m.put("generatorCpuPerKMsg", null);
         m.put("single.generatorCpuPercent", null);
@@ -44,7 +46,10 @@ public final class Ingest implements Scenario {
     @Override
     public List<RatioFigure> bestPeerRatios() {
         return List.of(new RatioFigure("ingest, single pushes acked/s", "single.ackedPerSecond", true, "single.generatorBound"),
-                new RatioFigure("ingest, batches: messages acked/s", "batch.ackedPerSecond", true, "batch.generatorBound"));
+                new RatioFigure("ingest, batches: messages acked/s", "batch.ackedPerSecond", true, "batch.generatorBound"),
+                // MSS over its streaming push API (gRPC); the peers' publishes are streamed already
+                new RatioFigure("ingest, streamed single pushes acked/s", "stream.ackedPerSecond", true,
+                        "stream.generatorBound"));
     }
 
     @Override
@@ -62,6 +67,8 @@ public final class Ingest implements Scenario {
                 run.sizes.ingestSeconds()));
         result.put("batch", phase(run, ids, run.sizes.batchSize(), Math.max(2, run.sizes.ingestConcurrency() / 8), "batch",
                 run.sizes.ingestSeconds()));
+        // single pushes again, as many in flight, over the streaming API where the target has one
+        result.put("stream", phase(run, ids, -1, run.sizes.ingestConcurrency(), "stream", run.sizes.ingestSeconds()));
         long acked = Math.max(1, run.meter.acked.sum() - ackedBefore);
         result.put("serverCpuPerKMsg", 1000 * cpu.serverSeconds() / acked);
         result.put("generatorCpuPerKMsg", 1000 * cpu.generatorSeconds() / acked);
@@ -71,7 +78,10 @@ public final class Ingest implements Scenario {
         return result;
     }
 
-    /** {@code workers} loops, each sending one request of {@code perRequest} messages and waiting for its ack. */
+    /**
+     * {@code workers} loops, each sending one request of {@code perRequest} messages and waiting for
+     * its ack; {@code perRequest} -1: one message, over the target's streaming publish API.
+     */
     private static Map<String, Object> phase(Run run, List<String> ids, int perRequest, int workers, String name,
                                              int seconds) throws InterruptedException {
         run.phase(name);
@@ -97,7 +107,7 @@ public final class Ingest implements Scenario {
         }
         m.put("ackedPerSecond", (run.meter.acked.sum() - ackedBefore) / elapsed);
         m.put("inFlightRequests", workers);
-        m.put("messagesPerRequest", perRequest);
+        m.put("messagesPerRequest", Math.abs(perRequest));
         m.putAll(run.cpuFigures(cpu, name));
         return m;
     }
@@ -108,19 +118,22 @@ public final class Ingest implements Scenario {
             done.complete(null);
             return;
         }
-        List<String> targets = new ArrayList<>(perRequest);
-        List<String> payloads = new ArrayList<>(perRequest);
-        for (int i = 0; i < perRequest; i++) {
+        boolean streamed = perRequest < 0;
+        int messages = Math.abs(perRequest);
+        List<String> targets = new ArrayList<>(messages);
+        List<String> payloads = new ArrayList<>(messages);
+        for (int i = 0; i < messages; i++) {
             targets.add(ids.get(ThreadLocalRandom.current().nextInt(ids.size())));
             payloads.add(Meter.payload(run.sizes.payloadChars()));
         }
         long sentAt = System.nanoTime();
-        run.meter.sent.add(perRequest);
-        CompletableFuture<Void> sent = perRequest == 1 ? run.target.publish(targets.get(0), -1, payloads.get(0))
+        run.meter.sent.add(messages);
+        CompletableFuture<Void> sent = streamed ? run.target.publishStreamed(targets.get(0), -1, payloads.get(0))
+                : messages == 1 ? run.target.publish(targets.get(0), -1, payloads.get(0))
                 : run.target.publishBatch(targets, -1, payloads);
         sent.whenComplete((v, e) -> {
             if (e == null) {
-                run.meter.acked.add(perRequest);
+                run.meter.acked.add(messages);
                 synchronized (latency) {
                     latency.recordValue(Math.min((System.nanoTime() - sentAt) / 1000, TimeUnit.SECONDS.toMicros(120)));
                 }

@@ -2,6 +2,7 @@ package io.mss.bench.targets;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mss.bench.client.ClientLoop;
+import io.mss.bench.client.GrpcPushStream;
 import io.mss.bench.client.HttpPushClient;
 import io.mss.bench.client.MssDevices;
 import io.mss.server.auth.TokenVerifier;
@@ -52,6 +53,8 @@ public final class MssTarget implements Target {
     private final String clusterName;
     private final List<ServerProcess> nodes = new ArrayList<>();
     private final List<HttpPushClient> http = new ArrayList<>();
+    /** One gRPC push stream per node, on its HTTP port (h2c). */
+    private final List<GrpcPushStream> streams = new ArrayList<>();
     private final List<MssDevices> devicesByNode = new ArrayList<>();
     private final Map<String, MssDevices> deviceNode = new ConcurrentHashMap<>();
     private final AtomicInteger nextNode = new AtomicInteger();
@@ -149,6 +152,7 @@ public final class MssTarget implements Target {
             node.awaitPort(syncPort, 60_000);
             http.add(new HttpPushClient(httpLoop, new InetSocketAddress("127.0.0.1", httpPort), apiKey,
                     Math.max(1, PUSH_CONNECTIONS / nodeCount)));
+            streams.add(new GrpcPushStream("127.0.0.1", httpPort, apiKey));
             devicesByNode.add(new MssDevices(loop, tls.cert(), new InetSocketAddress("127.0.0.1", syncPort),
                     id -> tokens.mint(id, null, 86_400)));
         }
@@ -233,6 +237,12 @@ public final class MssTarget implements Target {
     }
 
     @Override
+    public CompletableFuture<Void> publishStreamed(String deviceId, int topic, String payload) {
+        GrpcPushStream stream = streams.get(Math.floorMod(nextNode.getAndIncrement(), streams.size()));
+        return stream.push(topic < 0 ? INBOX : topic(topic), deviceId, payload);
+    }
+
+    @Override
     public CompletableFuture<Void> broadcast(String payload) {
         return send("/api/v1/push/global", Map.of("bizType", GLOBAL, "payload", payload));
     }
@@ -268,6 +278,7 @@ public final class MssTarget implements Target {
             loop.close();
         }
         http.forEach(HttpPushClient::close);
+        streams.forEach(GrpcPushStream::close);
         if (httpLoop != null) {
             httpLoop.close();
         }

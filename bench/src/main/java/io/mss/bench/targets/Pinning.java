@@ -1,5 +1,7 @@
 package io.mss.bench.targets;
 
+import io.mss.cli.ServerJvmOptions;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +54,12 @@ public final class Pinning {
      * JVM options of the MSS server. Pinned, the JVM sees one CPU (taskset), and a JVM on one CPU picks
      * the Serial collector by itself; both are written out so the report and the command say so, and a
      * JVM that reads its CPU count elsewhere (a container's quota) still sizes its GC and pools for one.
+     * Not pinned: the options the launchers start a server with ({@link ServerJvmOptions}), so the
+     * benchmark measures what ships.
      */
     public List<String> mssJvmOptions() {
-        return pinned ? List.of("-XX:ActiveProcessorCount=1", "-XX:+UseSerialGC") : List.of();
+        return pinned ? List.of("-XX:ActiveProcessorCount=1", "-XX:+UseSerialGC")
+                : List.of(ServerJvmOptions.DEFAULT.split(" "));
     }
 
     /** What the report's header says. */

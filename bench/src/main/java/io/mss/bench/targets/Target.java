@@ -50,6 +50,15 @@ public interface Target extends AutoCloseable {
         return CompletableFuture.allOf(all);
     }
 
+    /**
+     * One message, over the system's streaming publish API where it has one beside its plain one
+     * (MSS: the gRPC {@code PushStream}). The peers' publishes already share one pipelined
+     * connection, so for them this is {@link #publish}.
+     */
+    default CompletableFuture<Void> publishStreamed(String deviceId, int topic, String payload) {
+        return publish(deviceId, topic, payload);
+    }
+
     /** One message to every device of a {@link Workload#BROADCAST}. */
     CompletableFuture<Void> broadcast(String payload);
 
