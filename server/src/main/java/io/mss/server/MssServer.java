@@ -22,6 +22,7 @@ import io.mss.server.store.postgres.PostgresStore;
 import io.mss.server.webhook.ReceiptWebhook;
 import io.mss.server.store.rocksdb.RocksDbStore;
 import io.mss.server.sync.BatchingSyncPointWriter;
+import io.mss.server.sync.StoreReader;
 import io.mss.server.sync.SyncEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -146,6 +147,11 @@ public final class MssServer implements AutoCloseable {
             recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, syncPoints, bizTypes, clock, config.maxOplogsPerFrame,
                     config.maxFrameBytes);
+            if (postgres != null) {
+                // a PostgreSQL read waits for the network: sessions read on threads of their own,
+                // as many as the pool has reader connections (more would only queue there)
+                engine.useReader(StoreReader.pooled(config.postgresPoolSize - 1, 4096));
+            }
             engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
             store.meterInto(engine.metrics().bindJvmAndNetty());
             engine.metrics().connections(engine::sessionCount);
