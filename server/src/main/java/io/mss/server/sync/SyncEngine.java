@@ -287,7 +287,7 @@ public final class SyncEngine implements AutoCloseable {
     public void useBus(ClusterBus bus) {
         this.bus = bus;
         dispatcher.expectRemoteCommits();
-        bus.onAdvanced(dispatcher::advanced);
+        bus.onAdvanced(dispatcher::announced);
         bus.onConfigChanged(this::remoteConfigChange);
     }
 
