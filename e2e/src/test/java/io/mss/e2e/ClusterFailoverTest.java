@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -164,6 +165,13 @@ class ClusterFailoverTest {
                         + " (summed over the nodes)%n", round,
                 load.cluster.metricSum("mss_store_failovers_total") - failoversBefore,
                 load.cluster.metricSum("mss_store_reconnects_total") - reconnectsBefore);
+        // 0 lost in this round: everything acknowledged so far reaches every device, while pushes go on
+        Map<String, Set<Long>> upTo = load.cluster.checker.acknowledgedSoFar();
+        await().atMost(Duration.ofSeconds(60)).until(() -> load.scopesByDevice.entrySet().stream().allMatch(e ->
+                e.getValue().stream().allMatch(scope -> load.cluster.checker.caughtUp(e.getKey(), scope, upTo))));
+        DeliveryChecker.Report report = load.cluster.checker.check(load.scopesByDevice, upTo);
+        System.out.printf("postgres failover %d: %s%n", round, report);
+        assertThat(report.clean()).as("round %d: %s", round, report).isTrue();
         ha.restart(primary); // comes back as the standby of the new primary
     }
 
