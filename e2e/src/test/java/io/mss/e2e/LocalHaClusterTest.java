@@ -30,8 +30,8 @@ class LocalHaClusterTest {
     private static final Path ROOT = Path.of(System.getProperty("mss.root", "..")).toAbsolutePath().normalize();
     private static final List<String> PARTS = List.of("etcd", "pg1", "pg2", "redis1", "redis2", "sentinel1",
             "sentinel2", "sentinel3", "mss1", "mss2", "mss3");
-    /** The script's layout from a port base: the MSS nodes' sync ports at +11..13, HTTP at +14..16. */
-    private static final int PORTS = 17;
+    /** The script's layout from a port base: the MSS nodes' sync ports at +11..13, HTTP at +14..16, WebSocket at +17..19. */
+    private static final int PORTS = 20;
 
     @Test
     void upStartsEveryPartAndDownStopsExactlyThose() throws Exception {
@@ -108,6 +108,9 @@ class LocalHaClusterTest {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(started2)
                     .as("processes up started, still alive after down").noneMatch(ProcessHandle::isAlive));
             assertThat(status(env, dir)).as("status after down").isEmpty();
+        } catch (Exception | AssertionError e) {
+            printLogs(dir.resolve("logs"));
+            throw e;
         } finally {
             for (Device device : devices) {
                 device.close();
@@ -119,7 +122,21 @@ class LocalHaClusterTest {
         }
     }
 
-    /** A base whose 17 ports are free now, away from the standard ones and the ephemeral range. */
+    /** What the parts logged, for a failure's report (the work directory goes with the test). */
+    private static void printLogs(Path logs) throws IOException {
+        if (!Files.isDirectory(logs)) {
+            return;
+        }
+        try (var files = Files.list(logs)) {
+            for (Path log : (Iterable<Path>) files.sorted()::iterator) {
+                List<String> lines = Files.readAllLines(log, java.nio.charset.StandardCharsets.ISO_8859_1);
+                System.out.printf("---- %s (last 40 lines)%n%s%n", log.getFileName(),
+                        String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size())));
+            }
+        }
+    }
+
+    /** A base whose 20 ports are free now, away from the standard ones and the ephemeral range. */
     private static int freePortBase() {
         for (int attempt = 0; attempt < 50; attempt++) {
             int base = ThreadLocalRandom.current().nextInt(20_000, 30_000);
@@ -135,7 +152,7 @@ class LocalHaClusterTest {
                 return base;
             }
         }
-        throw new IllegalStateException("no 17 free ports in a row between 20000 and 30000");
+        throw new IllegalStateException("no " + PORTS + " free ports in a row between 20000 and 30000");
     }
 
     /** The ports in the output of {@code up} (host:port, :port). */

@@ -135,7 +135,9 @@ public final class RedisBus implements ClusterBus {
             bus.announce();
             bus.announcer.scheduleWithFixedDelay(bus::announce, heartbeat.toMillis(), heartbeat.toMillis(),
                     TimeUnit.MILLISECONDS);
-            log.info("Redis bus at {}: node {}, channel {}", uri.getHost() + ":" + uri.getPort(), nodeId, bus.channel);
+            log.info("Redis bus at {}: node {}, channel {}", uri.getSentinels().isEmpty() ? uri.getHost() + ":" + uri.getPort()
+                    : "master " + uri.getSentinelMasterId() + " of sentinels " + uri.getSentinels().stream()
+                    .map(sentinel -> sentinel.getHost() + ":" + sentinel.getPort()).toList(), nodeId, bus.channel);
             return bus;
         } catch (RuntimeException e) {
             if (bus != null) {
