@@ -33,7 +33,7 @@ final class ReadAhead {
     private record Fetched(long afterId, long knownHeadAtRead, int limit, List<Oplog> oplogs) {
     }
 
-    private record Wanted(Session.Cursor cursor, long afterId, long knownHead) {
+    private record Wanted(Session.Cursor cursor, long afterId, long knownHead, int generation) {
     }
 
     private final StoreReader reader;
@@ -42,6 +42,8 @@ final class ReadAhead {
     private final int limit;
     private final Map<Session.Cursor, Fetched> fetched = new HashMap<>();
     private final Set<Session.Cursor> wanted = new LinkedHashSet<>();
+    /** Bumped when a cursor starts over: a read that was out for it then answers for a position it left. */
+    private final Map<Session.Cursor, Integer> generations = new HashMap<>();
     private boolean reading;
 
     ReadAhead(StoreReader reader, OplogStore oplogs, EventLoop loop, int limit) {
@@ -87,6 +89,7 @@ final class ReadAhead {
     /** The cursor starts over (another timeline): what was read for it is of no use. */
     void forget(Session.Cursor cursor) {
         fetched.remove(cursor);
+        generations.merge(cursor, 1, Integer::sum);
     }
 
     /** Reads what {@link #take} could not answer, then runs {@code drain} on the event loop. */
@@ -97,7 +100,7 @@ final class ReadAhead {
         }
         List<Wanted> requests = new ArrayList<>(wanted.size());
         for (Session.Cursor cursor : wanted) {
-            requests.add(new Wanted(cursor, cursor.sentUpTo, cursor.knownHead));
+            requests.add(new Wanted(cursor, cursor.sentUpTo, cursor.knownHead, generations.getOrDefault(cursor, 0)));
         }
         wanted.clear();
         reading = true;
@@ -116,7 +119,11 @@ final class ReadAhead {
                 return;
             }
             for (int i = 0; i < requests.size(); i++) {
-                fetched.put(requests.get(i).cursor(), results.get(i));
+                Wanted request = requests.get(i);
+                // what was read for a position the cursor left since (another timeline, perhaps) is not used
+                if (generations.getOrDefault(request.cursor(), 0) == request.generation()) {
+                    fetched.put(request.cursor(), results.get(i));
+                }
             }
             drain.run();
         });

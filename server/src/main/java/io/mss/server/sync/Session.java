@@ -88,8 +88,8 @@ public final class Session {
     private boolean catchingUp = true;
     /** The heads of the handshake's cursors are in: before that the catch-up has not begun. */
     private boolean started;
-    /** Acks for cursors whose heads are being read: taken once they are in. */
-    private final List<SyncPoint> acksBeforeStart = new ArrayList<>();
+    /** Acks for cursors whose heads are being read, the latest per bizType (acks are cumulative): taken once they are in. */
+    private final Map<String, SyncPoint> acksBeforeStart = new LinkedHashMap<>();
     /** The drain's store reads; off the event loop on a remote store. */
     private final ReadAhead readAhead;
     private boolean closed;
@@ -210,7 +210,7 @@ public final class Session {
                 }
             }
             if (!acksBeforeStart.isEmpty()) {
-                Ack held = Ack.newBuilder().addAllSyncPoints(acksBeforeStart).build();
+                Ack held = Ack.newBuilder().addAllSyncPoints(acksBeforeStart.values()).build();
                 acksBeforeStart.clear();
                 onAck(held);
             }
@@ -270,8 +270,12 @@ public final class Session {
         byScope.put(scope, cursor);
         startCursors(List.of(cursor)).whenComplete((done, error) -> {
             if (error != null) {
-                // the reconciliation's next wake-up finds the head again
-                log.warn("session {} could not read the head of {}: {}", sessionId, scope, error.toString());
+                log.warn("session {} could not read the head of {}: {}; it reads it from the next connection",
+                        sessionId, scope, error.toString());
+                if (cursors.remove(bizType.id(), cursor)) {
+                    byScope.remove(scope);
+                    engine.unsubscribe(scope, this);
+                }
                 return;
             }
             drain();
@@ -657,7 +661,7 @@ public final class Session {
             }
             if (cursor.starting) {
                 if (!closed) {
-                    acksBeforeStart.add(point);
+                    acksBeforeStart.put(point.getBizType(), point);
                 }
                 continue;
             }
