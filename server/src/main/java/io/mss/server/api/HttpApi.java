@@ -117,7 +117,7 @@ public final class HttpApi implements AutoCloseable {
                 .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)));
         this.bodies = new BodyReader(vertx, config.httpBodyTimeoutMs);
         Recorder recorder = new Recorder(records, mapper, clock);
-        this.grpc = new GrpcPushService(config, engine, apiKeys, rateLimiter, recorder, mapper, clock).server(vertx);
+        this.grpc = new GrpcPushService(config, engine, apiKeys, rateLimiter, recorder, mapper, clock).handler(vertx);
         BizTypeRoutes bizTypeRoutes = new BizTypeRoutes(config, engine, bizTypes, mapper, recorder);
         PushRoutes pushRoutes = new PushRoutes(config, engine, mapper, recorder, clock);
         RecentAcks recentAcks = new RecentAcks();
@@ -331,9 +331,8 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void request(HttpServerRequest request) {
-        String type = request.getHeader("content-type");
-        if (type != null && type.startsWith("application/grpc")) {
-            grpc.handle(request); // the push API over gRPC (docs/api.md)
+        if (GrpcPushService.isFor(request)) {
+            grpc.handle(request); // the push API over gRPC (docs/api.md); everything else is JSON
             return;
         }
         if (!BodyReader.framingAccepted(request, mapper)) {

@@ -91,7 +91,7 @@ class GrpcPushServiceTest {
                 new Recorder(RecordStore.discarding(), mapper, Clock.systemUTC()), mapper, Clock.systemUTC());
         vertx = Vertx.vertx();
         HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
-                .requestHandler(service.server(vertx));
+                .requestHandler(service.handler(vertx));
         port = server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)
                 .actualPort();
         channel = Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build();
@@ -285,6 +285,116 @@ class GrpcPushServiceTest {
             assertThat(stored).extracting(Oplog::payload).as("user-%d: stored once each, in order", user)
                     .containsExactlyElementsOf(expected);
         }
+    }
+
+    @Test
+    void aUnaryCallWithTwoMessagesIsRefused() throws Exception {
+        MethodDescriptor<PushRequest, PushReply> twice = PUSH.toBuilder()
+                .setType(MethodDescriptor.MethodType.CLIENT_STREAMING).build();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        StreamObserver<PushRequest> requests = ClientCalls.asyncClientStreamingCall(
+                authorized.newCall(twice, CallOptions.DEFAULT), observer(new ArrayList<>(), failed, done));
+        PushRequest push = PushRequest.newBuilder().setBizType("CHAT").setLinkToken("alice").setPayload("x").build();
+        requests.onNext(push);
+        requests.onNext(push);
+        requests.onCompleted();
+        assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+        // the first was pushed (or is on its way); the call as a whole is refused
+        assertThat(failed.get()).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getDescription()).startsWith("INVALID_REQUEST: "));
+    }
+
+    @Test
+    void aFieldTheProtoDoesNotDefineIsRefusedNotDropped() {
+        PushRequest withUnknown = PushRequest.newBuilder().setBizType("CHAT").setLinkToken("alice").setPayload("x")
+                .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder().addField(99,
+                        com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build()).build();
+
+        PushReply reply = ClientCalls.blockingUnaryCall(authorized, PUSH, CallOptions.DEFAULT, withUnknown);
+
+        assertRefused(reply, 400, "INVALID_REQUEST");
+        assertThat(reply.getMessage()).contains("99");
+        assertThat(store.read(Scope.user("CHAT", "alice"), 0, 10)).isEmpty();
+    }
+
+    @Test
+    void aPushMessageAboveTheRequestLimitIsRefusedAsTooLarge() {
+        PushRequest huge = PushRequest.newBuilder().setBizType("CHAT").setLinkToken("alice")
+                .setPayload("x".repeat(new ServerConfig().maxRequestBytes + 1)).build();
+
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(authorized, PUSH, CallOptions.DEFAULT, huge))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                    assertThat(e.getStatus().getDescription()).startsWith("REQUEST_TOO_LARGE: ");
+                });
+        assertThat(store.read(Scope.user("CHAT", "alice"), 0, 10)).isEmpty();
+    }
+
+    @Test
+    void anUnreadableMessageInAStreamEndsItAfterEveryEarlierPushIsAnswered() throws Exception {
+        MethodDescriptor<byte[], PushReply> raw = PUSH_STREAM.toBuilder(rawBytes(),
+                ProtoUtils.marshaller(PushReply.getDefaultInstance())).build();
+        List<PushReply> replies = new ArrayList<>();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        StreamObserver<byte[]> requests = ClientCalls.asyncBidiStreamingCall(authorized.newCall(raw, CallOptions.DEFAULT),
+                observer(replies, failed, done));
+        for (int i = 0; i < 3; i++) {
+            requests.onNext(PushRequest.newBuilder().setBizType("CHAT").setLinkToken("alice").setPayload("m" + i)
+                    .build().toByteArray());
+        }
+        requests.onNext(new byte[]{0x1A, 2, (byte) 0xC3, 0x28}); // payload: not UTF-8
+        requests.onNext(PushRequest.newBuilder().setBizType("CHAT").setLinkToken("alice").setPayload("after")
+                .build().toByteArray());
+        requests.onCompleted();
+        assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+
+        synchronized (replies) {
+            assertThat(replies).extracting(PushReply::getResultCode).containsExactly("OK", "OK", "OK");
+        }
+        assertThat(failed.get()).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).startsWith("INVALID_ENCODING: ");
+        });
+        assertThat(store.read(Scope.user("CHAT", "alice"), 0, 10)).extracting(Oplog::payload)
+                .as("what followed the unreadable message is not read").containsExactly("m0", "m1", "m2");
+    }
+
+    private static <T> StreamObserver<T> observer(List<T> into, AtomicReference<Throwable> failed, CountDownLatch done) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(T value) {
+                synchronized (into) {
+                    into.add(value);
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                failed.set(t);
+                done.countDown();
+            }
+
+            @Override
+            public void onCompleted() {
+                done.countDown();
+            }
+        };
+    }
+
+    private static MethodDescriptor.Marshaller<byte[]> rawBytes() {
+        return new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(byte[] value) {
+                return new ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(InputStream stream) {
+                throw new UnsupportedOperationException();
+            }
+        };
     }
 
     private PushReply push(MethodDescriptor<PushRequest, PushReply> method, PushRequest.Builder request) {
