@@ -59,6 +59,15 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
     private boolean upgraded;
     private boolean refused;
     private boolean closeSent;
+    /**
+     * After our Close frame, how long the client has to answer with its own before the TCP
+     * connection is closed anyway (RFC 6455 7.1.1: the server closes TCP after the close
+     * handshake). Closing at once, while the client is still sending (a message over the cap),
+     * makes the kernel reset the connection, and the client loses the Error and Close it had
+     * not read yet.
+     */
+    static final long CLOSE_LINGER_MS = 2_000;
+    private io.netty.util.concurrent.ScheduledFuture<?> linger;
 
     WebSocketFrameAdapter(GatewayContext gateway, WebSocketOrigins origins) {
         this.gateway = gateway;
@@ -96,6 +105,10 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closeSent && !(msg instanceof CloseWebSocketFrame)) {
+            ReferenceCountUtil.release(msg); // closing: only the client's Close still matters
+            return;
+        }
         if (refused) {
             ReferenceCountUtil.release(msg);
             return;
@@ -179,6 +192,20 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
             } else {
                 sendClose(ctx, ERROR_CLOSE_BASE + code.getNumber(), code.name());
             }
+            // wait for the client's Close (Netty's protocol handler closes the channel on it), or
+            // the linger; what it still sends meanwhile is read and dropped
+            ctx.channel().config().setAutoRead(true);
+            linger = ctx.executor().schedule(() -> {
+                ctx.close(promise);
+            }, CLOSE_LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            ctx.channel().closeFuture().addListener(f -> {
+                linger.cancel(false);
+                promise.trySuccess();
+            });
+            return;
+        }
+        if (linger != null) {
+            linger.cancel(false); // closed again while lingering: now
         }
         ctx.close(promise);
     }
