@@ -13,7 +13,8 @@ import java.util.List;
 
 /**
  * Writes operation records for requests that succeeded. A record that cannot be written is a
- * WARN, never a failed request: the change it describes already happened.
+ * WARN, never a failed request: the change it describes already happened. Pushes record on the
+ * event loop: PostgreSQL's {@code appendLater} only queues, RocksDB's is an unsynced memtable write.
  */
 final class Recorder {
     private static final Logger log = LoggerFactory.getLogger(Recorder.class);
