@@ -35,7 +35,7 @@ final class Recorder {
 
     /** @param ctx the request: its API key's id is the record's actor */
     OperationRecord draft(RoutingContext ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
-        return OperationRecord.draft(type, clock.millis(), HttpApi.actor(ctx), bizType, detail);
+        return OperationRecord.draft(type, clock.millis(), ApiAccess.actor(ctx), bizType, detail);
     }
 
     void record(RoutingContext ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
