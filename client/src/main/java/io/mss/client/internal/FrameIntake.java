@@ -1,0 +1,403 @@
+package io.mss.client.internal;
+
+import io.mss.client.FullUpdate;
+import io.mss.client.MessageCallback;
+import io.mss.client.Scope;
+import io.mss.client.SyncMessage;
+import io.mss.client.internal.proto.BizBatch;
+import io.mss.client.internal.proto.Command;
+import io.mss.client.internal.proto.CommandType;
+import io.mss.client.internal.proto.Oplog;
+import io.mss.client.internal.proto.ServerFrame;
+import io.mss.client.internal.proto.SyncData;
+import io.mss.protocol.ProtocolVersion;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Takes the server's frames off the current connection: SyncData into the inbox (one write and
+ * one fsync for the frames taken together), then their sync points to the {@link AckFlusher} and
+ * their scopes to the {@link DeliveryPump}; FULL_UPDATE commands and timeline restarts; the rest
+ * to whom it concerns. Stops taking SyncData while the app is {@link #MAX_UNDELIVERED} messages
+ * behind: the reader's small queue fills, the reader stops reading, and TCP slows the server.
+ * State thread only.
+ */
+final class FrameIntake implements ConnectionManager.Session {
+    /** Stored messages waiting for a registered callback above which frames wait; taking resumes below half. */
+    static final int MAX_UNDELIVERED = 2_000;
+
+    private static final Logger LOG = Logger.getLogger("io.mss.client");
+
+    private final StateLoop loop;
+    private final Inbox inbox;
+    private final SyncPointStore store;
+    private final Map<String, MessageCallback> callbacks;
+    private final UserSwitch users;
+    private final BooleanSupplier closing;
+    private ConnectionManager connections;
+    private AckFlusher acks;
+    private DeliveryPump pump;
+    private UpstreamRequests upstream;
+    /** The last FULL_UPDATE of each bizType without a callback, delivered on registration. */
+    private final Map<String, FullUpdate> pendingFullUpdates = new LinkedHashMap<>();
+    /** Frames of the current connection wait until the app catches up. */
+    private boolean paused;
+
+    FrameIntake(StateLoop loop, Inbox inbox, SyncPointStore store, Map<String, MessageCallback> callbacks,
+                UserSwitch users, BooleanSupplier closing) {
+        this.loop = loop;
+        this.inbox = inbox;
+        this.store = store;
+        this.callbacks = callbacks;
+        this.users = users;
+        this.closing = closing;
+    }
+
+    /** The pieces this one hands to; they are built with this one, hence not in the constructor. */
+    void wire(ConnectionManager connections, AckFlusher acks, DeliveryPump pump, UpstreamRequests upstream) {
+        this.connections = connections;
+        this.acks = acks;
+        this.pump = pump;
+        this.upstream = upstream;
+    }
+
+    @Override
+    public void hello(Connection c, io.mss.client.internal.proto.Hello.Builder hello) {
+        hello.addAllBizTypes(callbacks.keySet()).setSessionId(c.userId == null ? "" : users.sessionId());
+        // with epochs even before the server chose a version: a version 1 server ignores the field,
+        // and epochs are only stored once a version 2 server sent them. Each sync point is the high
+        // of an fsync'd inbox record already.
+        for (Map.Entry<ScopeKey, Long> e : store.forSession(callbacks.keySet(), c.userId).entrySet()) {
+            hello.addSyncPoints(Wire.syncPoint(e.getKey(), e.getValue(), store.epoch(e.getKey())));
+        }
+        acks.helloSent();
+    }
+
+    @Override
+    public void welcomed(Connection c) {
+        if (acks.hasUnsent()) {
+            acks.flush();
+        }
+        // unanswered upstream messages, again with their ids: the server answers a repeat once
+        upstream.resend(c, () -> connections.current() == c);
+    }
+
+    @Override
+    public void ended(Connection c) {
+        paused = false;
+    }
+
+    @Override
+    public void framesQueued(Connection c) {
+        loop.checkThread();
+        while (c == connections.current()) {
+            ServerFrame frame = c.inbound.peek();
+            if (frame == null) {
+                return;
+            }
+            if (frame.hasSyncData() && c.welcomed) {
+                int undelivered = undelivered();
+                if (undelivered >= MAX_UNDELIVERED) {
+                    paused = true;
+                    return;
+                }
+                syncData(c, takeSyncData(c, undelivered));
+                continue;
+            }
+            c.inbound.poll();
+            received(c, frame);
+        }
+    }
+
+    /** As many SyncData frames at the head of the queue as the undelivered budget allows. */
+    private static List<SyncData> takeSyncData(Connection c, int undelivered) {
+        List<SyncData> frames = new ArrayList<>(Connection.INBOUND_FRAMES);
+        int taken = undelivered;
+        ServerFrame frame;
+        while (taken < MAX_UNDELIVERED && (frame = c.inbound.peek()) != null && frame.hasSyncData()) {
+            c.inbound.poll();
+            frames.add(frame.getSyncData());
+            for (BizBatch batch : frame.getSyncData().getBatchesList()) {
+                taken += batch.getOplogsCount();
+            }
+        }
+        return frames;
+    }
+
+    /** Messages left the inbox or became deliverable elsewhere: take frames again once the app caught up. */
+    void resume() {
+        if (paused && undelivered() < MAX_UNDELIVERED / 2) {
+            paused = false;
+            Connection c = connections.current();
+            if (c != null) {
+                framesQueued(c);
+            }
+        }
+    }
+
+    /** Stored messages that a registered callback of the signed-in user is still to get. */
+    private int undelivered() {
+        String user = users.userId();
+        return inbox.pendingCount(key -> callbacks.containsKey(key.bizType()) && key.visibleTo(user));
+    }
+
+    private void received(Connection c, ServerFrame frame) {
+        switch (frame.getKindCase()) {
+            case WELCOME:
+                connections.welcomed(c, frame.getWelcome());
+                break;
+            case SYNC_DATA:
+                // taken in framesQueued once welcomed
+                connections.lost(c, "protocol violation: SyncData before Welcome", false);
+                break;
+            case COMMAND:
+                command(c, frame.getCommand());
+                break;
+            case UPSTREAM_RESULT:
+                upstream.answered(frame.getUpstreamResult());
+                break;
+            case ERROR:
+                io.mss.client.internal.proto.Error error = frame.getError();
+                connections.refused(c, "server error " + error.getCode()
+                                + (error.getMessage().isEmpty() ? "" : ": " + error.getMessage()), error.getRetry(),
+                        error.getCode().name());
+                break;
+            case PONG:
+                // a sign of life; the connection thread's read timeout already counted it
+                break;
+            default:
+                if (LOG.isLoggable(Level.FINE)) {
+                    LOG.fine("ignoring a frame this client does not know: " + frame.getKindCase());
+                }
+                break;
+        }
+    }
+
+    /**
+     * Stores the new oplogs in the inbox (fsync), raises their sync points, and queues the flush
+     * that acks the server. Dispatch starts from the inbox. Ephemeral batches bypass all of that;
+     * a durable batch of another timeline than the stored sync point's restarts its scope first.
+     */
+    private void syncData(Connection c, List<SyncData> frames) {
+        boolean epochs = c.version >= ProtocolVersion.EPOCHS;
+        List<SyncMessage> incoming = new ArrayList<>();
+        Set<ScopeKey> stored = new LinkedHashSet<>();
+        for (SyncData data : frames) {
+            for (BizBatch batch : data.getBatchesList()) {
+                String bizType = batch.getBizType();
+                Scope scope = Wire.toScope(batch.getScope());
+                if (scope == null || (scope == Scope.USER && c.sessionUserId == null)) {
+                    LOG.warning("ignoring a batch of " + bizType + " with scope " + batch.getScope()
+                            + (scope == null ? ", unknown" : " in an anonymous session"));
+                    continue;
+                }
+                ScopeKey key = new ScopeKey(bizType, scope, scope == Scope.USER ? c.sessionUserId : "");
+                if (epochs && batch.getEphemeral()) {
+                    dispatchEphemeral(c, key, batch);
+                    continue;
+                }
+                long epoch = epochs ? batch.getEpoch() : 0;
+                if (isOtherTimeline(key, epoch)) {
+                    // a correct server sends FULL_UPDATE first; without it, the batch still proves that
+                    // our position is on a timeline the server no longer serves
+                    String detail = "a batch of epoch " + epoch + " while the sync point is on epoch "
+                            + storedEpoch(key);
+                    if (!storeIncoming(c, incoming, stored) || !restartScope(c, key, epoch, detail)) {
+                        return;
+                    }
+                    incoming.clear();
+                    signalFullUpdate(new FullUpdate(bizType, scope, epoch, true, detail));
+                }
+                for (Oplog oplog : batch.getOplogsList()) {
+                    incoming.add(SyncMessage.builder().bizType(bizType).scope(scope).id(oplog.getId()).epoch(epoch)
+                            .payload(oplog.getPayload()).createdAt(oplog.getCreatedAt()).userId(c.sessionUserId)
+                            .build());
+                }
+            }
+        }
+        if (!storeIncoming(c, incoming, stored)) {
+            return;
+        }
+        for (ScopeKey key : stored) {
+            if (store.put(key, inbox.epoch(key), inbox.high(key))) {
+                // the inbox's fsync was the one durable write; the Ack can go out now
+                acks.moved(key);
+            }
+        }
+        if (!stored.isEmpty()) {
+            acks.queueFlush();
+            for (ScopeKey key : stored) {
+                pump.pump(key);
+            }
+        }
+    }
+
+    /**
+     * @return false when the inbox could not take them: not stored, not acked, and the connection
+     *     is dropped so that a new one gets them again from the sync points
+     */
+    private boolean storeIncoming(Connection c, List<SyncMessage> incoming, Set<ScopeKey> stored) {
+        if (incoming.isEmpty()) {
+            return true;
+        }
+        try {
+            stored.addAll(inbox.store(incoming));
+            return true;
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write " + incoming.size() + " messages to the inbox", e);
+            connections.lost(c, "cannot write the inbox: " + e, false);
+            return false;
+        }
+    }
+
+    private long storedEpoch(ScopeKey key) {
+        long epoch = store.epoch(key);
+        return epoch != 0 ? epoch : inbox.epoch(key);
+    }
+
+    /** Whether {@code epoch} is known and differs from a known epoch of the stored position. */
+    private boolean isOtherTimeline(ScopeKey key, long epoch) {
+        long stored = store.epoch(key);
+        long inInbox = inbox.epoch(key);
+        return epoch != 0 && ((stored != 0 && stored != epoch) || (inInbox != 0 && inInbox != epoch));
+    }
+
+    /**
+     * A push of a non-persistent bizType: straight to the callback, in order with what is queued
+     * there. Never in the inbox, never a sync point, never acked, never retried.
+     */
+    private void dispatchEphemeral(Connection c, ScopeKey key, BizBatch batch) {
+        MessageCallback callback = callbacks.get(key.bizType());
+        if (callback == null) {
+            LOG.fine("no callback for ephemeral messages; they are not kept");
+            return;
+        }
+        for (Oplog oplog : batch.getOplogsList()) {
+            SyncMessage m = SyncMessage.builder().bizType(key.bizType()).scope(key.scope()).id(oplog.getId())
+                    .ephemeral(true).payload(oplog.getPayload()).createdAt(oplog.getCreatedAt())
+                    .userId(c.sessionUserId).build();
+            loop.dispatch(() -> {
+                // the same checks as a stored message's attempt, right before the app sees it
+                if (closing.getAsBoolean() || !users.visibleToApp(key)) {
+                    return;
+                }
+                try {
+                    callback.onMessage(m);
+                } catch (Throwable t) {
+                    LOG.log(Level.WARNING, "callback for ephemeral " + m + " threw; it is not retried", t);
+                }
+            });
+        }
+    }
+
+    /**
+     * Starts a scope over on timeline {@code epoch}: the attempt with the callback and any retry
+     * of it end, the undispatched messages are dropped from the inbox (fsync'd), and the sync
+     * point becomes {@code (epoch, 0)}. The caller queues the app's onFullUpdate behind it.
+     *
+     * @return false when the inbox could not record it; the connection is dropped then, and the
+     *     next Hello, still on the old position, makes the server say FULL_UPDATE again
+     */
+    private boolean restartScope(Connection c, ScopeKey key, long epoch, String detail) {
+        try {
+            List<SyncMessage> dropped = inbox.restart(key, epoch);
+            LOG.info("restarting " + key + " on epoch " + epoch + " (" + detail + "); dropped " + dropped.size()
+                    + " undispatched messages of the old timeline");
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot restart " + key + " in the inbox", e);
+            connections.lost(c, "cannot write the inbox: " + e, false);
+            return false;
+        }
+        pump.cancelScope(key);
+        store.restart(key, epoch);
+        acks.restarted(key);
+        resume();
+        return true;
+    }
+
+    private void command(Connection c, Command command) {
+        if (command.getType() != CommandType.FULL_UPDATE) {
+            LOG.fine("ignoring a command this client does not know");
+            return;
+        }
+        boolean epochs = c.version >= ProtocolVersion.EPOCHS;
+        String bizType = command.getBizType();
+        Scope scope = Wire.toScope(command.getScope());
+        long epoch = epochs ? command.getEpoch() : 0;
+        boolean restart = epochs && command.getRestart();
+        if (restart) {
+            for (ScopeKey key : scopesOf(c, bizType, scope)) {
+                if (!restartScope(c, key, epoch, command.getDetail())) {
+                    return;
+                }
+            }
+        }
+        signalFullUpdate(new FullUpdate(bizType, scope, epoch, restart, command.getDetail()));
+    }
+
+    /** The scopes a command about {@code bizType} (and {@code scope}, when the server named it) is about. */
+    private List<ScopeKey> scopesOf(Connection c, String bizType, Scope scope) {
+        if (scope == Scope.USER) {
+            return c.sessionUserId == null ? Collections.<ScopeKey>emptyList()
+                    : Collections.singletonList(ScopeKey.user(bizType, c.sessionUserId));
+        }
+        if (scope != null) {
+            return Collections.singletonList(new ScopeKey(bizType, scope, ""));
+        }
+        // unnamed: every scope of the bizType this session could have been served
+        List<ScopeKey> keys = new ArrayList<>();
+        for (ScopeKey key : store.snapshot().keySet()) {
+            if (key.bizType().equals(bizType) && key.visibleTo(c.sessionUserId)) {
+                keys.add(key);
+            }
+        }
+        return keys;
+    }
+
+    /** Tells the bizType's callback, or remembers it until one is registered. */
+    private void signalFullUpdate(FullUpdate update) {
+        MessageCallback callback = callbacks.get(update.bizType());
+        if (callback == null) {
+            FullUpdate earlier = pendingFullUpdates.get(update.bizType());
+            // a later gap must not hide that the scope was restarted: the app reloads either way
+            if (earlier == null || !earlier.restart() || update.restart()) {
+                pendingFullUpdates.put(update.bizType(), update);
+            }
+            return;
+        }
+        fullUpdate(callback, update);
+    }
+
+    /** A callback was registered for {@code bizType}: the FULL_UPDATE it missed, if any. */
+    void registered(String bizType, MessageCallback callback) {
+        loop.checkThread();
+        FullUpdate update = pendingFullUpdates.remove(bizType);
+        if (update != null) {
+            fullUpdate(callback, update);
+        }
+    }
+
+    /** Queued behind the attempts already with the callback executor, ahead of any that follow. */
+    private void fullUpdate(MessageCallback callback, FullUpdate update) {
+        loop.dispatch(() -> {
+            if (closing.getAsBoolean()) {
+                return;
+            }
+            try {
+                callback.onFullUpdate(update);
+            } catch (Throwable t) {
+                LOG.log(Level.WARNING, "onFullUpdate(" + update + ") threw", t);
+            }
+        });
+    }
+}
