@@ -28,13 +28,20 @@ import java.util.logging.Logger;
  * Takes the server's frames off the current connection: SyncData into the inbox (one write and
  * one fsync for the frames taken together), then their sync points to the {@link AckFlusher} and
  * their scopes to the {@link DeliveryPump}; FULL_UPDATE commands and timeline restarts; the rest
- * to whom it concerns. Stops taking SyncData while the app is {@link #MAX_UNDELIVERED} messages
- * behind: the reader's small queue fills, the reader stops reading, and TCP slows the server.
- * State thread only.
+ * to whom it concerns. Stops taking SyncData while the app is {@link #MAX_UNDELIVERED} messages or
+ * {@link #MAX_UNDELIVERED_BYTES} behind: the reader's small queue fills, the reader stops reading,
+ * and TCP slows the server. Taking resumes below half of both. State thread only.
  */
 final class FrameIntake implements ConnectionManager.Session {
-    /** Stored messages waiting for a registered callback above which frames wait; taking resumes below half. */
-    static final int MAX_UNDELIVERED = 2_000;
+    /**
+     * Stored messages waiting for a registered callback above which frames wait. Large enough to
+     * hold several scopes at once: the server fills a catch-up frame from one scope before the
+     * next, and the scopes in the inbox are what the callbacks get in parallel (one message per
+     * scope at a time), so a window of one scope delivers one message per state-thread round trip.
+     */
+    static final int MAX_UNDELIVERED = 20_000;
+    /** The same in inbox record bytes (about what they hold in memory), for large payloads. */
+    static final long MAX_UNDELIVERED_BYTES = 8L << 20;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
 
@@ -107,11 +114,12 @@ final class FrameIntake implements ConnectionManager.Session {
             }
             if (frame.hasSyncData() && c.welcomed) {
                 int undelivered = undelivered();
-                if (undelivered >= MAX_UNDELIVERED) {
+                long undeliveredBytes = undeliveredBytes();
+                if (undelivered >= MAX_UNDELIVERED || undeliveredBytes >= MAX_UNDELIVERED_BYTES) {
                     paused = true;
                     return;
                 }
-                syncData(c, takeSyncData(c, undelivered));
+                syncData(c, takeSyncData(c, undelivered, undeliveredBytes));
                 continue;
             }
             c.inbound.poll();
@@ -120,13 +128,16 @@ final class FrameIntake implements ConnectionManager.Session {
     }
 
     /** As many SyncData frames at the head of the queue as the undelivered budget allows. */
-    private static List<SyncData> takeSyncData(Connection c, int undelivered) {
+    private static List<SyncData> takeSyncData(Connection c, int undelivered, long undeliveredBytes) {
         List<SyncData> frames = new ArrayList<>(Connection.INBOUND_FRAMES);
         int taken = undelivered;
+        long takenBytes = undeliveredBytes;
         ServerFrame frame;
-        while (taken < MAX_UNDELIVERED && (frame = c.inbound.peek()) != null && frame.hasSyncData()) {
+        while (taken < MAX_UNDELIVERED && takenBytes < MAX_UNDELIVERED_BYTES && (frame = c.inbound.peek()) != null
+                && frame.hasSyncData()) {
             c.inbound.poll();
             frames.add(frame.getSyncData());
+            takenBytes += frame.getSerializedSize();
             for (BizBatch batch : frame.getSyncData().getBatchesList()) {
                 taken += batch.getOplogsCount();
             }
@@ -136,7 +147,7 @@ final class FrameIntake implements ConnectionManager.Session {
 
     /** Messages left the inbox or became deliverable elsewhere: take frames again once the app caught up. */
     void resume() {
-        if (paused && undelivered() < MAX_UNDELIVERED / 2) {
+        if (paused && undelivered() < MAX_UNDELIVERED / 2 && undeliveredBytes() < MAX_UNDELIVERED_BYTES / 2) {
             paused = false;
             Connection c = connections.current();
             if (c != null) {
@@ -149,6 +160,11 @@ final class FrameIntake implements ConnectionManager.Session {
     private int undelivered() {
         String user = users.userId();
         return inbox.pendingCount(key -> callbacks.containsKey(key.bizType()) && key.visibleTo(user));
+    }
+
+    private long undeliveredBytes() {
+        String user = users.userId();
+        return inbox.pendingBytes(key -> callbacks.containsKey(key.bizType()) && key.visibleTo(user));
     }
 
     private void received(Connection c, ServerFrame frame) {
