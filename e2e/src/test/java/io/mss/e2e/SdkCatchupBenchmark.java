@@ -125,7 +125,8 @@ class SdkCatchupBenchmark {
         if (!jvmArgs.isEmpty()) {
             command.addAll(Arrays.asList(jvmArgs.split("\\s+")));
         }
-        command.addAll(Arrays.asList("-Xmx" + heap, "-cp", System.getProperty("java.class.path"), SdkCatchupBench.class.getName(),
+        command.addAll(Arrays.asList("-Xmx" + heap, "-cp", System.getProperty("java.class.path"),
+                SdkCatchupBench.class.getName(),
                 "localhost", String.valueOf(server.syncPort), server.certFile().toString(),
                 tmp.resolve("state-" + device).toString(), device, user, String.valueOf(BIZ_TYPES),
                 String.valueOf(size / BIZ_TYPES * BIZ_TYPES), TestServer.token(device, user)));

@@ -1,20 +1,15 @@
 package io.mss.client.internal;
 
 import io.mss.client.ConnectFailure;
-import io.mss.client.ConnectionListener;
-import io.mss.client.MssClient;
 import io.mss.client.internal.proto.ClientFrame;
 import io.mss.client.internal.proto.Hello;
 import io.mss.client.internal.proto.Ping;
 import io.mss.client.internal.proto.Welcome;
 
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledFuture;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -22,15 +17,15 @@ import java.util.logging.Logger;
  * The one connection the client wants, or the timer for the next attempt: connects while the app
  * is in the foreground, reconnects after capped, jittered backoff ({@link Backoff}), sends the
  * Hello the {@link Session} builds, takes the Welcome, pings, and tells the app's
- * {@link ConnectionListener}s. At most one of {@code current} and {@code reconnectTask} is set.
- * State thread only, except {@link #isConnected} and the listener list.
+ * listeners ({@link ConnectionListeners}). At most one of {@code current} and
+ * {@code reconnectTask} is set.
+ * State thread only, except {@link #isConnected}.
  */
 final class ConnectionManager {
     /** When the server's Welcome leaves the heartbeat interval at 0. */
     static final long DEFAULT_HEARTBEAT_MILLIS = 30_000;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
-    private static final Logger CONNECT_LOG = Logger.getLogger(MssClient.CONNECT_LOGGER);
 
     /** What the rest of the client adds to a session. State thread. */
     interface Session {
@@ -53,7 +48,7 @@ final class ConnectionManager {
     private final Backoff backoff;
     private final BooleanSupplier closing;
     private final Session session;
-    private final CopyOnWriteArrayList<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
+    private final ConnectionListeners listeners;
     private final Connection.Events events = new Events();
     private volatile boolean connected;
     // state thread
@@ -77,18 +72,15 @@ final class ConnectionManager {
         this.backoff = backoff;
         this.closing = closing;
         this.session = session;
+        this.listeners = new ConnectionListeners(loop);
     }
 
     boolean isConnected() {
         return connected;
     }
 
-    void addListener(ConnectionListener l) {
-        listeners.add(l);
-    }
-
-    void removeListener(ConnectionListener l) {
-        listeners.remove(l);
+    ConnectionListeners listeners() {
+        return listeners;
     }
 
     /** The connection frames are taken from, or null. */
@@ -185,7 +177,7 @@ final class ConnectionManager {
         teardown(c);
         boolean again = wantConnection();
         if (c.welcomed) {
-            notifyDisconnected(reason, again);
+            listeners.disconnected(reason, again);
         }
         if (again) {
             startAttempt();
@@ -200,7 +192,7 @@ final class ConnectionManager {
         if (c != null) {
             teardown(c);
             if (c.welcomed) {
-                notifyDisconnected(reason, false);
+                listeners.disconnected(reason, false);
             }
         }
     }
@@ -256,22 +248,12 @@ final class ConnectionManager {
                 LOG.info(c + " ended: " + reason + (willRetry ? "; will reconnect" : ""));
             }
         } else {
-            connectFailed(new ConnectFailure(kind, detail, config.host, config.port, serverErrorCode,
+            listeners.connectFailed(new ConnectFailure(kind, detail, config.host, config.port, serverErrorCode,
                     willRetry && delay >= 0, delay, ++failedAttempts, cause));
         }
         if (c.welcomed || fatal) {
-            notifyDisconnected(reason, willRetry);
+            listeners.disconnected(reason, willRetry);
         }
-    }
-
-    /** Loud once per streak, so that a server that is down does not flood the app's log. */
-    private void connectFailed(ConnectFailure failure) {
-        if (failure.consecutiveFailures() == 1) {
-            CONNECT_LOG.warning(failure.message());
-        } else if (CONNECT_LOG.isLoggable(Level.FINE)) {
-            CONNECT_LOG.fine(failure.message() + " (" + failure.consecutiveFailures() + " failures in a row)");
-        }
-        notifyListeners(l -> l.onConnectFailed(failure));
     }
 
     private void opened(Connection c, String token) {
@@ -322,11 +304,9 @@ final class ConnectionManager {
         if (LOG.isLoggable(Level.INFO)) {
             LOG.info("connected to " + config.host + ':' + config.port + ", session " + c.sessionId);
         }
-        String sessionId = c.sessionId;
-        notifyListeners(l -> l.onConnected(sessionId));
+        listeners.connected(c.sessionId);
         if (w.getUnknownBizTypesCount() > 0) {
-            List<String> unknown = new ArrayList<>(w.getUnknownBizTypesList());
-            notifyListeners(l -> l.onUnknownBizTypes(unknown));
+            listeners.unknownBizTypes(new ArrayList<>(w.getUnknownBizTypesList()));
         }
         session.welcomed(c);
     }
@@ -340,22 +320,6 @@ final class ConnectionManager {
         if (c == current) {
             send(c, ClientFrame.newBuilder().setPing(Ping.newBuilder().setTimestamp(System.currentTimeMillis()))
                     .build());
-        }
-    }
-
-    private void notifyDisconnected(String reason, boolean willRetry) {
-        notifyListeners(l -> l.onDisconnected(reason, willRetry));
-    }
-
-    private void notifyListeners(Consumer<ConnectionListener> event) {
-        for (ConnectionListener l : listeners) {
-            loop.dispatch(() -> {
-                try {
-                    event.accept(l);
-                } catch (Throwable t) {
-                    LOG.log(Level.WARNING, "connection listener threw", t);
-                }
-            });
         }
     }
 

@@ -5,8 +5,6 @@ import io.mss.client.MessageCallback;
 import io.mss.client.Scope;
 import io.mss.client.SyncMessage;
 import io.mss.client.internal.proto.BizBatch;
-import io.mss.client.internal.proto.Command;
-import io.mss.client.internal.proto.CommandType;
 import io.mss.client.internal.proto.Oplog;
 import io.mss.client.internal.proto.ServerFrame;
 import io.mss.client.internal.proto.SyncData;
@@ -14,8 +12,6 @@ import io.mss.protocol.ProtocolVersion;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +23,8 @@ import java.util.logging.Logger;
 /**
  * Takes the server's frames off the current connection: SyncData into the inbox (one write and
  * one fsync for the frames taken together), then their sync points to the {@link AckFlusher} and
- * their scopes to the {@link DeliveryPump}; FULL_UPDATE commands and timeline restarts; the rest
- * to whom it concerns. Stops taking SyncData while the app is {@link #MAX_UNDELIVERED} messages or
+ * their scopes to the {@link DeliveryPump}; FULL_UPDATE and timeline restarts to
+ * {@link FullUpdates}; the rest to whom it concerns. Stops taking SyncData while the app is {@link #MAX_UNDELIVERED} messages or
  * {@link #MAX_UNDELIVERED_BYTES} behind: the reader's small queue fills, the reader stops reading,
  * and TCP slows the server. Taking resumes below half of both. State thread only.
  */
@@ -55,8 +51,7 @@ final class FrameIntake implements ConnectionManager.Session {
     private AckFlusher acks;
     private DeliveryPump pump;
     private UpstreamRequests upstream;
-    /** The last FULL_UPDATE of each bizType without a callback, delivered on registration. */
-    private final Map<String, FullUpdate> pendingFullUpdates = new LinkedHashMap<>();
+    private FullUpdates fullUpdates;
     /** Frames of the current connection wait until the app catches up. */
     private boolean paused;
 
@@ -71,11 +66,13 @@ final class FrameIntake implements ConnectionManager.Session {
     }
 
     /** The pieces this one hands to; they are built with this one, hence not in the constructor. */
-    void wire(ConnectionManager connections, AckFlusher acks, DeliveryPump pump, UpstreamRequests upstream) {
+    void wire(ConnectionManager connections, AckFlusher acks, DeliveryPump pump, UpstreamRequests upstream,
+              FullUpdates fullUpdates) {
         this.connections = connections;
         this.acks = acks;
         this.pump = pump;
         this.upstream = upstream;
+        this.fullUpdates = fullUpdates;
     }
 
     @Override
@@ -177,7 +174,7 @@ final class FrameIntake implements ConnectionManager.Session {
                 connections.lost(c, "protocol violation: SyncData before Welcome", false);
                 break;
             case COMMAND:
-                command(c, frame.getCommand());
+                fullUpdates.command(c, frame.getCommand());
                 break;
             case UPSTREAM_RESULT:
                 upstream.answered(frame.getUpstreamResult());
@@ -228,11 +225,11 @@ final class FrameIntake implements ConnectionManager.Session {
                     // our position is on a timeline the server no longer serves
                     String detail = "a batch of epoch " + epoch + " while the sync point is on epoch "
                             + storedEpoch(key);
-                    if (!storeIncoming(c, incoming, stored) || !restartScope(c, key, epoch, detail)) {
+                    if (!storeIncoming(c, incoming, stored) || !fullUpdates.restartScope(c, key, epoch, detail)) {
                         return;
                     }
                     incoming.clear();
-                    signalFullUpdate(new FullUpdate(bizType, scope, epoch, true, detail));
+                    fullUpdates.signal(new FullUpdate(bizType, scope, epoch, true, detail));
                 }
                 for (Oplog oplog : batch.getOplogsList()) {
                     incoming.add(SyncMessage.builder().bizType(bizType).scope(scope).id(oplog.getId()).epoch(epoch)
@@ -314,106 +311,5 @@ final class FrameIntake implements ConnectionManager.Session {
                 }
             });
         }
-    }
-
-    /**
-     * Starts a scope over on timeline {@code epoch}: the attempt with the callback and any retry
-     * of it end, the undispatched messages are dropped from the inbox (fsync'd), and the sync
-     * point becomes {@code (epoch, 0)}. The caller queues the app's onFullUpdate behind it.
-     *
-     * @return false when the inbox could not record it; the connection is dropped then, and the
-     *     next Hello, still on the old position, makes the server say FULL_UPDATE again
-     */
-    private boolean restartScope(Connection c, ScopeKey key, long epoch, String detail) {
-        try {
-            List<SyncMessage> dropped = inbox.restart(key, epoch);
-            LOG.info("restarting " + key + " on epoch " + epoch + " (" + detail + "); dropped " + dropped.size()
-                    + " undispatched messages of the old timeline");
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot restart " + key + " in the inbox", e);
-            connections.lost(c, "cannot write the inbox: " + e, false);
-            return false;
-        }
-        pump.cancelScope(key);
-        store.restart(key, epoch);
-        acks.restarted(key);
-        resume();
-        return true;
-    }
-
-    private void command(Connection c, Command command) {
-        if (command.getType() != CommandType.FULL_UPDATE) {
-            LOG.fine("ignoring a command this client does not know");
-            return;
-        }
-        boolean epochs = c.version >= ProtocolVersion.EPOCHS;
-        String bizType = command.getBizType();
-        Scope scope = Wire.toScope(command.getScope());
-        long epoch = epochs ? command.getEpoch() : 0;
-        boolean restart = epochs && command.getRestart();
-        if (restart) {
-            for (ScopeKey key : scopesOf(c, bizType, scope)) {
-                if (!restartScope(c, key, epoch, command.getDetail())) {
-                    return;
-                }
-            }
-        }
-        signalFullUpdate(new FullUpdate(bizType, scope, epoch, restart, command.getDetail()));
-    }
-
-    /** The scopes a command about {@code bizType} (and {@code scope}, when the server named it) is about. */
-    private List<ScopeKey> scopesOf(Connection c, String bizType, Scope scope) {
-        if (scope == Scope.USER) {
-            return c.sessionUserId == null ? Collections.<ScopeKey>emptyList()
-                    : Collections.singletonList(ScopeKey.user(bizType, c.sessionUserId));
-        }
-        if (scope != null) {
-            return Collections.singletonList(new ScopeKey(bizType, scope, ""));
-        }
-        // unnamed: every scope of the bizType this session could have been served
-        List<ScopeKey> keys = new ArrayList<>();
-        for (ScopeKey key : store.snapshot().keySet()) {
-            if (key.bizType().equals(bizType) && key.visibleTo(c.sessionUserId)) {
-                keys.add(key);
-            }
-        }
-        return keys;
-    }
-
-    /** Tells the bizType's callback, or remembers it until one is registered. */
-    private void signalFullUpdate(FullUpdate update) {
-        MessageCallback callback = callbacks.get(update.bizType());
-        if (callback == null) {
-            FullUpdate earlier = pendingFullUpdates.get(update.bizType());
-            // a later gap must not hide that the scope was restarted: the app reloads either way
-            if (earlier == null || !earlier.restart() || update.restart()) {
-                pendingFullUpdates.put(update.bizType(), update);
-            }
-            return;
-        }
-        fullUpdate(callback, update);
-    }
-
-    /** A callback was registered for {@code bizType}: the FULL_UPDATE it missed, if any. */
-    void registered(String bizType, MessageCallback callback) {
-        loop.checkThread();
-        FullUpdate update = pendingFullUpdates.remove(bizType);
-        if (update != null) {
-            fullUpdate(callback, update);
-        }
-    }
-
-    /** Queued behind the attempts already with the callback executor, ahead of any that follow. */
-    private void fullUpdate(MessageCallback callback, FullUpdate update) {
-        loop.dispatch(() -> {
-            if (closing.getAsBoolean()) {
-                return;
-            }
-            try {
-                callback.onFullUpdate(update);
-            } catch (Throwable t) {
-                LOG.log(Level.WARNING, "onFullUpdate(" + update + ") threw", t);
-            }
-        });
     }
 }

@@ -26,7 +26,8 @@ import java.util.logging.Logger;
  * ({@link StateLoop}), where these pieces do the work, each owning its part of the state:
  * <ul>
  *   <li>{@link ConnectionManager}: connect, backoff, Hello and Welcome, ping, listeners;
- *   <li>{@link FrameIntake}: the server's frames into the inbox, FULL_UPDATE, timeline restarts;
+ *   <li>{@link FrameIntake}: the server's frames into the inbox, the read-ahead window;
+ *   <li>{@link FullUpdates}: FULL_UPDATE to the callbacks, timeline restarts;
  *   <li>{@link AckFlusher}: Acks of moved sync points, coalesced; the checkpoint file;
  *   <li>{@link DeliveryPump}: inbox to callbacks, one attempt per scope, retries, drops;
  *   <li>{@link UpstreamRequests}: device-to-server messages and their answers;
@@ -52,6 +53,7 @@ public final class RealMssClient implements MssClient {
     private final AckFlusher acks;
     private final DeliveryPump pump;
     private final UpstreamRequests upstream;
+    private final FullUpdates fullUpdates;
 
     private RealMssClient(ClientConfig config, Tls tls, SyncPointStore store, Inbox inbox, boolean storeDirty,
                           Random random) {
@@ -96,7 +98,9 @@ public final class RealMssClient implements MssClient {
         });
         this.pump = new DeliveryPump(loop, inbox, config, bizCallbacks, users, closeCalled::get, intake::resume);
         this.upstream = new UpstreamRequests(loop, config.upstreamTimeoutMillis, callbackExecutor, connections::send);
-        intake.wire(connections, acks, pump, upstream);
+        this.fullUpdates = new FullUpdates(loop, inbox, store, bizCallbacks, closeCalled::get, connections, acks, pump,
+                intake::resume);
+        intake.wire(connections, acks, pump, upstream, fullUpdates);
     }
 
     /** Validates the config, sets up TLS trust and loads the state directory. */
@@ -138,7 +142,7 @@ public final class RealMssClient implements MssClient {
             if (bizCallbacks.put(bizType, callback) == null) {
                 connections.reconnectNow("registered bizType " + bizType);
             }
-            intake.registered(bizType, callback);
+            fullUpdates.registered(bizType, callback);
             pump.pumpAll();
             intake.resume();
         });
@@ -238,12 +242,12 @@ public final class RealMssClient implements MssClient {
 
     @Override
     public void addConnectionListener(ConnectionListener listener) {
-        connections.addListener(Objects.requireNonNull(listener, "listener"));
+        connections.listeners().add(Objects.requireNonNull(listener, "listener"));
     }
 
     @Override
     public void removeConnectionListener(ConnectionListener listener) {
-        connections.removeListener(listener);
+        connections.listeners().remove(listener);
     }
 
     @Override

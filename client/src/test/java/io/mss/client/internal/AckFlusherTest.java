@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 /** The ack flusher on a real state thread and a real sync point store, without a server. */
 class AckFlusherTest {
@@ -65,8 +66,7 @@ class AckFlusherTest {
         OnStateThread.run(loop, () -> { });
         assertThat(sent).hasSize(1);
         assertThat(sent.get(0).getSyncPointsList()).extracting(SyncPoint::getBizType, SyncPoint::getId,
-                SyncPoint::getEpoch).containsExactly(
-                org.assertj.core.groups.Tuple.tuple("NEWS", 4L, 3L), org.assertj.core.groups.Tuple.tuple("ORDER", 12L, 7L));
+                SyncPoint::getEpoch).containsExactly(tuple("NEWS", 4L, 3L), tuple("ORDER", 12L, 7L));
         OnStateThread.run(loop, flusher::flush);
         assertThat(sent).as("nothing moved since").hasSize(1);
     }
@@ -83,7 +83,7 @@ class AckFlusherTest {
             return flusher.takeAck("ivy", false);
         });
         assertThat(ack.getSyncPointsList()).extracting(SyncPoint::getId, SyncPoint::getEpoch)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(10L, 0L));
+                .containsExactly(tuple(10L, 0L));
     }
 
     @Test

@@ -64,7 +64,7 @@ class ConnectionManagerTest {
                         ended.add(c);
                     }
                 });
-        m.addListener(new ConnectionListener() {
+        m.listeners().add(new ConnectionListener() {
             @Override
             public void onConnectFailed(ConnectFailure failure) {
                 failures.add(failure);
