@@ -1,5 +1,7 @@
 package io.mss.bench;
 
+import io.mss.bench.targets.Pinning;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,17 +15,36 @@ final class Machine {
     private Machine() {
     }
 
-    static Map<String, Object> describe(boolean smoke) {
+    static Map<String, Object> describe(boolean smoke, Pinning pinning, int runs) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("run", smoke ? "smoke (tiny sizes)" : "full");
+        m.put("runs", runs == 1 ? "1" : runs + " of each scenario against every target; medians below each run's tables");
+        m.put("placement", pinning.describe());
         m.put("date", Instant.now().toString());
-        m.put("cores", Runtime.getRuntime().availableProcessors());
+        // pinned, this JVM sees only the load generator's CPU: the machine's count comes from the kernel
+        m.put("cores", onlineCpus());
+        m.put("generatorCores", Runtime.getRuntime().availableProcessors());
         m.put("memory", memory());
         m.put("cpu", cpuModel());
         m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
         m.put("mosquitto", version("mosquitto", "-h"));
         m.put("natsServer", version("nats-server", "-v"));
         return m;
+    }
+
+    /** {@code 2 (CPUs 0-1)}, from the kernel's list of online CPUs ({@code 0-1}, {@code 0,2-3}). */
+    private static String onlineCpus() {
+        try {
+            String online = Files.readString(Path.of("/sys/devices/system/cpu/online")).trim();
+            int count = 0;
+            for (String range : online.split(",")) {
+                String[] ends = range.split("-");
+                count += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
+            }
+            return count + " (CPUs " + online + ")";
+        } catch (IOException | RuntimeException e) {
+            return String.valueOf(Runtime.getRuntime().availableProcessors());
+        }
     }
 
     private static String memory() {

@@ -11,7 +11,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new BenchCommand())
+        int code = new CommandLine(new BenchCommand(args))
                 .setCommandName("mss bench")
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .execute(args);

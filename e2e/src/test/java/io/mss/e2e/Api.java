@@ -62,6 +62,20 @@ final class Api {
         }
     }
 
+    /** {@code /metrics} in the Prometheus text format. */
+    String metrics() {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/metrics")).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + apiKey).build();
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     Answer post(String path, Map<String, ?> body) {
         try {
             return call("POST", path, JSON.writeValueAsString(body));

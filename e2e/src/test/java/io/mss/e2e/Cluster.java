@@ -73,6 +73,20 @@ final class Cluster implements AutoCloseable {
         return nodes.get(i);
     }
 
+    /**
+     * One sample of {@code /metrics}, e.g. {@code mss_store_failovers_total}, summed over the
+     * nodes that run: which node's writer or bus saw an event first varies from run to run.
+     */
+    double metricSum(String sample) {
+        double sum = 0;
+        for (ServerProcess node : nodes) {
+            if (node.alive()) {
+                sum += MetricsAndLookupTest.value(node.api().metrics(), sample);
+            }
+        }
+        return sum;
+    }
+
     /** Connects an SDK device to a node; the same state dir for the same deviceId, as on a phone. */
     Device connect(String deviceId, String userId, int node, String... bizTypes) {
         ServerProcess server = nodes.get(node);

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -70,6 +71,7 @@ class ClusterFailoverTest {
             Load load = Load.start(cluster);
             int master = ha.redisMaster();
             String killed = master == ha.redis1 ? "redis1" : "redis2";
+            double busReconnectsBefore = cluster.metricSum("mss_bus_reconnects_total");
             ha.kill(killed);
             long killedAt = System.nanoTime();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
@@ -81,6 +83,11 @@ class ClusterFailoverTest {
                     .allMatch(node -> node.api().call("GET", "/health/ready", null).status() == 200));
             System.out.printf("redis failover: every node ready again after %d ms%n",
                     (System.nanoTime() - killedAt) / 1_000_000);
+            // the nodes' subscriptions moved to the new master by themselves, and say so
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    cluster.metricSum("mss_bus_reconnects_total") >= busReconnectsBefore + 1);
+            System.out.printf("redis failover: mss_bus_reconnects_total summed over the nodes: %.0f%n",
+                    cluster.metricSum("mss_bus_reconnects_total") - busReconnectsBefore);
             load.pushers.awaitMoreAcknowledged(200);
             load.finish();
             // pushes never depended on Redis: none was refused
@@ -136,6 +143,8 @@ class ClusterFailoverTest {
         assertThat(primary).isNotNull();
         long refusedBefore = load.pushers.refused();
         long ackedBefore = load.pushers.acknowledged();
+        double failoversBefore = load.cluster.metricSum("mss_store_failovers_total");
+        double reconnectsBefore = load.cluster.metricSum("mss_store_reconnects_total");
         ha.kill(primary);
         long killedAt = System.nanoTime();
         // the first push acknowledged after the kill is the first on the promoted standby
@@ -147,6 +156,22 @@ class ClusterFailoverTest {
                         + " pushes succeed again after %d ms%n", round, primary, ha.primary(),
                 load.pushers.refused() - refusedBefore, load.pushers.refusals(),
                 load.firstAcknowledgedAfter(killedAt) / 1_000_000);
+        // the writers that committed again did so on the promoted standby, and count it (summed:
+        // which nodes had a push in the switch varies)
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                load.cluster.metricSum("mss_store_failovers_total") >= failoversBefore + 1
+                        && load.cluster.metricSum("mss_store_reconnects_total") >= reconnectsBefore + 1);
+        System.out.printf("postgres failover %d: mss_store_failovers_total +%.0f, mss_store_reconnects_total +%.0f"
+                        + " (summed over the nodes)%n", round,
+                load.cluster.metricSum("mss_store_failovers_total") - failoversBefore,
+                load.cluster.metricSum("mss_store_reconnects_total") - reconnectsBefore);
+        // 0 lost in this round: everything acknowledged so far reaches every device, while pushes go on
+        Map<String, Set<Long>> upTo = load.cluster.checker.acknowledgedSoFar();
+        await().atMost(Duration.ofSeconds(60)).until(() -> load.scopesByDevice.entrySet().stream().allMatch(e ->
+                e.getValue().stream().allMatch(scope -> load.cluster.checker.caughtUp(e.getKey(), scope, upTo))));
+        DeliveryChecker.Report report = load.cluster.checker.check(load.scopesByDevice, upTo);
+        System.out.printf("postgres failover %d: %s%n", round, report);
+        assertThat(report.clean()).as("round %d: %s", round, report).isTrue();
         ha.restart(primary); // comes back as the standby of the new primary
     }
 

@@ -38,7 +38,10 @@ class ClusterOutageTest {
                     scopesByDevice.put(deviceId, List.of(DeliveryChecker.scope("ORDER", "USER", "user" + u)));
                 }
             }
-            ClusterTest.awaitSessions(cluster, USERS * 2);
+            // a user nobody else pushes to, on node 1: only the reconciliation brings it what node 0 stores
+            Device quiet = cluster.connect("quiet-d0", "quiet", 1, "ORDER");
+            scopesByDevice.put("quiet-d0", List.of(DeliveryChecker.scope("ORDER", "USER", "quiet")));
+            ClusterTest.awaitSessions(cluster, USERS * 2 + 1);
 
             ClusterPushers pushers = new ClusterPushers(cluster, 2, USERS);
             pushers.awaitMoreAcknowledged(100);
@@ -57,6 +60,15 @@ class ClusterOutageTest {
                     "while-redis-is-down");
             await().atMost(Duration.ofSeconds(15)).until(() -> devices.get("u0-d1").received.stream()
                     .anyMatch(m -> m.payload().equals("while-redis-is-down")));
+            Api.Answer unheard = cluster.node(0).api().push("ORDER", "quiet", "heard-by-nobody", null);
+            assertThat(unheard.status()).isEqualTo(200);
+            cluster.checker.acknowledged(DeliveryChecker.scope("ORDER", "USER", "quiet"), unheard.oplogId(),
+                    "heard-by-nobody");
+            await().atMost(Duration.ofSeconds(15)).until(() -> quiet.received.stream()
+                    .anyMatch(m -> m.payload().equals("heard-by-nobody")));
+            // node 1 heard of it neither from a commit of its own nor from the bus: the reconciliation counts it
+            await().atMost(Duration.ofSeconds(15)).until(() -> MetricsAndLookupTest.value(cluster.node(1).api().metrics(),
+                    "mss_reconciler_catchups_total{kind=\"scope\"}") >= 1);
             services.startRedis();
             await().atMost(Duration.ofSeconds(30)).until(() ->
                     cluster.node(0).api().call("GET", "/health/ready", null).status() == 200);

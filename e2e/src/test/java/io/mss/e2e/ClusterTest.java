@@ -20,7 +20,8 @@ import static org.awaitility.Awaitility.await;
  * Three server processes on loopback sharing one PostgreSQL schema and one Redis: devices on
  * every node, pushes through every node, and the delivery checker proves order, no gaps and
  * no duplicates; then one node is killed with SIGKILL under load and its devices move to the
- * others without losing anything.
+ * others without losing anything. {@link ClusterOnHaTest} runs the same tests on the highly
+ * available services.
  */
 class ClusterTest {
     private static final int USERS = 6;
@@ -28,9 +29,14 @@ class ClusterTest {
     @TempDir
     Path tmp;
 
+    /** The cluster under test: on the machine's PostgreSQL and Redis here. */
+    Cluster cluster(int size) throws Exception {
+        return Cluster.start(tmp, size);
+    }
+
     @Test
     void threeNodesDeliverEveryPushOnceInOrder() throws Exception {
-        try (Cluster cluster = Cluster.start(tmp, 3)) {
+        try (Cluster cluster = cluster(3)) {
             cluster.node(0).api().createBizType("ORDER", "APPOINTED", "USER");
             cluster.node(1).api().createBizType("NEWS", "GLOBAL", "USER");
 
@@ -91,7 +97,7 @@ class ClusterTest {
 
     @Test
     void devicesOfAKilledNodeMoveToTheOthersAndLoseNothing() throws Exception {
-        try (Cluster cluster = Cluster.start(tmp, 3)) {
+        try (Cluster cluster = cluster(3)) {
             cluster.node(0).api().createBizType("ORDER", "APPOINTED", "USER");
 
             Map<String, List<String>> scopesByDevice = new LinkedHashMap<>();

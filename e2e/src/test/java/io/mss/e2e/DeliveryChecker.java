@@ -70,12 +70,43 @@ public final class DeliveryChecker {
         }
     }
 
+    /** The acknowledged ids by scope as of now, for a check while pushes go on ({@link #check(Map, Map)}). */
+    public Map<String, Set<Long>> acknowledgedSoFar() {
+        Map<String, Set<Long>> copy = new TreeMap<>();
+        acknowledged.forEach((scope, ids) -> copy.put(scope, new TreeSet<>(ids.keySet())));
+        return copy;
+    }
+
+    /** Whether the device has seen every oplog of the scope in {@code upTo} (from {@link #acknowledgedSoFar}). */
+    public boolean caughtUp(String device, String scope, Map<String, Set<Long>> upTo) {
+        Set<Long> expected = upTo.getOrDefault(scope, Set.of());
+        List<Long> ids = seen.getOrDefault(device, Map.of()).get(scope);
+        if (ids == null) {
+            return expected.isEmpty();
+        }
+        synchronized (ids) {
+            return new TreeSet<>(ids).containsAll(expected);
+        }
+    }
+
     /** Checks every (device, scope) pair given: each device must have every acknowledged oplog of its scopes. */
     public Report check(Map<String, ? extends Collection<String>> scopesByDevice) {
+        return check(scopesByDevice, null);
+    }
+
+    /**
+     * As {@link #check(Map)}, while pushes go on: only the oplogs in {@code upTo} (from {@link
+     * #acknowledgedSoFar}) count as lost when missing; whatever was delivered is checked for
+     * duplicates, order and payload.
+     */
+    public Report check(Map<String, ? extends Collection<String>> scopesByDevice, Map<String, Set<Long>> upTo) {
         Report report = new Report();
         scopesByDevice.forEach((device, scopes) -> {
             for (String scope : scopes) {
                 Map<Long, String> expected = new TreeMap<>(acknowledged.getOrDefault(scope, Map.of()));
+                if (upTo != null) {
+                    expected.keySet().retainAll(upTo.getOrDefault(scope, Set.of()));
+                }
                 List<Long> ids;
                 List<Long> recorded = seen.getOrDefault(device, Map.of()).get(scope);
                 if (recorded == null) {

@@ -75,6 +75,10 @@ final class ServerProcess implements AutoCloseable {
         return process.pid();
     }
 
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
     /** SIGKILL: no shutdown hook, no flush, no goodbye. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

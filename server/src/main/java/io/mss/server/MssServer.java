@@ -22,6 +22,7 @@ import io.mss.server.store.postgres.PostgresStore;
 import io.mss.server.webhook.ReceiptWebhook;
 import io.mss.server.store.rocksdb.RocksDbStore;
 import io.mss.server.sync.BatchingSyncPointWriter;
+import io.mss.server.sync.StoreReader;
 import io.mss.server.sync.SyncEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -146,6 +147,11 @@ public final class MssServer implements AutoCloseable {
             recordRetention = RecordRetention.start(records, clock);
             SyncEngine engine = new SyncEngine(store, syncPoints, bizTypes, clock, config.maxOplogsPerFrame,
                     config.maxFrameBytes);
+            if (postgres != null) {
+                // a PostgreSQL read waits for the network: sessions read on threads of their own,
+                // as many as the pool has reader connections (more would only queue there)
+                engine.useReader(StoreReader.pooled(config.postgresPoolSize - 1, 4096));
+            }
             engine.startRetentionPurge(java.time.Duration.ofMinutes(10));
             store.meterInto(engine.metrics().bindJvmAndNetty());
             engine.metrics().connections(engine::sessionCount);
@@ -164,17 +170,17 @@ public final class MssServer implements AutoCloseable {
             if ("redis".equals(config.bus)) {
                 // subscribed before the sync port takes a session: its backlog read comes after
                 bus = RedisBus.connect(config.redisUri, config.clusterName, nodeId, self,
-                        java.time.Duration.ofSeconds(config.nodeHeartbeatSeconds));
+                        java.time.Duration.ofSeconds(config.nodeHeartbeatSeconds), engine.metrics());
                 engine.useBus(bus);
                 reconciler = new Reconciler(engine.dispatcher(), store::lastId, engine::reconcileConfigs,
-                        java.time.Duration.ofMillis(config.reconcileIntervalMs));
+                        java.time.Duration.ofMillis(config.reconcileIntervalMs), engine.metrics());
             } else {
                 bus = new LocalBus(self);
                 if (postgres != null) {
                     // one node on a shared database hears of no other node's commits; should
                     // another be pointed at the same schema by mistake, polling still finds them
                     reconciler = new Reconciler(engine.dispatcher(), store::lastId, engine::reconcileConfigs,
-                            java.time.Duration.ofMillis(config.reconcileIntervalMs));
+                            java.time.Duration.ofMillis(config.reconcileIntervalMs), engine.metrics());
                 }
             }
             try {

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  */
 public final class ProcessStats {
     private static final double TICKS_PER_SECOND = 100.0;
-    private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+    /** G1's "garbage-first heap", or each of Serial's generations ("def new", "tenured"): summed. */
+    private static final Pattern HEAP_USED = Pattern.compile("(?:heap|generation)\\s+total \\d+K, used (\\d+)K");
 
     private final List<Long> pids;
 
@@ -118,14 +119,28 @@ public final class ProcessStats {
         try {
             run("jcmd", String.valueOf(pid), "GC.run");
             String info = run("jcmd", String.valueOf(pid), "GC.heap_info");
-            Matcher m = HEAP_USED.matcher(info);
-            return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+            return heapUsed(info);
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
         }
+    }
+
+    /** Bytes in use from {@code jcmd GC.heap_info}'s output, or -1 when it names no heap. */
+    static long heapUsed(String heapInfo) {
+        Matcher m = HEAP_USED.matcher(heapInfo);
+        long kb = 0;
+        boolean found = false;
+        while (m.find()) {
+            kb += Long.parseLong(m.group(1));
+            found = true;
+        }
+        if (!found) {
+            System.err.println("bench: no heap figure in jcmd GC.heap_info: " + heapInfo.strip());
+        }
+        return found ? kb * 1024 : -1;
     }
 
     private static String run(String... command) throws IOException, InterruptedException {

@@ -1,6 +1,8 @@
 package io.mss.bench.scenario;
 
 import io.mss.bench.measure.Meter;
+import io.mss.bench.measure.CpuUse;
+import io.mss.bench.report.RatioFigure;
 import io.mss.bench.targets.Workload;
 import org.HdrHistogram.Histogram;
 
@@ -24,9 +26,17 @@ public final class Broadcast implements Scenario {
         m.put("lastDeliveryMs", false);
         m.put("p50Ms", false);
         m.put("p99Ms", false);
+        m.put("rounds.serverCpuPercent", false);
+        m.put("rounds.generatorCpuPercent", null);
         m.put("serverRssMB", false);
         m.put("deviceWireBytes", false);
         return m;
+    }
+
+    @Override
+    public List<RatioFigure> bestPeerRatios() {
+        return List.of(new RatioFigure("broadcast to every device, last delivery (ms)", "lastDeliveryMs", false,
+                "rounds.generatorBound"));
     }
 
     @Override
@@ -41,6 +51,7 @@ public final class Broadcast implements Scenario {
         boolean complete = true;
         run.meter.takeInterval();
         Histogram all = new Histogram(TimeUnit.SECONDS.toMicros(120), 3);
+        CpuUse cpu = run.cpuUse();
         for (int round = 0; round < run.sizes.broadcastRounds(); round++) {
             run.phase("round " + (round + 1));
             long before = run.meter.received.sum();
@@ -52,11 +63,13 @@ public final class Broadcast implements Scenario {
             all.add(run.meter.takeInterval());
             TimeUnit.MILLISECONDS.sleep(500); // let acks settle between rounds
         }
+        Map<String, Object> roundsCpu = run.cpuFigures(cpu, "rounds");
         Map<String, Object> m = new LinkedHashMap<>(Meter.percentiles(all));
         m.put("devices", ids.size());
         m.put("connected", connected);
         m.put("complete", complete);
         m.put("roundsMs", rounds);
+        m.put("rounds", roundsCpu);
         List<Double> sorted = rounds.stream().sorted().toList();
         m.put("lastDeliveryMs", sorted.get(sorted.size() / 2)); // the median round
         m.putAll(run.serverFigures());

@@ -1,6 +1,8 @@
 package io.mss.bench.scenario;
 
 import io.mss.bench.measure.Meter;
+import io.mss.bench.measure.CpuUse;
+import io.mss.bench.report.RatioFigure;
 import io.mss.bench.targets.Workload;
 
 import java.util.ArrayList;
@@ -26,9 +28,16 @@ public final class Catchup implements Scenario {
         Map<String, Boolean> m = new LinkedHashMap<>();
         m.put("catchupMs", false);
         m.put("messagesPerSecond", true);
+        m.put("reconnect.serverCpuPercent", false);
+        m.put("reconnect.generatorCpuPercent", null);
         m.put("serverRssMB", false);
         m.put("deviceWireBytes", false);
         return m;
+    }
+
+    @Override
+    public List<RatioFigure> bestPeerRatios() {
+        return List.of(new RatioFigure("catch-up of one device's backlog (ms)", "catchupMs", false, "reconnect.generatorBound"));
     }
 
     @Override
@@ -64,6 +73,7 @@ public final class Catchup implements Scenario {
         long queued = perTopic * (long) Workload.TOPIC_COUNT;
         run.phase("reconnect");
         long receivedBefore = run.meter.received.sum();
+        CpuUse cpu = run.cpuUse();
         long start = System.nanoTime();
         long failed = run.connectAll(ids, Workload.TOPICS, 1);
         boolean complete = Run.await(() -> run.meter.received.sum() - receivedBefore >= queued, 120_000);
@@ -74,6 +84,7 @@ public final class Catchup implements Scenario {
         m.put("complete", complete && failed == 0);
         m.put("catchupMs", ms);
         m.put("messagesPerSecond", queued / (ms / 1000));
+        m.put("reconnect", run.cpuFigures(cpu, "reconnect"));
         m.putAll(run.serverFigures());
         run.disconnectAll(ids);
         return m;

@@ -1,5 +1,7 @@
 package io.mss.bench.scenario;
 
+import io.mss.bench.measure.CpuUse;
+import io.mss.bench.report.RatioFigure;
 import io.mss.bench.targets.Workload;
 
 import java.util.LinkedHashMap;
@@ -25,8 +27,14 @@ public final class Idle implements Scenario {
         m.put("rssPerConnectionKB", false);
         m.put("heapPerConnectionKB", false);
         m.put("idleCpuPercent", false);
+        m.put("idle.generatorCpuPercent", null);
         m.put("connectSeconds", false);
         return m;
+    }
+
+    @Override
+    public List<RatioFigure> bestPeerRatios() {
+        return List.of(new RatioFigure("idle TLS connection, RSS per connection (KB)", "rssPerConnectionKB", false, null));
     }
 
     @Override
@@ -41,9 +49,10 @@ public final class Idle implements Scenario {
         long failed = run.connectAll(ids, Workload.IDLE, 256);
         double connectSeconds = (System.nanoTime() - start) / 1e9;
         run.phase("idle");
-        double cpuBefore = run.server.cpuSeconds();
+        CpuUse cpu = run.cpuUse();
         TimeUnit.SECONDS.sleep(run.sizes.idleSeconds()); // the idle period is what is measured
-        double idleCpu = run.server.cpuSeconds() - cpuBefore;
+        double idleCpu = cpu.serverSeconds();
+        Map<String, Object> idleFigures = run.cpuFigures(cpu, "idle");
         long rssAfter = run.server.rssBytes();
         long heapAfter = run.target.isJvm() ? run.server.heapAfterGc() : -1;
         long connected = ids.size() - failed;
@@ -61,6 +70,7 @@ public final class Idle implements Scenario {
         }
         m.put("idleSeconds", run.sizes.idleSeconds());
         m.put("idleCpuPercent", 100 * idleCpu / run.sizes.idleSeconds());
+        m.put("idle", idleFigures);
         m.putAll(run.serverFigures());
         run.phase("disconnect");
         run.disconnectAll(ids);

@@ -1,6 +1,8 @@
 package io.mss.bench.scenario;
 
+import io.mss.bench.measure.CpuUse;
 import io.mss.bench.measure.Meter;
+import io.mss.bench.report.RatioFigure;
 import io.mss.bench.targets.Workload;
 import org.HdrHistogram.Histogram;
 
@@ -32,8 +34,17 @@ public final class Ingest implements Scenario {
         m.put("single.p99Ms", false);
         m.put("batch.ackedPerSecond", true);
         m.put("serverCpuPerKMsg", false);
+        m.put("generatorCpuPerKMsg", null);
+        m.put("single.generatorCpuPercent", null);
+        m.put("batch.generatorCpuPercent", null);
         m.put("serverRssMB", false);
         return m;
+    }
+
+    @Override
+    public List<RatioFigure> bestPeerRatios() {
+        return List.of(new RatioFigure("ingest, single pushes acked/s", "single.ackedPerSecond", true, "single.generatorBound"),
+                new RatioFigure("ingest, batches: messages acked/s", "batch.ackedPerSecond", true, "batch.generatorBound"));
     }
 
     @Override
@@ -44,15 +55,16 @@ public final class Ingest implements Scenario {
         run.target.prepare(Workload.INBOX, List.of());
         Map<String, Object> result = new LinkedHashMap<>();
         // every server gets the same unmeasured warm-up (the JVM's JIT needs it most)
-        phase(run, ids, 1, run.sizes.ingestConcurrency(), "warm-up", Math.max(1, run.sizes.ingestSeconds() / 3));
-        double cpuBefore = run.server.cpuSeconds();
+        phase(run, ids, 1, run.sizes.ingestConcurrency(), Run.WARM_UP, Math.max(1, run.sizes.ingestSeconds() / 3));
+        CpuUse cpu = run.cpuUse();
         long ackedBefore = run.meter.acked.sum();
         result.put("single", phase(run, ids, 1, run.sizes.ingestConcurrency(), "single",
                 run.sizes.ingestSeconds()));
         result.put("batch", phase(run, ids, run.sizes.batchSize(), Math.max(2, run.sizes.ingestConcurrency() / 8), "batch",
                 run.sizes.ingestSeconds()));
-        double cpu = run.server.cpuSeconds() - cpuBefore;
-        result.put("serverCpuPerKMsg", 1000 * cpu / Math.max(1, run.meter.acked.sum() - ackedBefore));
+        long acked = Math.max(1, run.meter.acked.sum() - ackedBefore);
+        result.put("serverCpuPerKMsg", 1000 * cpu.serverSeconds() / acked);
+        result.put("generatorCpuPerKMsg", 1000 * cpu.generatorSeconds() / acked);
         result.put("concurrency", run.sizes.ingestConcurrency());
         result.put("batchSize", run.sizes.batchSize());
         result.putAll(run.serverFigures());
@@ -63,6 +75,7 @@ public final class Ingest implements Scenario {
     private static Map<String, Object> phase(Run run, List<String> ids, int perRequest, int workers, String name,
                                              int seconds) throws InterruptedException {
         run.phase(name);
+        CpuUse cpu = run.cpuUse();
         Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(120), 3);
         long ackedBefore = run.meter.acked.sum();
         AtomicBoolean running = new AtomicBoolean(true);
@@ -85,6 +98,7 @@ public final class Ingest implements Scenario {
         m.put("ackedPerSecond", (run.meter.acked.sum() - ackedBefore) / elapsed);
         m.put("inFlightRequests", workers);
         m.put("messagesPerRequest", perRequest);
+        m.putAll(run.cpuFigures(cpu, name));
         return m;
     }
 

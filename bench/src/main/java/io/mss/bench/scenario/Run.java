@@ -1,5 +1,6 @@
 package io.mss.bench.scenario;
 
+import io.mss.bench.measure.CpuUse;
 import io.mss.bench.measure.Meter;
 import io.mss.bench.measure.ProcessStats;
 import io.mss.bench.targets.Target;
@@ -19,16 +20,21 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
 /**
- * One scenario against one started target: its meter, the server's /proc figures, a progress line
- * on stderr every second, and the helpers every scenario shares (connect a fleet, wait for a count).
+ * One scenario against one started target: its meter, the /proc figures of the server and of the load
+ * generator (this JVM), a progress line on stderr every second, and the helpers every scenario shares
+ * (connect a fleet, wait for a count, measure the CPU of a part).
  */
 public final class Run implements AutoCloseable {
     public final Target target;
     public final Sizes sizes;
     public final Meter meter = new Meter();
     public final ProcessStats server;
+    /** This JVM: the devices, the publishers and the latency measurement. */
+    public final ProcessStats generator = new ProcessStats(ProcessHandle.current().pid());
     /** Device connections that are up and subscribed. */
     public final LongAdder connected = new LongAdder();
+    /** The unmeasured part every scenario with one starts with: its CPU is reported, never flagged. */
+    public static final String WARM_UP = "warm-up";
     private final String label;
     private final AtomicReference<String> phase = new AtomicReference<>("start");
     private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -37,7 +43,11 @@ public final class Run implements AutoCloseable {
         return t;
     });
     private final List<Double> cpuPerSecond = new ArrayList<>();
+    private final List<Double> generatorCpuPerSecond = new ArrayList<>();
+    private final List<String> generatorBound = new ArrayList<>();
+    private final double generatorCpuAtStart;
     private double lastCpu;
+    private double lastGeneratorCpu;
 
     public Run(String scenario, Target target, Sizes sizes) {
         this.target = target;
@@ -45,6 +55,8 @@ public final class Run implements AutoCloseable {
         this.server = new ProcessStats(target.serverPids());
         this.label = scenario + " " + target.name();
         lastCpu = server.cpuSeconds();
+        generatorCpuAtStart = generator.cpuSeconds();
+        lastGeneratorCpu = generatorCpuAtStart;
         ticker.scheduleAtFixedRate(this::progress, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -55,18 +67,54 @@ public final class Run implements AutoCloseable {
     private void progress() {
         long[] delta = meter.tick();
         double cpu = server.cpuSeconds();
+        double generatorCpu = generator.cpuSeconds();
         synchronized (cpuPerSecond) {
             cpuPerSecond.add(cpu - lastCpu);
+            generatorCpuPerSecond.add(generatorCpu - lastGeneratorCpu);
         }
-        System.err.printf("[%s] %-16s connected=%d sent=%d acked=%d (+%d/s) received=%d (+%d/s) errors=%d cpu=%.0f%% rss=%dMB%n",
+        System.err.printf("[%s] %-16s connected=%d sent=%d acked=%d (+%d/s) received=%d (+%d/s) errors=%d cpu=%.0f%% "
+                        + "generator=%.0f%% rss=%dMB%n",
                 label, phase.get(), connected.sum(), meter.sent.sum(), meter.acked.sum(), delta[1], meter.received.sum(), delta[0],
-                meter.errors.sum(), (cpu - lastCpu) * 100, server.rssBytes() >> 20);
+                meter.errors.sum(), (cpu - lastCpu) * 100, (generatorCpu - lastGeneratorCpu) * 100, server.rssBytes() >> 20);
         lastCpu = cpu;
+        lastGeneratorCpu = generatorCpu;
     }
 
     public List<Double> cpuPerSecond() {
         synchronized (cpuPerSecond) {
             return new ArrayList<>(cpuPerSecond);
+        }
+    }
+
+    public List<Double> generatorCpuPerSecond() {
+        synchronized (cpuPerSecond) {
+            return new ArrayList<>(generatorCpuPerSecond);
+        }
+    }
+
+    /** Starts measuring the CPU of one part: the server's and the load generator's, side by side. */
+    public CpuUse cpuUse() {
+        return new CpuUse(server, generator, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The CPU figures of a part since {@code use} began; a generator-bound part is remembered by its name. */
+    public Map<String, Object> cpuFigures(CpuUse use, String part) {
+        Map<String, Object> m = use.figures();
+        if ((Boolean) m.get("generatorBound") && !part.equals(WARM_UP)) {
+            String flagged = String.format(java.util.Locale.ROOT, "%s (%.0f %% of %d core(s))", part,
+                    (Double) m.get("generatorCpuPercent") / (Integer) m.get("generatorCores"), m.get("generatorCores"));
+            synchronized (generatorBound) {
+                generatorBound.add(flagged);
+            }
+            System.err.println("[" + label + "] generator-bound: " + flagged);
+        }
+        return m;
+    }
+
+    /** The parts in which the load generator used more than 85 % of its cores. */
+    public List<String> generatorBoundParts() {
+        synchronized (generatorBound) {
+            return new ArrayList<>(generatorBound);
         }
     }
 
@@ -145,6 +193,8 @@ public final class Run implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("serverRssMB", server.rssBytes() / 1048576.0);
         m.put("serverCpuSeconds", server.cpuSeconds());
+        // this JVM outlives the target: only what it used for this run
+        m.put("generatorCpuSeconds", generator.cpuSeconds() - generatorCpuAtStart);
         m.put("serverIoBytes", server.ioBytes());
         m.put("deviceWireBytes", target.deviceWireBytes());
         return m;

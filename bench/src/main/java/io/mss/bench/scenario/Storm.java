@@ -1,6 +1,8 @@
 package io.mss.bench.scenario;
 
 import io.mss.bench.measure.Meter;
+import io.mss.bench.measure.CpuUse;
+import io.mss.bench.report.RatioFigure;
 import io.mss.bench.targets.Workload;
 
 import java.util.ArrayList;
@@ -27,6 +29,7 @@ public final class Storm implements Scenario {
         m.put("allCaughtUpMs", false);
         m.put("connectErrors", false);
         m.put("serverCpuSeconds", false);
+        m.put("generatorCpuSeconds", null);
         m.put("serverRssMB", false);
         m.put("deviceWireBytes", false);
         return m;
@@ -68,7 +71,7 @@ public final class Storm implements Scenario {
         long expected = (long) pendingPerDevice * ids.size();
         run.phase("storm");
         long receivedBefore = run.meter.received.sum();
-        double cpuBefore = run.server.cpuSeconds();
+        CpuUse cpu = run.cpuUse();
         long start = System.nanoTime();
         // everyone at once: no cap on handshakes in flight beyond the device count
         long failed = run.connectAll(ids, Workload.INBOX, ids.size());
@@ -84,8 +87,11 @@ public final class Storm implements Scenario {
         m.put("connectErrors", failed);
         m.put("allConnectedMs", connectedMs);
         m.put("allCaughtUpMs", ms);
+        m.put("storm", run.cpuFigures(cpu, "storm"));
         m.putAll(run.serverFigures());
-        m.put("serverCpuSeconds", run.server.cpuSeconds() - cpuBefore);
+        // the storm only, not the queueing before it
+        m.put("serverCpuSeconds", cpu.serverSeconds());
+        m.put("generatorCpuSeconds", cpu.generatorSeconds());
         run.disconnectAll(ids);
         return m;
     }

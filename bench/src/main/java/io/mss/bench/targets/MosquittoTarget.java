@@ -29,9 +29,14 @@ public final class MosquittoTarget implements Target {
     private final Map<String, Mqtt5AsyncClient> clients = new ConcurrentHashMap<>();
     private final List<Mqtt5AsyncClient> publishers = new ArrayList<>();
     private final AtomicInteger nextPublisher = new AtomicInteger();
+    private final Pinning pinning;
     private ServerProcess server;
     private Certificates certificates;
     private int port;
+
+    public MosquittoTarget(Pinning pinning) {
+        this.pinning = pinning;
+    }
 
     @Override
     public String name() {
@@ -61,7 +66,8 @@ public final class MosquittoTarget implements Target {
                 "log_type error",
                 "log_type warning",
                 ""));
-        server = ServerProcess.start("mosquitto", List.of("mosquitto", "-c", conf.toString()), Map.of(), workDir);
+        server = ServerProcess.start("mosquitto", pinning.server(List.of("mosquitto", "-c", conf.toString())), Map.of(),
+                workDir);
         server.awaitPort(port, 20_000);
         for (int i = 0; i < 4; i++) {
             Mqtt5AsyncClient publisher = client("bench-publisher-" + i, -1);

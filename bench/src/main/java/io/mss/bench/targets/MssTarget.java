@@ -41,6 +41,7 @@ public final class MssTarget implements Target {
     private final String name;
     private final boolean fsync;
     private final Map<String, String> extraEnv;
+    private final Pinning pinning;
     private final String apiKey = randomHex(24);
     private final String tokenSecret = randomHex(32);
     private final TokenVerifier tokens = new TokenVerifier(tokenSecret, Clock.systemUTC());
@@ -58,14 +59,16 @@ public final class MssTarget implements Target {
     private ClientLoop loop;
     private ClientLoop httpLoop;
 
-    public MssTarget(String name, boolean fsync, Map<String, String> extraEnv) {
-        this(name, fsync, extraEnv, 1, null);
+    public MssTarget(String name, boolean fsync, Map<String, String> extraEnv, Pinning pinning) {
+        this(name, fsync, extraEnv, pinning, 1, null);
     }
 
-    private MssTarget(String name, boolean fsync, Map<String, String> extraEnv, int nodeCount, ClusterServices cluster) {
+    private MssTarget(String name, boolean fsync, Map<String, String> extraEnv, Pinning pinning, int nodeCount,
+                      ClusterServices cluster) {
         this.name = name;
         this.fsync = fsync;
         this.extraEnv = extraEnv;
+        this.pinning = pinning;
         this.nodeCount = nodeCount;
         this.cluster = cluster;
         this.clusterName = cluster == null ? null : ClusterServices.freshName();
@@ -73,7 +76,7 @@ public final class MssTarget implements Target {
 
     /** {@code nodes} MSS nodes on PostgreSQL and Redis: a fresh schema and key prefix, dropped on close. */
     public static MssTarget cluster(String name, int nodes, ClusterServices services) {
-        return new MssTarget(name, true, Map.of(), nodes, services);
+        return new MssTarget(name, true, Map.of(), Pinning.NONE, nodes, services);
     }
 
     public int nodeCount() {
@@ -117,11 +120,12 @@ public final class MssTarget implements Target {
             Files.copy(tls.key(), nodeTls.resolve(tls.key().getFileName()));
             int syncPort = Loopback.freePort();
             int httpPort = Loopback.freePort();
-            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx2g", "-Xlog:gc:file=" + nodeDir.resolve("gc.log"), "-cp", System.getProperty("java.class.path"),
-                    "io.mss.cli.Main", "server",
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx2g", "-Xlog:gc:file=" + nodeDir.resolve("gc.log")));
+            command.addAll(pinning.mssJvmOptions());
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.mss.cli.Main", "server",
                     "--config", config.toString(), "--data-dir", dataDir.toString(), "--bind", "127.0.0.1",
-                    "--sync-port", String.valueOf(syncPort), "--http-port", String.valueOf(httpPort));
+                    "--sync-port", String.valueOf(syncPort), "--http-port", String.valueOf(httpPort)));
             Map<String, String> env = new HashMap<>(extraEnv);
             env.put("MSS_API_KEY", apiKey);
             env.put("MSS_TOKEN_SECRET", tokenSecret);
@@ -139,7 +143,7 @@ public final class MssTarget implements Target {
             }
             String nodeName = nodeCount == 1 ? name : name + "-node" + i;
             // started one after the other: the first node creates and migrates the schema
-            ServerProcess node = ServerProcess.start(nodeName, command, env, nodeDir);
+            ServerProcess node = ServerProcess.start(nodeName, pinning.server(command), env, nodeDir);
             nodes.add(node);
             node.awaitPort(httpPort, 60_000);
             node.awaitPort(syncPort, 60_000);

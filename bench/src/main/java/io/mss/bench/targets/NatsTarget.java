@@ -41,6 +41,7 @@ public final class NatsTarget implements Target {
 
     private final String name;
     private final boolean alwaysSync;
+    private final Pinning pinning;
     private ServerProcess server;
     private Certificates certificates;
     private Connection publisher;
@@ -48,9 +49,10 @@ public final class NatsTarget implements Target {
     private ClientLoop loop;
     private NatsDevices devices;
 
-    public NatsTarget(String name, boolean alwaysSync) {
+    public NatsTarget(String name, boolean alwaysSync, Pinning pinning) {
         this.name = name;
         this.alwaysSync = alwaysSync;
+        this.pinning = pinning;
     }
 
     @Override
@@ -84,7 +86,7 @@ public final class NatsTarget implements Target {
             throw new UnsupportedOperationException("this nats-server does not accept 'jetstream { sync_interval: always }' "
                     + "(added in 2.10); it has no setting that fsyncs before the publish ack");
         }
-        server = ServerProcess.start(name, List.of("nats-server", "-c", conf.toString()), Map.of(), workDir);
+        server = ServerProcess.start(name, pinning.server(List.of("nats-server", "-c", conf.toString())), Map.of(), workDir);
         server.awaitPort(port, 20_000);
         Options options = new Options.Builder().server("tls://127.0.0.1:" + port).sslContext(certificates.sslContext())
                 .connectionTimeout(Duration.ofSeconds(10)).maxReconnects(0).build();

@@ -1,5 +1,6 @@
 package io.mss.server.cluster;
 
+import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.Scope;
 import io.mss.server.store.StoreException;
 import io.mss.server.sync.Dispatcher;
@@ -7,6 +8,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +22,10 @@ import java.util.function.ToLongFunction;
  * a node's publish failing) reaches the devices within one interval. A session that already
  * sent up to the head does nothing. The bizType configurations are compared the same way
  * (one query for all of them): a lost config change reaches the sessions within one interval too.
+ *
+ * <p>What it catches up is counted ({@code mss_reconciler_catchups_total}): a scope whose head,
+ * read at one pass, was still not heard of (no local commit, no bus message) at the next one,
+ * a whole interval later; a head read while its bus message is on the way is not counted.
  */
 public final class Reconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
@@ -31,15 +38,21 @@ public final class Reconciler implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
+    private final MssMetrics metrics;
     private volatile boolean storeWasDown;
+    /** Heads read at the last pass above what the node had heard of; the timer's thread only. */
+    private Map<String, Long> unheard = new HashMap<>();
+    /** Heads this reconciliation brought in that were never heard of otherwise; the timer's thread only. */
+    private Map<String, Long> caughtUpTo = new HashMap<>();
 
     /**
      * @param reconcileConfigs applies the bizType configurations that changed in the store
      *                         since this node last applied them; returns how many
      */
     public Reconciler(Dispatcher dispatcher, ToLongFunction<Scope> lastId, IntSupplier reconcileConfigs,
-                      Duration interval) {
+                      Duration interval, MssMetrics metrics) {
         this.dispatcher = dispatcher;
+        this.metrics = metrics;
         this.lastId = lastId;
         this.reconcileConfigs = reconcileConfigs;
         timer.scheduleWithFixedDelay(this::reconcile, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
@@ -48,14 +61,32 @@ public final class Reconciler implements AutoCloseable {
     /** One pass: the configurations first, then one single-scope lookup per scope some session on this node reads. */
     public void reconcile() {
         try {
-            reconcileConfigs.getAsInt();
+            metrics.reconcilerCaughtUp("config", reconcileConfigs.getAsInt());
+            Map<String, Long> nowUnheard = new HashMap<>();
+            Map<String, Long> nowCaughtUp = new HashMap<>();
+            int behind = 0;
             for (String key : dispatcher.subscribedScopeKeys()) {
                 Scope scope = ScopeKeys.parse(key);
+                long known = Math.max(dispatcher.heard(scope), caughtUpTo.getOrDefault(key, 0L));
+                Long unheardBefore = unheard.get(key);
+                if (unheardBefore != null && unheardBefore > known) {
+                    behind++; // a whole interval later still unheard: the bus lost it
+                    known = unheardBefore;
+                }
+                if (known > dispatcher.heard(scope)) {
+                    nowCaughtUp.put(key, known);
+                }
                 long head = lastId.applyAsLong(scope);
+                if (head > known) {
+                    nowUnheard.put(key, head);
+                }
                 if (head > 0) {
                     dispatcher.advanced(scope, head);
                 }
             }
+            unheard = nowUnheard;
+            caughtUpTo = nowCaughtUp;
+            metrics.reconcilerCaughtUp("scope", behind);
             if (storeWasDown) {
                 log.info("reconciliation: store reachable again");
                 storeWasDown = false;

@@ -92,7 +92,7 @@ public final class RedisBus implements ClusterBus {
      * @param clusterName prefix of every key and channel, so several clusters can share a Redis
      */
     public static RedisBus connect(String redisUri, String clusterName, String nodeId, Supplier<NodeInfo> self,
-                                   Duration heartbeat) {
+                                   Duration heartbeat, io.mss.server.metrics.MssMetrics metrics) {
         RedisURI uri = RedisURI.create(redisUri);
         uri.setTimeout(Duration.ofSeconds(2));
         RedisClient client = RedisClient.create(uri);
@@ -109,6 +109,18 @@ public final class RedisBus implements ClusterBus {
             RedisBus created = new RedisBus(nodeId, clusterName, self, heartbeat, client, connection, subscription);
             bus = created;
             subscription.addListener(new RedisPubSubAdapter<>() {
+                private boolean subscribedOnce;
+
+                /** Lettuce subscribes again by itself after a reconnect (to the new master, after a Sentinel failover). */
+                @Override
+                public void subscribed(String channel, long count) {
+                    if (subscribedOnce) {
+                        log.info("Redis bus: subscribed to {} again", channel);
+                        metrics.busReconnected();
+                    }
+                    subscribedOnce = true;
+                }
+
                 @Override
                 public void message(String channel, String message) {
                     try {
@@ -123,7 +135,9 @@ public final class RedisBus implements ClusterBus {
             bus.announce();
             bus.announcer.scheduleWithFixedDelay(bus::announce, heartbeat.toMillis(), heartbeat.toMillis(),
                     TimeUnit.MILLISECONDS);
-            log.info("Redis bus at {}: node {}, channel {}", uri.getHost() + ":" + uri.getPort(), nodeId, bus.channel);
+            log.info("Redis bus at {}: node {}, channel {}", uri.getSentinels().isEmpty() ? uri.getHost() + ":" + uri.getPort()
+                    : "master " + uri.getSentinelMasterId() + " of sentinels " + uri.getSentinels().stream()
+                    .map(sentinel -> sentinel.getHost() + ":" + sentinel.getPort()).toList(), nodeId, bus.channel);
             return bus;
         } catch (RuntimeException e) {
             if (bus != null) {

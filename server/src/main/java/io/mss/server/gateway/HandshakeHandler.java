@@ -43,7 +43,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> timeout;
     /** Frames that arrive behind a refused Hello are dropped: the connection is closing. */
     private boolean helloSeen;
-    /** A Hello's user_id is being checked with the session-validation webhook. */
+    /** A Hello's user_id is being checked with the session-validation webhook, or its session opened. */
     private boolean validating;
     /** What arrived behind that Hello before reading paused; replayed to the session. */
     private final List<Object> pending = new ArrayList<>();
@@ -215,8 +215,51 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         // verified by the business backend: from here on the user is as good as a token's 'sub'
         ClientToken verified = new ClientToken(hello.getUserId(), token.deviceId(), token.expiresAt());
-        ChannelPipeline pipeline = ctx.pipeline();
         welcome(ctx, hello, version, verified);
+    }
+
+    private record Opened(Session session, List<String> unknownBizTypes) {
+    }
+
+    /**
+     * Opens the session: its sync points are read through the engine's store reader, meanwhile
+     * the channel reads nothing (what already came in behind the Hello is kept for the session),
+     * and the handshake goes on with the answer on this channel's event loop.
+     */
+    private void welcome(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token) {
+        SyncEngine engine = gateway.engine();
+        validating = true;
+        ctx.channel().config().setAutoRead(false);
+        engine.reader().read(ctx.channel().eventLoop(), () -> {
+            List<String> unknown = new ArrayList<>();
+            return new Opened(engine.open(ctx.channel(), token, hello, version, unknown), unknown);
+        }).whenComplete((opened, error) -> opened(ctx, hello, version, token, opened, error));
+    }
+
+    private void opened(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token, Opened opened,
+                        Throwable error) {
+        if (abandoned) {
+            return;
+        }
+        validating = false;
+        if (!ctx.channel().isActive() || ctx.isRemoved()) {
+            pending.clear();
+            return;
+        }
+        if (error != null) {
+            pending.clear();
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (!(cause instanceof StoreException)) {
+                ctx.fireExceptionCaught(cause);
+                return;
+            }
+            // the store is away for a moment: the client backs off and connects again
+            Errors.closeWith(ctx.channel(), ErrorCode.INTERNAL, "the store is unavailable, try again later: "
+                    + cause.getMessage(), true);
+            return;
+        }
+        ChannelPipeline pipeline = ctx.pipeline();
+        welcomed(ctx, hello, version, token, opened.session(), opened.unknownBizTypes());
         // frames the client sent behind its Hello go to the session, in order
         ChannelHandlerContext before = pipeline.context(GatewayInitializer.IDLE);
         List<Object> queued = new ArrayList<>(pending);
@@ -231,18 +274,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline.channel().config().setAutoRead(true);
     }
 
-    private void welcome(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token) {
+    private void welcomed(ChannelHandlerContext ctx, Hello hello, int version, ClientToken token, Session session,
+                          List<String> unknown) {
         SyncEngine engine = gateway.engine();
-        List<String> unknown = new ArrayList<>();
-        Session session;
-        try {
-            session = engine.open(ctx.channel(), token, hello, version, unknown);
-        } catch (StoreException e) {
-            // the store is away for a moment: the client backs off and connects again
-            Errors.closeWith(ctx.channel(), ErrorCode.INTERNAL, "the store is unavailable, try again later: "
-                    + e.getMessage(), true);
-            return;
-        }
         ctx.writeAndFlush(ServerFrame.newBuilder().setWelcome(Welcome.newBuilder()
                 .setVersion(version)
                 .setSessionId(session.sessionId())
@@ -257,12 +291,14 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         engine.metrics().handshake("ok");
         Channel channel = ctx.channel();
         ctx.pipeline().replace(this, GatewayInitializer.SESSION_HANDLER, new SessionHandler(gateway, session));
-        try {
-            engine.start(session);
-        } catch (StoreException e) {
-            Errors.closeWith(channel, ErrorCode.INTERNAL, "the store is unavailable, try again later: "
-                    + e.getMessage(), true);
-        }
+        engine.start(session).whenComplete((started, error) -> {
+            if (error != null) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                Errors.closeWith(channel, ErrorCode.INTERNAL, "the store is unavailable, try again later: "
+                        + cause.getMessage(), true);
+            }
+        });
     }
 
     /** Still here when the channel closes: the handshake failed (this handler leaves on success). */

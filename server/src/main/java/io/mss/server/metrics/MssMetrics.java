@@ -51,6 +51,10 @@ public final class MssMetrics implements AutoCloseable {
     private final DistributionSummary catchupOplogs;
     private final DistributionSummary commitBatchSize;
     private final Timer fsync;
+    private final Counter storeReconnects;
+    private final Counter storeFailovers;
+    private final Counter busReconnects;
+    private final Map<String, Counter> reconcilerCatchups = new ConcurrentHashMap<>();
     private JvmGcMetrics gcMetrics;
 
     public MssMetrics() {
@@ -85,6 +89,15 @@ public final class MssMetrics implements AutoCloseable {
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(0).plusNanos(100_000))
                 .maximumExpectedValue(Duration.ofSeconds(10))
+                .register(registry);
+        storeReconnects = Counter.builder("mss.store.reconnects")
+                .description("the store's writer committed again after the database was unreachable")
+                .register(registry);
+        storeFailovers = Counter.builder("mss.store.failovers")
+                .description("the store's writer committed on another database host than before (a new primary)")
+                .register(registry);
+        busReconnects = Counter.builder("mss.bus.reconnects")
+                .description("the cluster bus subscribed again after its connection to Redis was lost")
                 .register(registry);
     }
 
@@ -195,6 +208,34 @@ public final class MssMetrics implements AutoCloseable {
     public void committed(int oplogs, long nanos) {
         commitBatchSize.record(oplogs);
         fsync.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** {@code mss_store_reconnects_total}: a commit succeeded after one failed with the database unreachable. */
+    public void storeReconnected() {
+        storeReconnects.increment();
+    }
+
+    /** {@code mss_store_failovers_total}: a commit went to another database host than the one before. */
+    public void storeFailedOver() {
+        storeFailovers.increment();
+    }
+
+    /** {@code mss_bus_reconnects_total}: the bus's subscription was established again after a lost connection. */
+    public void busReconnected() {
+        busReconnects.increment();
+    }
+
+    /**
+     * {@code mss_reconciler_catchups_total{kind}}: what one reconciliation pass found this node
+     * behind on, {@code scope} (a scope's head above what the node had heard) or {@code config}
+     * (a bizType configuration changed without the node hearing of it).
+     */
+    public void reconcilerCaughtUp(String kind, int count) {
+        if (count > 0) {
+            reconcilerCatchups.computeIfAbsent(kind, k -> Counter.builder("mss.reconciler.catchups").tag("kind", k)
+                    .description("scopes and configurations the reconciliation found this node behind on")
+                    .register(registry)).increment(count);
+        }
     }
 
     /** Everything in the Prometheus text format. */

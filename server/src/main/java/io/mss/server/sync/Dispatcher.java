@@ -38,6 +38,11 @@ public final class Dispatcher {
     private final Map<String, Set<Session>> subscribers = new ConcurrentHashMap<>();
     /** Per subscribed scope, the highest id handed to its sessions (local commits or shared reads). */
     private final Map<String, Long> published = new ConcurrentHashMap<>();
+    /**
+     * Per subscribed scope, the highest id this node heard of without the reconciliation: a local
+     * commit or another node's announcement on the bus.
+     */
+    private final Map<String, Long> heard = new ConcurrentHashMap<>();
     private final OplogStore oplogs;
     /** Whether other nodes commit too (a cluster bus): only then is {@link #published} kept. */
     private volatile boolean remoteCommits;
@@ -64,6 +69,7 @@ public final class Dispatcher {
             set.remove(session);
             if (set.isEmpty()) {
                 published.remove(k);
+                heard.remove(k);
                 return null;
             }
             return set;
@@ -85,6 +91,19 @@ public final class Dispatcher {
     /** The keys of every scope some session subscribed to, for the cluster's reconciliation. */
     public Set<String> subscribedScopeKeys() {
         return Set.copyOf(subscribers.keySet());
+    }
+
+    /** Another node announced a commit in the scope on the bus, up to {@code head}. Called off the event loops. */
+    public void announced(Scope scope, long head) {
+        if (subscribers.containsKey(scope.key())) {
+            heard.merge(scope.key(), head, Math::max);
+        }
+        advanced(scope, head);
+    }
+
+    /** The highest id of the scope this node heard of from a local commit or the bus; 0: none. */
+    public long heard(Scope scope) {
+        return heard.getOrDefault(scope.key(), 0L);
     }
 
     /**
@@ -125,7 +144,12 @@ public final class Dispatcher {
         for (Oplog oplog : oplogs) {
             byScope.computeIfAbsent(oplog.scope(), s -> new ArrayList<>()).add(oplog);
         }
-        byScope.forEach(this::publish);
+        byScope.forEach((scope, run) -> {
+            if (subscribers.containsKey(scope.key())) {
+                heard.merge(scope.key(), run.get(run.size() - 1).id(), Math::max);
+            }
+            publish(scope, run);
+        });
     }
 
     private void publish(Scope scope, List<Oplog> run) {

@@ -53,6 +53,14 @@ import java.util.concurrent.TimeUnit;
  * {@code restart} and the cursor starts over at the retained start of the current timeline, as a
  * new device would. The same for an ack of an unknown epoch or above the head, and for a live
  * commit on a new timeline. Non-persistent pushes never move a cursor.
+ *
+ * <p>Store reads (the heads at start, the oplogs of a drain, the head check of an ack above what
+ * the session knows, the head after a config change) go through the engine's {@link StoreReader}:
+ * on PostgreSQL they run on reader threads and their answers come back on the event loop; on the
+ * embedded store they run inline, where a read takes microseconds and a hop would cost more.
+ * A cursor is {@code starting} until its head is in: it sends nothing, live commits only raise
+ * its known head, and acks for it wait (compared with a cursor of no timeline yet they would
+ * restart it for nothing).
  */
 public final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -78,6 +86,12 @@ public final class Session {
     /** BizTypes the client registered that do not exist (unknown at Hello, or deleted since): read once created. */
     private final java.util.Set<String> awaitedBizTypes = new java.util.HashSet<>();
     private boolean catchingUp = true;
+    /** The heads of the handshake's cursors are in: before that the catch-up has not begun. */
+    private boolean started;
+    /** Acks for cursors whose heads are being read, the latest per bizType (acks are cumulative): taken once they are in. */
+    private final Map<String, SyncPoint> acksBeforeStart = new LinkedHashMap<>();
+    /** The drain's store reads; off the event loop on a remote store. */
+    private final ReadAhead readAhead;
     private boolean closed;
     private boolean wakeUpScheduled;
     private final long connectedAt = System.currentTimeMillis();
@@ -116,6 +130,8 @@ public final class Session {
         final long startEpoch;
         /** Restarted, and the client has not acked on the new timeline yet. */
         boolean awaitingAck;
+        /** Its head is being read: nothing is sent, and acks for it wait. */
+        boolean starting = true;
 
         Cursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
             this.bizType = bizType;
@@ -144,6 +160,7 @@ public final class Session {
         this.clock = clock;
         this.maxOplogsPerFrame = maxOplogsPerFrame;
         this.frameBudgetBytes = frameBudgetBytes;
+        this.readAhead = new ReadAhead(engine.reader(), oplogs, channel.eventLoop(), maxOplogsPerFrame);
     }
 
     void addCursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
@@ -165,12 +182,39 @@ public final class Session {
         return List.copyOf(cursors.values());
     }
 
-    /** Starts the catch-up; call after subscribing to every scope so no commit falls between. */
-    void start() {
-        for (Cursor cursor : cursors.values()) {
-            startCursor(cursor);
-        }
-        drain();
+    /**
+     * Starts the catch-up; call on the event loop after subscribing to every scope so no commit
+     * falls between. The future completes on the event loop once the catch-up began, or fails when
+     * the heads could not be read.
+     */
+    CompletableFuture<Void> start() {
+        return startCursors(List.copyOf(cursors.values())).thenRun(() -> {
+            started = true;
+            drain();
+        });
+    }
+
+    /** Reads the cursors' heads through the engine's reader, then starts them on the event loop. */
+    private CompletableFuture<Void> startCursors(List<Cursor> starting) {
+        return engine.reader().read(channel.eventLoop(), () -> {
+            List<ScopeHead> heads = new ArrayList<>(starting.size());
+            for (Cursor cursor : starting) {
+                heads.add(oplogs.head(cursor.scope));
+            }
+            return heads;
+        }).thenAccept(heads -> {
+            for (int i = 0; i < starting.size(); i++) {
+                Cursor cursor = starting.get(i);
+                if (byScope.get(cursor.scope) == cursor) {
+                    startCursor(cursor, heads.get(i));
+                }
+            }
+            if (!acksBeforeStart.isEmpty()) {
+                Ack held = Ack.newBuilder().addAllSyncPoints(acksBeforeStart.values()).build();
+                acksBeforeStart.clear();
+                onAck(held);
+            }
+        });
     }
 
     /**
@@ -178,9 +222,10 @@ public final class Session {
      * or above the head, is not resumed (FULL_UPDATE with restart); a backlog above a THRESHOLD
      * is cut to its newest n.
      */
-    private void startCursor(Cursor cursor) {
-        ScopeHead head = oplogs.head(cursor.scope);
-        cursor.knownHead = head.lastId();
+    private void startCursor(Cursor cursor, ScopeHead head) {
+        cursor.starting = false;
+        // commits heard while the head was read count too
+        cursor.knownHead = Math.max(cursor.knownHead, head.lastId());
         if (!cursor.bizType.persistent() && version < ProtocolVersion.EPOCHS) {
             // a version 1 client keeps the clock ids of ephemeral pushes as its sync point: that
             // says nothing about the stored timeline, so it is only clamped to what exists
@@ -223,9 +268,19 @@ public final class Session {
         Cursor cursor = new Cursor(bizType, scope, syncPointOwner, start);
         cursors.put(bizType.id(), cursor);
         byScope.put(scope, cursor);
-        startCursor(cursor);
-        drain();
-        channel.flush();
+        startCursors(List.of(cursor)).whenComplete((done, error) -> {
+            if (error != null) {
+                log.warn("session {} could not read the head of {}: {}; it reads it from the next connection",
+                        sessionId, scope, error.toString());
+                if (cursors.remove(bizType.id(), cursor)) {
+                    byScope.remove(scope);
+                    engine.unsubscribe(scope, this);
+                }
+                return;
+            }
+            drain();
+            channel.flush();
+        });
     }
 
     /**
@@ -245,6 +300,7 @@ public final class Session {
         cursor.heldUntil = 0;
         // until the client acks on the new timeline, acks it sent before the restart reached it move nothing
         cursor.awaitingAck = true;
+        readAhead.forget(cursor);
         fullUpdate(cursor, reason, detail, true);
         cutToThreshold(cursor);
         if (cursor.bizType.persistent()) {
@@ -327,6 +383,11 @@ public final class Session {
             return;
         }
         cursor.knownHead = Math.max(cursor.knownHead, run.get(run.size() - 1).id());
+        if (cursor.starting) {
+            // the catch-up reads it; which timeline it is on is decided against the head then
+            frame.release();
+            return;
+        }
         if (follow(cursor, run.get(0).epoch())) {
             frame.release();
             drain();
@@ -411,8 +472,15 @@ public final class Session {
         }
         cursor.bizType = bizType;
         if (bizType.online()) {
-            cursor.knownHead = Math.max(cursor.knownHead, oplogs.lastId(cursor.scope));
-            drain();
+            engine.reader().read(channel.eventLoop(), () -> oplogs.lastId(cursor.scope)).whenComplete((last, error) -> {
+                if (error != null) {
+                    // the reconciliation finds the head later
+                    log.warn("session {} could not read the head of {}: {}", sessionId, cursor.scope, error.toString());
+                    return;
+                }
+                cursor.knownHead = Math.max(cursor.knownHead, last);
+                drain();
+            });
         }
     }
 
@@ -427,7 +495,7 @@ public final class Session {
 
     /** Sends what is committed and not yet sent, for as long as the channel takes it. */
     public void drain() {
-        if (closed) {
+        if (closed || !started) {
             return;
         }
         boolean wrote = false;
@@ -449,7 +517,10 @@ public final class Session {
                 if (room <= 0 || bytes >= frameBudgetBytes) {
                     break;
                 }
-                List<Oplog> read = oplogs.read(cursor.scope, cursor.sentUpTo, room);
+                List<Oplog> read = readAhead.take(cursor, room);
+                if (read == null) {
+                    continue; // being read: this drain runs again when it is in
+                }
                 if (read.isEmpty()) {
                     // not readable yet: the commit notification that follows will raise it again
                     cursor.knownHead = cursor.sentUpTo;
@@ -526,6 +597,7 @@ public final class Session {
         if (wrote) {
             channel.flush();
         }
+        readAhead.fetchWanted(this::drain, sessionId);
         updateBacklog();
         if (wakeAt != Long.MAX_VALUE && !wakeUpScheduled) {
             wakeUpScheduled = true;
@@ -538,7 +610,8 @@ public final class Session {
 
     /** Whether the cursor has something it may send now. */
     private boolean readable(Cursor cursor, long now) {
-        if (cursor.sentUpTo >= cursor.knownHead || !cursor.bizType.online() || !cursor.bizType.persistent()) {
+        if (cursor.starting || cursor.sentUpTo >= cursor.knownHead || !cursor.bizType.online()
+                || !cursor.bizType.persistent()) {
             return false;
         }
         return cursor.heldUntil <= now;
@@ -573,6 +646,12 @@ public final class Session {
 
     /** Cumulative acks: raises the stored sync points, never past what this session sent. */
     public void onAck(Ack ack) {
+        onAck(ack, null);
+    }
+
+    /** {@code headRead}: the cursor whose knownHead was just read from the store for this ack. */
+    private void onAck(Ack ack, Cursor headRead) {
+        assert channel.eventLoop().inEventLoop() : "a session's acks belong to its event loop";
         for (SyncPoint point : ack.getSyncPointsList()) {
             Cursor cursor = cursors.get(point.getBizType());
             if (cursor == null || kindOf(cursor.scope.kind()) != point.getScope()) {
@@ -580,7 +659,13 @@ public final class Session {
                         point.getScope());
                 continue;
             }
-            if (!onTimeline(cursor, point)) {
+            if (cursor.starting) {
+                if (!closed) {
+                    acksBeforeStart.put(point.getBizType(), point);
+                }
+                continue;
+            }
+            if (!onTimeline(cursor, point, cursor == headRead)) {
                 continue;
             }
             // an ack beyond what was sent would let a client skip data it never saw
@@ -611,7 +696,7 @@ public final class Session {
      * whatever the client holds is from no timeline the scope has. Version 1 clients send no
      * epoch, and acks of non-persistent pushes carry clock ids: those are only clamped.
      */
-    private boolean onTimeline(Cursor cursor, SyncPoint point) {
+    private boolean onTimeline(Cursor cursor, SyncPoint point, boolean headRead) {
         if (version < ProtocolVersion.EPOCHS) {
             return true;
         }
@@ -636,7 +721,27 @@ public final class Session {
             channel.flush();
             return false;
         }
-        if (aboveHead && point.getId() > oplogs.lastId(cursor.scope)) {
+        if (!aboveHead) {
+            return true;
+        }
+        if (!headRead && !engine.reader().isInline()) {
+            // whether the store has it is read off the loop; then the ack is taken again against that head
+            engine.reader().read(channel.eventLoop(), () -> oplogs.lastId(cursor.scope)).whenComplete((last, error) -> {
+                if (error != null) {
+                    // the client's next ack carries it again
+                    log.warn("session {} could not read the head of {}: {}", sessionId, cursor.scope, error.toString());
+                    return;
+                }
+                if (closed || cursors.get(point.getBizType()) != cursor) {
+                    return;
+                }
+                cursor.knownHead = Math.max(cursor.knownHead, last);
+                onAck(Ack.newBuilder().addSyncPoints(point).build(), cursor);
+                drain();
+            });
+            return false;
+        }
+        if (headRead || point.getId() > oplogs.lastId(cursor.scope)) {
             restart(cursor, cursor.epoch, "above_head", "ack of " + point.getId()
                     + " is above the scope's last oplog " + cursor.knownHead);
             drain();
@@ -703,6 +808,20 @@ public final class Session {
 
     void markClosed() {
         closed = true;
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    /** Whether {@code bizTypeId} is registered by the client and does not exist (as far as this session heard). */
+    boolean awaits(String bizTypeId) {
+        return awaitedBizTypes.contains(bizTypeId);
+    }
+
+    /** Whether a cursor of {@code bizTypeId} exists (it may still be starting). */
+    boolean reads(String bizTypeId) {
+        return cursors.containsKey(bizTypeId);
     }
 
     private boolean allDeliverable(Cursor cursor, List<Oplog> run) {

@@ -84,6 +84,8 @@ public final class SyncEngine implements AutoCloseable {
     private final Map<Scope, AtomicLong> ephemeralIds = new ConcurrentHashMap<>();
     /** THRESHOLD scopes whose oldest oplogs are due for trimming, with the newest id seen. */
     private final Map<Scope, Long> trimDue = new ConcurrentHashMap<>();
+    /** Where sessions read the store: on their event loop (embedded store) or on reader threads. */
+    private volatile StoreReader reader = StoreReader.inline();
     /** Tells other nodes what changed here; a no-op on a single node. */
     private volatile ClusterBus bus = new LocalBus(() -> null);
     /**
@@ -296,7 +298,7 @@ public final class SyncEngine implements AutoCloseable {
     public void useBus(ClusterBus bus) {
         this.bus = bus;
         dispatcher.expectRemoteCommits();
-        bus.onAdvanced(dispatcher::advanced);
+        bus.onAdvanced(dispatcher::announced);
         bus.onConfigChanged(this::remoteConfigChange);
     }
 
@@ -376,8 +378,9 @@ public final class SyncEngine implements AutoCloseable {
     }
 
     /**
-     * Opens a session for a verified client: resolves the scopes of its bizTypes. Runs on the
-     * channel's event loop; {@link #start} subscribes and begins the catch-up.
+     * Opens a session for a verified client: resolves the scopes of its bizTypes and reads the
+     * stored sync points. Runs on a {@link StoreReader} (it reads the store); the session is the
+     * caller's alone until {@link #start}, on its event loop, subscribes it and begins the catch-up.
      */
     public Session open(Channel channel, ClientToken token, Hello hello, int version, List<String> unknownBizTypes) {
         Map<String, SyncPointStore.Position> clientPoints = new HashMap<>();
@@ -415,8 +418,24 @@ public final class SyncEngine implements AutoCloseable {
         return session;
     }
 
-    /** Subscribes the session to its scopes, then starts its catch-up. Runs on its event loop. */
-    public void start(Session session) {
+    /**
+     * Sessions read the store through {@code reader} from now on: a pooled one for a store whose
+     * reads wait for the network. Set before the gateway accepts connections.
+     */
+    public void useReader(StoreReader reader) {
+        this.reader = java.util.Objects.requireNonNull(reader, "reader");
+    }
+
+    /** How sessions read the store. */
+    public StoreReader reader() {
+        return reader;
+    }
+
+    /**
+     * Subscribes the session to its scopes, then starts its catch-up. Runs on its event loop; the
+     * future completes there once the catch-up began, or fails if the store could not be read.
+     */
+    public CompletableFuture<Void> start(Session session) {
         for (Session.Cursor cursor : session.cursorList()) {
             if (cursor.bizType.singleDevice()) {
                 Session previous = singleDeviceHolders.put(cursor.scope, session);
@@ -427,7 +446,7 @@ public final class SyncEngine implements AutoCloseable {
             dispatcher.subscribe(cursor.scope, session);
         }
         sessions.add(session);
-        session.start();
+        return session.start();
     }
 
     /**
@@ -441,15 +460,24 @@ public final class SyncEngine implements AutoCloseable {
             return; // a USER bizType on a connection nobody is signed in on
         }
         String owner = bizType.singleDevice() ? SyncPointStore.USER_OWNED : session.deviceId();
-        SyncPointStore.Position start;
-        try {
-            start = syncPoints.position(owner, scope);
-        } catch (StoreException e) {
-            log.warn("session {} could not read its sync point of {}: {}; it reads it from the next connection",
-                    session.sessionId(), scope, e.getMessage());
-            session.await(bizType.id());
-            return;
+        reader.read(session.channel().eventLoop(), () -> syncPoints.position(owner, scope)).whenComplete((start, error) -> {
+            if (error != null) {
+                log.warn("session {} could not read its sync point of {}: {}; it reads it from the next connection",
+                        session.sessionId(), scope, error.toString());
+                session.await(bizType.id());
+                return;
+            }
+            attached(session, bizType, scope, owner, start);
+        });
+    }
+
+    /** {@link #attach}, once the sync point is in; on the session's event loop. */
+    private void attached(Session session, BizType read, Scope scope, String owner, SyncPointStore.Position start) {
+        if (session.closed() || session.reads(read.id()) || session.awaits(read.id())) {
+            return; // gone meanwhile, attached already, or deleted again (its next creation attaches it)
         }
+        // the configuration as it is now: a change heard during the read found no cursor to update
+        BizType bizType = bizType(read.id()).orElse(read);
         if (bizType.singleDevice()) {
             Session previous = singleDeviceHolders.put(scope, session);
             if (previous != null && previous != session) {
@@ -629,6 +657,7 @@ public final class SyncEngine implements AutoCloseable {
     @Override
     public void close() {
         maintenance.shutdownNow();
+        reader.close();
         metrics.close();
     }
 }

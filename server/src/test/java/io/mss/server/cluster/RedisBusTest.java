@@ -1,5 +1,6 @@
 package io.mss.server.cluster;
 
+import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.Scope;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ class RedisBusTest {
     private RedisBus connect(String nodeId, int connections) {
         long started = System.currentTimeMillis();
         return RedisBus.connect(URI, cluster, nodeId, () -> new NodeInfo(nodeId, "127.0.0.1:7443",
-                "127.0.0.1:7080", started, System.currentTimeMillis(), connections), Duration.ofSeconds(1));
+                "127.0.0.1:7080", started, System.currentTimeMillis(), connections), Duration.ofSeconds(1), new MssMetrics());
     }
 
     @Test
@@ -73,7 +74,7 @@ class RedisBusTest {
     @Test
     void anUnreachableRedisFailsTheStartClearly() {
         assertThatThrownBy(() -> RedisBus.connect("redis://127.0.0.1:1", cluster, "x",
-                () -> new NodeInfo("x", "", "", 0, 0, 0), Duration.ofSeconds(1)))
+                () -> new NodeInfo("x", "", "", 0, 0, 0), Duration.ofSeconds(1), new MssMetrics()))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("could not connect to Redis at redis://127.0.0.1:1");
     }

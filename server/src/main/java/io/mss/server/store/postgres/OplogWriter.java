@@ -38,6 +38,12 @@ final class OplogWriter extends SingleWriter {
 
     private final DataSource pool;
     private final Clock clock;
+    /** The host:port the last batch committed on; another one next time is a failover. Writer thread only. */
+    private String committedOn;
+    /** The host:port of the connection the batch being written uses. Writer thread only. */
+    private String writingOn;
+    /** A batch failed with the database unreachable; the next commit is a reconnect. Writer thread only. */
+    private boolean wasUnreachable;
 
     OplogWriter(DataSource pool, int maxBatch, Clock clock, Runnable onExit) {
         super(maxBatch, onExit);
@@ -56,6 +62,7 @@ final class OplogWriter extends SingleWriter {
                 // the transaction's commit is where PostgreSQL flushes its WAL: the durable write
                 meters.committed(committed.size(), commitNanos);
             }
+            followHost(meters);
         } catch (Throwable t) {
             StoreException failure = new StoreException(
                     "could not store a batch of " + batch.size() + " oplog appends: " + t.getMessage(), t);
@@ -64,6 +71,7 @@ final class OplogWriter extends SingleWriter {
                 pending.future().completeExceptionally(failure);
             }
             if (unreachable(t)) {
+                wasUnreachable = true;
                 failQueuedInOutage(failure);
             }
             return;
@@ -72,6 +80,36 @@ final class OplogWriter extends SingleWriter {
             batch.get(i).future().complete(results[i]);
         }
         committed(committed);
+    }
+
+    /** Counts a commit after an outage, and one on another host than the last (Patroni promoted a standby). */
+    private void followHost(io.mss.server.metrics.MssMetrics meters) {
+        if (wasUnreachable) {
+            wasUnreachable = false;
+            log.info("PostgreSQL reachable again: the writer committed on {}", writingOn);
+            if (meters != null) {
+                meters.storeReconnected();
+            }
+        }
+        if (writingOn != null && committedOn != null && !writingOn.equals(committedOn)) {
+            log.warn("PostgreSQL failover: the writer commits on {} now, before on {}", writingOn, committedOn);
+            if (meters != null) {
+                meters.storeFailedOver();
+            }
+        }
+        if (writingOn != null) {
+            committedOn = writingOn;
+        }
+    }
+
+    /** The server the connection is on, host:port; null when the driver does not say. */
+    private static String hostOf(Connection connection) {
+        try {
+            // the multi-host URL picks the primary among several hosts: which one is only known here
+            return connection.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor().getHostSpec().toString();
+        } catch (SQLException | RuntimeException e) {
+            return null;
+        }
     }
 
     /**
@@ -97,6 +135,7 @@ final class OplogWriter extends SingleWriter {
         long now = clock.millis();
         // the writer's own pool of one: its connection, re-established by the pool after a failure
         Connection connection = pool.getConnection();
+        writingOn = hostOf(connection);
         try {
             connection.setAutoCommit(false);
             try {
