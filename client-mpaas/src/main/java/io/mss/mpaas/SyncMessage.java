@@ -10,8 +10,11 @@ public final class SyncMessage {
     /** The bizType. */
     public String biz;
     /**
-     * A JSON array with one object per oplog, {@code [{"mk":<oplog id>,"pl":"<payload>"}]}: the
-     * keys mPaaS apps read. MSS delivers one oplog per callback, so the array has one element.
+     * A JSON array of records, {@code [{"mk":<oplog id>,"pl":"<payload>"}]}, the shape mPaaS
+     * apps parse: each record's {@code pl} is the payload, base64 only when the record has
+     * {@code "isB":"1"}, which MSS never sets (its payloads are text). {@code mk} is this
+     * facade's own key for the oplog id (docs/migrating-from-mpaas.md says what is assumed).
+     * MSS delivers one oplog per callback, so the array has one record.
      */
     public String msgData;
     /** Identifies the message for the ack: {@code bizType,SCOPE,oplogId}. */

@@ -167,7 +167,11 @@ abstract class ClientTestSupport {
         File[] files = dir.listFiles();
         if (files != null) {
             for (File f : files) {
-                Files.copy(f.toPath(), new File(copy, f.getName()).toPath(), StandardCopyOption.REPLACE_EXISTING);
+                try {
+                    Files.copy(f.toPath(), new File(copy, f.getName()).toPath(), StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.nio.file.NoSuchFileException renamedMeanwhile) {
+                    // syncpoints.properties.tmp renamed over the checkpoint between the listing and the copy
+                }
             }
         }
         return copy;

@@ -100,6 +100,24 @@ class InboxTest {
     }
 
     @Test
+    void pendingBytesFollowStoresRemovalsRestartsAndAReopen() throws IOException {
+        long stored;
+        try (Inbox inbox = Inbox.open(dir)) {
+            inbox.store(msgs(NOTES_ALICE, 1, 2, 3));
+            inbox.store(msgs(ALERTS, 1));
+            stored = inbox.pendingBytes(key -> key.equals(NOTES_ALICE));
+            assertThat(stored).isPositive();
+            inbox.remove(NOTES_ALICE, 1, false);
+            assertThat(inbox.pendingBytes(key -> key.equals(NOTES_ALICE))).isEqualTo(stored * 2 / 3);
+            inbox.restart(ALERTS, 9);
+            assertThat(inbox.pendingBytes(key -> key.equals(ALERTS))).isZero();
+        }
+        try (Inbox inbox = Inbox.open(dir)) {
+            assertThat(inbox.pendingBytes(key -> true)).isEqualTo(stored * 2 / 3);
+        }
+    }
+
+    @Test
     void scopesAreIndependent() throws IOException {
         try (Inbox inbox = Inbox.open(dir)) {
             inbox.store(msgs(NOTES_ALICE, 5));

@@ -9,8 +9,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -54,7 +60,7 @@ class MpaasFacadeTest {
     }
 
     @Test
-    void registerReceiveAckAndSwitchUsers() {
+    void registerReceiveAckAndSwitchUsers() throws Exception {
         MPSync.registerBiz("ORDER", callback);
         MPSync.updateUserInfo("ivy", "session-1");
         MPSync.appToForeground();
@@ -66,6 +72,7 @@ class MpaasFacadeTest {
         assertThat(m.biz).isEqualTo("ORDER");
         assertThat(m.userId).isEqualTo("ivy");
         assertThat(m.msgData).isEqualTo("[{\"mk\":" + first + ",\"pl\":\"{\\\"order\\\":1}\"}]");
+        assertThat(payloadsTheWayMpaasAppsReadThem(m.msgData)).containsExactly("{\"order\":1}");
         // reportMsgReceived reached the server as this device's ack
         await().atMost(Duration.ofSeconds(10)).until(() -> server.api
                 .call("GET", "/api/v1/push/ORDER/" + first + "?linkToken=ivy", null)
@@ -77,12 +84,26 @@ class MpaasFacadeTest {
         server.api.push("ORDER", "jay", "for jay", null);
         await().atMost(Duration.ofSeconds(20)).until(() -> received.size() == 2);
         assertThat(received.get(1).userId).isEqualTo("jay");
-        assertThat(received.get(1).msgData).contains("\"pl\":\"for jay\"");
+        assertThat(payloadsTheWayMpaasAppsReadThem(received.get(1).msgData)).containsExactly("for jay");
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).until(() -> received.size() == 2);
 
         MPSync.clearUserInfo();
         MPSync.appToBackground();
         await().atMost(Duration.ofSeconds(10)).until(() -> !MPSync.isConnected());
         MPSync.unregisterBiz("ORDER");
+    }
+
+    /**
+     * What mPaaS's own Android sample does with msgData: a JSON array, each element's {@code pl}
+     * is the payload, base64-decoded when {@code isB} is "1".
+     */
+    static List<String> payloadsTheWayMpaasAppsReadThem(String msgData) throws Exception {
+        List<String> payloads = new ArrayList<>();
+        for (JsonNode record : new ObjectMapper().readTree(msgData)) {
+            String pl = record.path("pl").asText();
+            payloads.add("1".equals(record.path("isB").asText())
+                    ? new String(Base64.getDecoder().decode(pl), StandardCharsets.UTF_8) : pl);
+        }
+        return payloads;
     }
 }

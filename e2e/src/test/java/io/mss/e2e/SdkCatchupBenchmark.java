@@ -50,6 +50,10 @@ class SdkCatchupBenchmark {
         StringBuilder report = new StringBuilder("| oplogs | runs | median ms | runs ms | oplogs/s | fsyncs per 1,000 oplogs"
                 + " | median peak heap after GC (MiB) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
         try (ServerProcess server = new ServerProcess(tmp.resolve("server"), Files.createDirectories(tmp.resolve("logs")))) {
+            String serverJvmArgs = System.getProperty("mss.bench.serverJvmArgs", "").trim();
+            if (!serverJvmArgs.isEmpty()) {
+                server.env.put("JAVA_TOOL_OPTIONS", serverJvmArgs);
+            }
             server.start();
             Api api = server.api();
             for (int b = 0; b < BIZ_TYPES; b++) {
@@ -115,8 +119,14 @@ class SdkCatchupBenchmark {
             command.addAll(Arrays.asList("strace", "-f", "--seccomp-bpf", "-c", "-e", "trace=fsync,fdatasync",
                     "-o", strace.toString()));
         }
-        command.addAll(Arrays.asList(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx" + heap, "-cp", System.getProperty("java.class.path"), SdkCatchupBench.class.getName(),
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // e.g. -Dmss.bench.clientJvmArgs=-XX:StartFlightRecording=filename=catchup.jfr to profile the client
+        String jvmArgs = System.getProperty("mss.bench.clientJvmArgs", "").trim();
+        if (!jvmArgs.isEmpty()) {
+            command.addAll(Arrays.asList(jvmArgs.split("\\s+")));
+        }
+        command.addAll(Arrays.asList("-Xmx" + heap, "-cp", System.getProperty("java.class.path"),
+                SdkCatchupBench.class.getName(),
                 "localhost", String.valueOf(server.syncPort), server.certFile().toString(),
                 tmp.resolve("state-" + device).toString(), device, user, String.valueOf(BIZ_TYPES),
                 String.valueOf(size / BIZ_TYPES * BIZ_TYPES), TestServer.token(device, user)));

@@ -282,7 +282,7 @@ final class Connection implements Runnable {
             if (frame.hasWelcome() && !sawWelcome) {
                 sawWelcome = true;
                 stage = Stage.OPEN;
-                idleMillis = RealMssClient.heartbeatMillis(frame.getWelcome()) * 5 / 2;
+                idleMillis = ConnectionManager.heartbeatMillis(frame.getWelcome()) * 5 / 2;
                 // the read timeout is the dead-peer detector: any frame, Pong or data, resets it
                 socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, idleMillis));
             }

@@ -140,6 +140,8 @@ public final class Inbox implements Closeable {
         long epoch;
         long high;
         final TreeMap<Long, Entry> pending = new TreeMap<>();
+        /** Record bytes of the pending messages: what they hold in memory, roughly. */
+        long pendingBytes;
     }
 
     private final File dir;
@@ -275,6 +277,17 @@ public final class Inbox implements Closeable {
         return n;
     }
 
+    /** Record bytes of the pending messages in the scopes {@code which} accepts. */
+    public long pendingBytes(java.util.function.Predicate<ScopeKey> which) {
+        long n = 0;
+        for (Map.Entry<ScopeKey, ScopeQueue> e : scopes.entrySet()) {
+            if (!e.getValue().pending.isEmpty() && which.test(e.getKey())) {
+                n += e.getValue().pendingBytes;
+            }
+        }
+        return n;
+    }
+
     public int pendingCount() {
         int n = 0;
         for (ScopeQueue q : scopes.values()) {
@@ -341,6 +354,7 @@ public final class Inbox implements Closeable {
                 q.epoch = fresh.get(i).epoch();
             }
             q.pending.put(fresh.get(i).id(), new Entry(fresh.get(i), records.get(i).length));
+            q.pendingBytes += records.get(i).length;
             liveBytes += records.get(i).length;
             touched.add(key);
         }
@@ -377,6 +391,7 @@ public final class Inbox implements Closeable {
             return false;
         }
         liveBytes -= e.recordBytes;
+        q.pendingBytes -= e.recordBytes;
         deferred.add(doneRecord(key, id, dropped));
         if (!deferDeliveryRecords) {
             flushDeferred();
@@ -415,6 +430,7 @@ public final class Inbox implements Closeable {
             liveBytes -= e.recordBytes;
         }
         q.pending.clear();
+        q.pendingBytes = 0;
         q.high = 0;
         q.epoch = epoch;
     }
@@ -680,6 +696,7 @@ public final class Inbox implements Closeable {
                 q.high = Math.max(q.high, id);
                 if (!q.pending.containsKey(id)) {
                     q.pending.put(id, new Entry(m, recordBytes));
+                    q.pendingBytes += recordBytes;
                     liveBytes += recordBytes;
                 }
                 break;
@@ -698,6 +715,7 @@ public final class Inbox implements Closeable {
                 Entry e = q == null ? null : q.pending.remove(id);
                 if (e != null) {
                     liveBytes -= e.recordBytes;
+                    q.pendingBytes -= e.recordBytes;
                 }
                 break;
             }

@@ -46,11 +46,11 @@ final class BizTypeRoutes {
     }
 
     void list(RoutingContext ctx) {
-        HttpApi.ok(ctx, Map.of("bizTypes", bizTypes.list()));
+        JsonAnswers.ok(ctx, Map.of("bizTypes", bizTypes.list()));
     }
 
     void get(RoutingContext ctx) {
-        HttpApi.ok(ctx, Map.of("bizType", existing(ctx.pathParam("id"))));
+        JsonAnswers.ok(ctx, Map.of("bizType", existing(ctx.pathParam("id"))));
     }
 
     void create(RoutingContext ctx) {
@@ -62,12 +62,12 @@ final class BizTypeRoutes {
             }
             engine.configChanged(bizType.id());
         }
-        events.info("config created bizType={} by={} {}", bizType.id(), HttpApi.actor(ctx), bizType);
+        events.info("config created bizType={} by={} {}", bizType.id(), ApiAccess.actor(ctx), bizType);
         ObjectNode detail = recorder.detail();
         detail.set("bizType", mapper.valueToTree(bizType));
         recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_CREATED, bizType.id(), detail);
         ctx.response().setStatusCode(201);
-        HttpApi.ok(ctx, Map.of("bizType", bizType));
+        JsonAnswers.ok(ctx, Map.of("bizType", bizType));
     }
 
     void update(RoutingContext ctx) {
@@ -89,12 +89,12 @@ final class BizTypeRoutes {
         }
         BizType current = change.old();
         BizType updated = change.updated();
-        events.info("config updated bizType={} by={} status={} {}", id, HttpApi.actor(ctx), updated.status(), updated);
+        events.info("config updated bizType={} by={} status={} {}", id, ApiAccess.actor(ctx), updated.status(), updated);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
         detail.set("new", mapper.valueToTree(updated));
         recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_UPDATED, id, detail);
-        HttpApi.ok(ctx, Map.of("bizType", updated));
+        JsonAnswers.ok(ctx, Map.of("bizType", updated));
     }
 
     void delete(RoutingContext ctx) {
@@ -124,13 +124,13 @@ final class BizTypeRoutes {
         }
         BizType current = deletion.old();
         boolean hadData = deletion.hadData();
-        events.info("config deleted bizType={} by={} oplogsDeleted={}", id, HttpApi.actor(ctx), hadData);
+        events.info("config deleted bizType={} by={} oplogsDeleted={}", id, ApiAccess.actor(ctx), hadData);
         ObjectNode detail = recorder.detail();
         detail.set("old", mapper.valueToTree(current));
         detail.put("force", force);
         detail.put("hadData", hadData);
         recorder.record(ctx, OperationRecord.Type.BIZ_TYPE_DELETED, id, detail);
-        HttpApi.ok(ctx, Map.of());
+        JsonAnswers.ok(ctx, Map.of());
     }
 
     private BizType existing(String id) {

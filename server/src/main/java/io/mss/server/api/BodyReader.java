@@ -46,14 +46,14 @@ final class BodyReader {
         if (!codings.isEmpty() && !(codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
             // gzip, chunked and the like: a body this API would have to decode, and whose end
             // it cannot be sure of
-            answerAndClose(request, 400, HttpApi.errorBytes(mapper, "UNSUPPORTED_TRANSFER_CODING",
+            answerAndClose(request, 400, JsonAnswers.errorBytes(mapper, "UNSUPPORTED_TRANSFER_CODING",
                     "Transfer-Encoding " + String.join(", ", codings) + " is not supported: send the body with"
                             + " Content-Length or Transfer-Encoding: chunked only"));
             return false;
         }
         String coding = request.getHeader("Content-Encoding");
         if (coding != null && !coding.trim().toLowerCase(Locale.ROOT).equals("identity")) {
-            answerAndClose(request, 415, HttpApi.errorBytes(mapper, "UNSUPPORTED_CONTENT_ENCODING",
+            answerAndClose(request, 415, JsonAnswers.errorBytes(mapper, "UNSUPPORTED_CONTENT_ENCODING",
                     "Content-Encoding " + coding + " is not supported: send the body uncompressed"));
             return false;
         }
@@ -83,7 +83,7 @@ final class BodyReader {
         Reading reading = new Reading();
         reading.timer = vertx.setTimer(timeoutMs, id -> {
             if (reading.finish()) {
-                answerAndClose(request, 408, HttpApi.errorBytes(mapper, "REQUEST_TIMEOUT", "the request body did"
+                answerAndClose(request, 408, JsonAnswers.errorBytes(mapper, "REQUEST_TIMEOUT", "the request body did"
                         + " not arrive within " + timeoutMs + " ms (http-body-timeout-ms)"));
             }
         });
@@ -94,7 +94,7 @@ final class BodyReader {
             if (body.length() + chunk.length() > limit) {
                 if (reading.finish()) {
                     vertx.cancelTimer(reading.timer);
-                    answerAndClose(request, 413, HttpApi.errorBytes(mapper, "REQUEST_TOO_LARGE",
+                    answerAndClose(request, 413, JsonAnswers.errorBytes(mapper, "REQUEST_TOO_LARGE",
                             tooLarge(limit).getMessage()));
                 }
                 return;

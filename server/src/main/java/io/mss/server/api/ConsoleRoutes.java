@@ -41,7 +41,7 @@ final class ConsoleRoutes {
     }
 
     void stats(RoutingContext ctx) {
-        HttpApi.ok(ctx, Map.of("stats", metrics.snapshot()));
+        JsonAnswers.ok(ctx, Map.of("stats", metrics.snapshot()));
     }
 
     /** {@code ?since=} epoch ms: only the samples after it, for a console that already has the rest. */
@@ -52,7 +52,7 @@ final class ConsoleRoutes {
         } catch (NumberFormatException e) {
             throw ApiException.invalid("'since' must be epoch milliseconds");
         }
-        HttpApi.ok(ctx, Map.of("periodMs", StatsHistory.PERIOD_MS, "samples", history.since(since)));
+        JsonAnswers.ok(ctx, Map.of("periodMs", StatsHistory.PERIOD_MS, "samples", history.since(since)));
     }
 
     /** {@code GET /}: the console is what a browser pointed at the HTTP port is looking for. */

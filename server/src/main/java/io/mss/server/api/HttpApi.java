@@ -1,14 +1,11 @@
 package io.mss.server.api;
 
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mss.server.auth.ApiKeys;
 import io.mss.server.cluster.ClusterBus;
 import io.mss.server.cluster.NodeInfo;
 import io.mss.server.config.ServerConfig;
-import io.mss.server.records.OperationRecord;
-import io.mss.server.records.RecordQuery;
 import io.mss.server.records.RecordStore;
 import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.StoreException;
@@ -17,13 +14,11 @@ import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Route;
@@ -65,25 +60,16 @@ public final class HttpApi implements AutoCloseable {
      * most {@link ServerConfig#maxRequestBytes}.
      */
     static final int LARGE_REQUEST_BYTES = 8 << 20;
-    static final int DEFAULT_RECORDS_LIMIT = 100;
-    static final int MAX_RECORDS_LIMIT = 1_000;
     /** Threads for the routes that read stores; more would only queue on the stores' own pools. */
     static final int WORKER_THREADS = 16;
-    private static final String KEY_ID = "mss.keyId";
-    private static final String JSON = "application/json";
 
     private final ServerConfig config;
     private final SyncEngine engine;
-    private final RecordStore records;
-    private final ApiKeys apiKeys;
-    private final RequestSignatures signatures = new RequestSignatures();
-    private final PushRateLimiter rateLimiter;
     /** Every route reads with it: duplicate keys are refused, not "last one wins". */
     private final ObjectMapper mapper = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private final StatsHistory statsHistory;
     private final Vertx vertx;
     private final Router router;
-    private final BodyReader bodies;
     private final List<HttpServer> servers = new ArrayList<>();
     /** "GET /api/v1/biz-types/{id}" and so on: what the OpenAPI document must describe. */
     private final List<String> routes = new CopyOnWriteArrayList<>();
@@ -105,9 +91,6 @@ public final class HttpApi implements AutoCloseable {
     public HttpApi(ServerConfig config, String apiKey, SyncEngine engine, BizTypeStore bizTypes, RecordStore records) {
         this.config = config;
         this.engine = engine;
-        this.records = records;
-        this.apiKeys = new ApiKeys(config.dataPath(), apiKey);
-        this.rateLimiter = new PushRateLimiter(config.pushRateLimitPerSecond);
         Clock clock = Clock.systemUTC();
         this.vertx = Vertx.vertx(new VertxOptions()
                 .setEventLoopPoolSize(Math.max(1, Runtime.getRuntime().availableProcessors()))
@@ -115,7 +98,11 @@ public final class HttpApi implements AutoCloseable {
                 .setPreferNativeTransport(true)
                 // static files are read from the jar as they are: nothing unpacked into a cache dir
                 .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)));
-        this.bodies = new BodyReader(vertx, config.httpBodyTimeoutMs);
+        ApiKeys apiKeys = new ApiKeys(config.dataPath(), apiKey);
+        PushRateLimiter rateLimiter = new PushRateLimiter(config.pushRateLimitPerSecond);
+        ApiAccess access = new ApiAccess(config, apiKeys, rateLimiter, new BodyReader(vertx, config.httpBodyTimeoutMs),
+                mapper);
+        RecordRoutes recordRoutes = new RecordRoutes(records);
         Recorder recorder = new Recorder(records, mapper, clock);
         this.grpc = new GrpcPushService(config, engine, apiKeys, rateLimiter, recorder, mapper, clock).handler(vertx);
         BizTypeRoutes bizTypeRoutes = new BizTypeRoutes(config, engine, bizTypes, mapper, recorder);
@@ -129,7 +116,7 @@ public final class HttpApi implements AutoCloseable {
         this.router = Router.router(vertx);
         // every /api/* request: the key, then its body (a bounded read with a deadline), then
         // its signature, role and rate limit; all on the event loop, before any route
-        router.route("/api/*").handler(this::authenticate).handler(this::readBody).handler(this::authorize);
+        router.route("/api/*").handler(access::authenticate).handler(access::readBody).handler(access::authorize);
         blocking(HttpMethod.POST, "/api/v1/biz-types", bizTypeRoutes::create);
         blocking(HttpMethod.GET, "/api/v1/biz-types", bizTypeRoutes::list);
         blocking(HttpMethod.GET, "/api/v1/biz-types/{id}", bizTypeRoutes::get);
@@ -139,14 +126,14 @@ public final class HttpApi implements AutoCloseable {
         onLoop(HttpMethod.POST, "/api/v1/push/global", ctx -> pushRoutes.push(ctx, true));
         onLoop(HttpMethod.POST, "/api/v1/push/batch", pushRoutes::batch);
         blocking(HttpMethod.GET, "/api/v1/push/{bizType}/{oplogId}", pushRoutes::status);
-        blocking(HttpMethod.GET, "/api/v1/records", this::records);
-        onLoop(HttpMethod.GET, "/health/live", ctx -> ok(ctx, Map.of()));
+        blocking(HttpMethod.GET, "/api/v1/records", recordRoutes::records);
+        onLoop(HttpMethod.GET, "/health/live", ctx -> JsonAnswers.ok(ctx, Map.of()));
         blocking(HttpMethod.GET, "/api/v1/devices/{deviceId}", lookupRoutes::device);
         blocking(HttpMethod.GET, "/api/v1/users/{userId}", lookupRoutes::user);
         blocking(HttpMethod.GET, "/api/v1/stats", consoleRoutes::stats);
         blocking(HttpMethod.GET, "/api/v1/stats/history", consoleRoutes::statsHistory);
         if (config.metricsRequireKey) {
-            router.get("/metrics").handler(this::authenticate).handler(this::readBody).handler(this::authorize);
+            router.get("/metrics").handler(access::authenticate).handler(access::readBody).handler(access::authorize);
         }
         blocking(HttpMethod.GET, "/metrics", consoleRoutes::metrics);
         onLoop(HttpMethod.GET, "/openapi.yaml", consoleRoutes::openApi);
@@ -164,9 +151,9 @@ public final class HttpApi implements AutoCloseable {
         router.get("/console/*").blockingHandler(console, false);
         router.get("/webjars/*").blockingHandler(new ClasspathFiles("META-INF/resources/webjars/"), false);
 
-        router.errorHandler(404, ctx -> error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.request().method()
+        router.errorHandler(404, ctx -> JsonAnswers.error(ctx, 404, "NOT_FOUND", "no such route: " + ctx.request().method()
                 + " " + ctx.request().path()));
-        router.errorHandler(405, ctx -> error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.request().method()
+        router.errorHandler(405, ctx -> JsonAnswers.error(ctx, 405, "METHOD_NOT_ALLOWED", ctx.request().method()
                 + " is not allowed on " + ctx.request().path()));
         router.route().failureHandler(this::failed);
     }
@@ -192,23 +179,23 @@ public final class HttpApi implements AutoCloseable {
             return; // answered already (a 408, a 413), or the caller went away
         }
         if (failure instanceof ApiException e) {
-            if (isPushRoute(ctx) && ctx.request().method() == HttpMethod.POST) {
+            if (ApiAccess.isPushRoute(ctx) && ctx.request().method() == HttpMethod.POST) {
                 engine.metrics().push(e.resultCode());
             }
-            error(ctx, e.status(), e.resultCode(), e.getMessage());
+            JsonAnswers.error(ctx, e.status(), e.resultCode(), e.getMessage());
         } else if (failure instanceof SyncEngine.PushRefused e) {
             engine.metrics().push(e.resultCode());
             ApiException answer = ApiException.of(e);
-            error(ctx, answer.status(), answer.resultCode(), answer.getMessage());
+            JsonAnswers.error(ctx, answer.status(), answer.resultCode(), answer.getMessage());
         } else if (failure instanceof StoreException e) {
-            storeFailed(ctx, e);
+            JsonAnswers.storeFailed(ctx, e);
         } else if (failure instanceof HttpException e) {
-            error(ctx, e.getStatusCode(), "HTTP_" + e.getStatusCode(), e.getMessage());
+            JsonAnswers.error(ctx, e.getStatusCode(), "HTTP_" + e.getStatusCode(), e.getMessage());
         } else if (failure == null) {
-            error(ctx, ctx.statusCode(), "HTTP_" + ctx.statusCode(), "request failed");
+            JsonAnswers.error(ctx, ctx.statusCode(), "HTTP_" + ctx.statusCode(), "request failed");
         } else {
             log.error("unexpected error on {} {}", ctx.request().method(), ctx.request().path(), failure);
-            error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
+            JsonAnswers.error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
         }
     }
 
@@ -236,7 +223,7 @@ public final class HttpApi implements AutoCloseable {
             // the nodes announce themselves in Redis: while it is away, nobody knows the list
             throw new ApiException(503, "BUS_UNAVAILABLE", "the node list is not available now: " + e.getMessage());
         }
-        ok(ctx, Map.of("nodes", list));
+        JsonAnswers.ok(ctx, Map.of("nodes", list));
     }
 
     /**
@@ -280,7 +267,7 @@ public final class HttpApi implements AutoCloseable {
         });
         answer.put("sessions", engine.sessionCount());
         if (down.isEmpty()) {
-            ok(ctx, answer);
+            JsonAnswers.ok(ctx, answer);
             return;
         }
         Map<String, Object> error = new LinkedHashMap<>();
@@ -288,7 +275,7 @@ public final class HttpApi implements AutoCloseable {
         error.put("resultCode", "NOT_READY");
         error.put("message", String.join(", ", down) + (down.size() == 1 ? " is" : " are") + " unreachable");
         error.putAll(answer);
-        json(ctx, 503, error);
+        JsonAnswers.json(ctx, 503, error);
     }
 
     /**
@@ -354,7 +341,7 @@ public final class HttpApi implements AutoCloseable {
             code = "HEADERS_TOO_LARGE";
         }
         String message = "the request cannot be read as HTTP: " + (cause == null ? "malformed" : cause.getMessage());
-        BodyReader.answerAndClose(request, status, errorBytes(mapper, code, message));
+        BodyReader.answerAndClose(request, status, JsonAnswers.errorBytes(mapper, code, message));
     }
 
     public int port() {
@@ -378,134 +365,10 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
-    /** The key, from headers only: nobody's body is read before the key is known. */
-    private void authenticate(RoutingContext ctx) {
-        String header = ctx.request().getHeader("Authorization");
-        if (header == null || !header.startsWith("Bearer ")) {
-            throw new ApiException(401, "UNAUTHORIZED", "missing 'Authorization: Bearer <MSS_API_KEY>' header");
-        }
-        String presented = header.substring("Bearer ".length()).trim();
-        ApiKeys.Identity identity = presented.isEmpty() ? null : apiKeys.authenticate(presented);
-        if (identity == null) {
-            throw new ApiException(401, "UNAUTHORIZED", "invalid API key");
-        }
-        ctx.put(KEY_ID, identity.id());
-        ctx.put("mss.identity", identity);
-        ctx.put("mss.presented", presented);
-        ctx.next();
-    }
-
-    private void readBody(RoutingContext ctx) {
-        String path = ctx.request().path();
-        boolean large = path.equals("/api/v1/push/global") || path.equals("/api/v1/push/batch");
-        bodies.read(ctx, large ? LARGE_REQUEST_BYTES : config.maxRequestBytes, mapper);
-    }
-
-    /**
-     * After the body: its signature (required when require-signed-requests, verified whenever
-     * present), the key's role, then the push rate limit.
-     */
-    private void authorize(RoutingContext ctx) {
-        ApiKeys.Identity identity = ctx.get("mss.identity");
-        String presented = ctx.get("mss.presented");
-        HttpServerRequest request = ctx.request();
-        String timestamp = request.getHeader(RequestSignatures.TIMESTAMP_HEADER);
-        String signature = request.getHeader(RequestSignatures.SIGNATURE_HEADER);
-        if (timestamp != null || signature != null) {
-            if (timestamp == null || signature == null) {
-                throw new ApiException(401, "BAD_SIGNATURE", "a signed request carries both "
-                        + RequestSignatures.TIMESTAMP_HEADER + " and " + RequestSignatures.SIGNATURE_HEADER);
-            }
-            // the raw target as sent, path and query: what the caller signed
-            signatures.verify(presented, timestamp, signature, request.method().name(), request.uri(), bodyBytes(ctx),
-                    System.currentTimeMillis());
-        } else if (config.requireSignedRequests) {
-            throw new ApiException(401, "SIGNATURE_REQUIRED", "this server requires signed requests: "
-                    + RequestSignatures.TIMESTAMP_HEADER + " and " + RequestSignatures.SIGNATURE_HEADER);
-        }
-        boolean pushRoute = isPushRoute(ctx);
-        if (identity.role() != ApiKeys.Role.admin && !pushRoute) {
-            throw new ApiException(403, "FORBIDDEN", "key '" + identity.id() + "' has role "
-                    + identity.role() + ", which may only call POST /api/v1/push* and GET /api/v1/push/...;"
-                    + " " + request.method() + " " + request.path() + " needs an admin key");
-        }
-        if (pushRoute && request.method() == HttpMethod.POST && rateLimiter.enabled()) {
-            long waitMs = rateLimiter.take(identity.id(), System.nanoTime());
-            if (waitMs > 0) {
-                ctx.response().putHeader("Retry-After", Long.toString(Math.max(1, (waitMs + 999) / 1000)));
-                throw new ApiException(429, "RATE_LIMITED", "key '" + identity.id() + "' exceeds "
-                        + config.pushRateLimitPerSecond + " pushes per second (push-rate-limit-per-second);"
-                        + " retry in " + waitMs + " ms");
-            }
-        }
-        ctx.next();
-    }
-
-    private static boolean isPushRoute(RoutingContext ctx) {
-        String path = ctx.request().path();
-        HttpMethod method = ctx.request().method();
-        boolean push = path.equals("/api/v1/push") || path.startsWith("/api/v1/push/");
-        return push && (method == HttpMethod.POST || method == HttpMethod.GET);
-    }
-
-    /** The id of the key that made the request: the actor of its operation records. */
-    static String actor(RoutingContext ctx) {
-        String id = ctx.get(KEY_ID);
-        return id == null ? OperationRecord.API_KEY_ACTOR : id;
-    }
-
     /** The first value of a query parameter, or null. */
     static String query(RoutingContext ctx, String name) {
         List<String> values = ctx.queryParam(name);
         return values.isEmpty() ? null : values.get(0);
-    }
-
-    /** {@code GET /api/v1/records?type=&bizType=&from=&to=&limit=}: newest first. */
-    private void records(RoutingContext ctx) {
-        OperationRecord.Type type = null;
-        String typeParam = query(ctx, "type");
-        if (typeParam != null && !typeParam.isEmpty()) {
-            try {
-                type = OperationRecord.Type.valueOf(typeParam);
-            } catch (IllegalArgumentException e) {
-                throw ApiException.invalid("'type' must be one of " + java.util.Arrays.toString(OperationRecord.Type.values())
-                        + ", got '" + typeParam + "'");
-            }
-        }
-        String bizType = query(ctx, "bizType");
-        if (bizType != null && bizType.isEmpty()) {
-            bizType = null;
-        }
-        if (bizType != null && bizType.length() > 64) {
-            throw ApiException.invalid("'bizType' must be at most 64 characters");
-        }
-        long from = longParam(ctx, "from", 0);
-        long to = longParam(ctx, "to", Long.MAX_VALUE);
-        if (to < from) {
-            throw ApiException.invalid("'to' (" + to + ") is before 'from' (" + from + ")");
-        }
-        long limit = longParam(ctx, "limit", DEFAULT_RECORDS_LIMIT);
-        if (limit < 1 || limit > MAX_RECORDS_LIMIT) {
-            throw ApiException.invalid("'limit' must be between 1 and " + MAX_RECORDS_LIMIT + ", got " + limit);
-        }
-        ok(ctx, Map.of("records", records.query(new RecordQuery(type, bizType, from, to, (int) limit))));
-    }
-
-    private static long longParam(RoutingContext ctx, String name, long fallback) {
-        String value = query(ctx, name);
-        if (value == null || value.isEmpty()) {
-            return fallback;
-        }
-        try {
-            long parsed = Long.parseLong(value);
-            if (parsed < 0) {
-                throw new NumberFormatException();
-            }
-            return parsed;
-        } catch (NumberFormatException e) {
-            throw ApiException.invalid("'" + name + "' must be a non-negative integer"
-                    + (name.equals("limit") ? "" : " (epoch milliseconds)") + ", got '" + value + "'");
-        }
     }
 
     /** The request body as read by {@link BodyReader}, refused with 413 above {@code limit} bytes. */
@@ -522,70 +385,11 @@ public final class HttpApi implements AutoCloseable {
         return bytes == null ? new byte[0] : bytes;
     }
 
-    static void ok(RoutingContext ctx, Map<String, ?> fields) {
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("success", true);
-        answer.put("resultCode", "OK");
-        answer.putAll(fields);
-        json(ctx, ctx.response().getStatusCode(), answer); // a route may have set 201 before
-    }
-
-    static void json(RoutingContext ctx, int status, Object answer) {
-        byte[] bytes;
-        try {
-            bytes = MAPPER.writeValueAsBytes(answer);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("an answer that is not JSON: " + e.getMessage(), e);
-        }
-        json(ctx, status, bytes);
-    }
-
-    /** Writes a JSON answer with its exact length; any thread (Vert.x hands the write to the connection's loop). */
-    static void json(RoutingContext ctx, int status, byte[] bytes) {
-        HttpServerResponse response = ctx.response();
-        if (response.ended() || response.closed()) {
-            return; // the caller went away, or an answer (408) was already given
-        }
-        response.setStatusCode(status).putHeader("Content-Type", JSON);
-        BodyReader.end(ctx.request(), response, bytes);
-    }
-
-    /** Answers are written with the types Jackson knows by default: maps, lists, records, beans. */
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
-    static void storeFailed(RoutingContext ctx, StoreException e) {
-        log.error("store failure", e);
-        error(ctx, 503, "STORE_UNAVAILABLE", "not stored: " + e.getMessage());
-    }
-
-    static void error(RoutingContext ctx, int status, String resultCode, String message) {
-        json(ctx, status, errorBytes(MAPPER, resultCode, message));
-    }
-
-    /** {@code {"success":false,"resultCode":…,"message":…}} written straight to bytes. */
-    static byte[] errorBytes(ObjectMapper mapper, String resultCode, String message) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 + message.length());
-        try (com.fasterxml.jackson.core.JsonGenerator json = mapper.getFactory().createGenerator(out)) {
-            json.writeStartObject();
-            json.writeBooleanField("success", false);
-            json.writeStringField("resultCode", resultCode);
-            json.writeStringField("message", message);
-            json.writeEndObject();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return out.toByteArray();
-    }
-
     /** Throws unless called on a Vert.x event loop: what the push routes rely on. */
     static void checkEventLoop() {
         if (!Context.isOnEventLoopThread()) {
             throw new IllegalStateException("push routes run on an event loop, not on " + Thread.currentThread().getName());
         }
-    }
-
-    static Buffer buffer(byte[] bytes) {
-        return Buffer.buffer(bytes);
     }
 
     static boolean http2(HttpServerRequest request) {

@@ -91,7 +91,7 @@ final class LookupRoutes {
         answer.put("sessions", sessions.stream().map(LookupRoutes::describe).toList());
         answer.put("syncPoints", points);
         answer.put("lastAcks", lastAcks);
-        HttpApi.ok(ctx, answer);
+        JsonAnswers.ok(ctx, answer);
     }
 
     void user(RoutingContext ctx) {
@@ -130,7 +130,7 @@ final class LookupRoutes {
         answer.put("seen", !sessions.isEmpty() || scopes.stream().anyMatch(e -> !((List<?>) e.get("devices")).isEmpty()));
         answer.put("sessions", sessions.stream().map(LookupRoutes::describe).toList());
         answer.put("bizTypes", scopes);
-        HttpApi.ok(ctx, answer);
+        JsonAnswers.ok(ctx, answer);
     }
 
     private static Map<String, Object> describe(Session session) {

@@ -89,17 +89,17 @@ final class PushRoutes {
                 Throwable cause = unwrap(failure);
                 engine.metrics().push(cause instanceof StoreException ? "STORE_UNAVAILABLE" : "INTERNAL_ERROR");
                 if (cause instanceof StoreException store) {
-                    HttpApi.storeFailed(ctx, store);
+                    JsonAnswers.storeFailed(ctx, store);
                 } else {
                     log.error("push failed", cause);
-                    HttpApi.error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
+                    JsonAnswers.error(ctx, 500, "INTERNAL_ERROR", "unexpected server error; see the server log");
                 }
                 return;
             }
             recorder.record(ctx, global ? OperationRecord.Type.PUSH_GLOBAL : OperationRecord.Type.PUSH, push.bizType(),
                     pushDetail(push, outcome, -1));
             engine.metrics().push(outcome.resultCode());
-            HttpApi.json(ctx, 200, pushAnswer(outcome));
+            JsonAnswers.json(ctx, 200, pushAnswer(outcome));
         }));
     }
 
@@ -243,7 +243,7 @@ final class PushRoutes {
                     accepted++;
                 }
             }
-            HttpApi.json(ctx, 200, batchAnswer(accepted, count - accepted, results));
+            JsonAnswers.json(ctx, 200, batchAnswer(accepted, count - accepted, results));
         }));
     }
 
@@ -322,7 +322,7 @@ final class PushRoutes {
         answer.put("bizType", bizTypeId);
         answer.put("oplogId", oplogId);
         answer.put("acked", acked);
-        HttpApi.ok(ctx, answer);
+        JsonAnswers.ok(ctx, answer);
     }
 
     private static String describe(Scope scope) {

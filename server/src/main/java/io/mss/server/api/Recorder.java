@@ -13,7 +13,8 @@ import java.util.List;
 
 /**
  * Writes operation records for requests that succeeded. A record that cannot be written is a
- * WARN, never a failed request: the change it describes already happened.
+ * WARN, never a failed request: the change it describes already happened. Pushes record on the
+ * event loop: PostgreSQL's {@code appendLater} only queues, RocksDB's is an unsynced memtable write.
  */
 final class Recorder {
     private static final Logger log = LoggerFactory.getLogger(Recorder.class);
@@ -34,7 +35,7 @@ final class Recorder {
 
     /** @param ctx the request: its API key's id is the record's actor */
     OperationRecord draft(RoutingContext ctx, OperationRecord.Type type, String bizType, ObjectNode detail) {
-        return OperationRecord.draft(type, clock.millis(), HttpApi.actor(ctx), bizType, detail);
+        return OperationRecord.draft(type, clock.millis(), ApiAccess.actor(ctx), bizType, detail);
     }
 
     /** @param actor the id of the API key that made the request */

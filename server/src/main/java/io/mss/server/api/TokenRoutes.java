@@ -57,6 +57,6 @@ final class TokenRoutes {
         // where a browser connects with it: the WebSocket port of this node (-1 when off)
         answer.put("wsPort", wsPort.getAsInt());
         answer.put("wsSecure", wsSecure);
-        HttpApi.ok(ctx, answer);
+        JsonAnswers.ok(ctx, answer);
     }
 }

@@ -1,0 +1,187 @@
+package io.mss.client.internal;
+
+import io.mss.client.MessageCallback;
+import io.mss.client.MssClient;
+import io.mss.client.Scope;
+import io.mss.client.SyncMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The delivery pump over a real inbox on disk, a real state thread and a callback thread, without
+ * a server: order per scope, retries after failures and timeouts, the drop after the last attempt.
+ */
+class DeliveryPumpTest {
+    @TempDir
+    File dir;
+
+    final ExecutorService callbackThread = Executors.newSingleThreadExecutor();
+    final StateLoop loop = new StateLoop("test-state", callbackThread);
+    final ClientConfig config = new ClientConfig();
+    final Map<String, MessageCallback> callbacks = new TreeMap<>();
+    final AtomicBoolean closing = new AtomicBoolean();
+    final AtomicInteger removed = new AtomicInteger();
+    /** "id/attempt" per callback call, in call order. */
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    final List<Long> dropped = new CopyOnWriteArrayList<>();
+    final Map<Long, Integer> attempts = new ConcurrentHashMap<>();
+    Inbox inbox;
+    UserSwitch users;
+    DeliveryPump pump;
+
+    @BeforeEach
+    void start() throws Exception {
+        config.redeliveryMinMillis = 5;
+        config.redeliveryMaxMillis = 20;
+        config.ackTimeoutMillis = 10_000;
+        inbox = Inbox.open(dir);
+        users = new UserSwitch(loop, (reason, changed) -> { });
+        users.request("ivy", "");
+        pump = new DeliveryPump(loop, inbox, config, callbacks, users, closing::get, removed::incrementAndGet);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        closing.set(true);
+        OnStateThread.run(loop, () -> {
+            pump.close();
+            try {
+                inbox.close();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        loop.shutdown();
+        callbackThread.shutdown();
+    }
+
+    static SyncMessage order(long id) {
+        return SyncMessage.builder().bizType("ORDER").scope(Scope.USER).id(id).epoch(1).userId("ivy")
+                .payload("order " + id).build();
+    }
+
+    /** Registers a callback that acks unless {@code fails} says this attempt fails (by throwing or by not acking). */
+    void register(java.util.function.BiPredicate<Long, Integer> fails, boolean throwing) {
+        callbacks.put("ORDER", new MessageCallback() {
+            @Override
+            public void onMessage(SyncMessage message) {
+                int attempt = attempts.merge(message.id(), 1, Integer::sum);
+                calls.add(message.id() + "/" + attempt);
+                if (!fails.test(message.id(), attempt)) {
+                    pump.reportAcked(message);
+                } else if (throwing) {
+                    throw new IllegalStateException("attempt " + attempt + " fails");
+                }
+            }
+
+            @Override
+            public void onMessageDropped(SyncMessage message, String reason) {
+                dropped.add(message.id());
+            }
+        });
+    }
+
+    void storeAndPump(long... ids) throws Exception {
+        OnStateThread.run(loop, () -> {
+            List<SyncMessage> messages = new ArrayList<>();
+            for (long id : ids) {
+                messages.add(order(id));
+            }
+            try {
+                inbox.store(messages);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            pump.pumpAll();
+        });
+    }
+
+    int pending() throws Exception {
+        return OnStateThread.call(loop, () -> inbox.pendingCount());
+    }
+
+    @Test
+    void oneScopeIsDeliveredInIdOrderEachAfterTheAckOfTheOneBefore() throws Exception {
+        register((id, attempt) -> false, false);
+        storeAndPump(1, 2, 3, 4, 5);
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 5 && pending() == 0);
+        assertThat(calls).containsExactly("1/1", "2/1", "3/1", "4/1", "5/1");
+        assertThat(removed.get()).isEqualTo(5);
+    }
+
+    @Test
+    void aThrowingCallbackGetsTheSameMessageAgainBeforeTheNextOne() throws Exception {
+        register((id, attempt) -> id == 2 && attempt < 3, true);
+        storeAndPump(1, 2, 3);
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        assertThat(calls).containsExactly("1/1", "2/1", "2/2", "2/3", "3/1");
+        assertThat(dropped).isEmpty();
+    }
+
+    @Test
+    void anAttemptNotAckedWithinTheTimeoutIsRetried() throws Exception {
+        config.ackTimeoutMillis = 100;
+        register((id, attempt) -> id == 1 && attempt == 1, false);
+        storeAndPump(1, 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        assertThat(calls).containsExactly("1/1", "1/2", "2/1");
+    }
+
+    @Test
+    void afterTheLastAttemptTheMessageIsDroppedAndTheScopeMovesOn() throws Exception {
+        register((id, attempt) -> id == 1, true);
+        storeAndPump(1, 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0 && calls.contains("2/1"));
+        assertThat(calls).hasSize(MssClient.MAX_DELIVERY_ATTEMPTS + 1).endsWith("2/1");
+        assertThat(dropped).containsExactly(1L);
+    }
+
+    @Test
+    void attemptsAreCountedInTheInboxBeforeTheCallbackRuns() throws Exception {
+        register((id, attempt) -> true, false);
+        storeAndPump(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
+        // what a new process would find: the attempt was written before the callback ran
+        Inbox reopened = Inbox.open(dir);
+        assertThat(reopened.head(ScopeKey.user("ORDER", "ivy")).attempts()).isEqualTo(1);
+        reopened.close();
+    }
+
+    @Test
+    void messagesOfAUserWhoSignedOutWait() throws Exception {
+        register((id, attempt) -> false, false);
+        users.request(null, "");
+        storeAndPump(1);
+        await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> calls.isEmpty());
+        users.request("ivy", "");
+        OnStateThread.run(loop, pump::pumpAll);
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        assertThat(calls).containsExactly("1/1");
+    }
+
+    @Test
+    void redeliveryDelaysDoubleUpToTheCap() {
+        assertThat(pump.redeliveryDelayMillis(1)).isEqualTo(5);
+        assertThat(pump.redeliveryDelayMillis(2)).isEqualTo(10);
+        assertThat(pump.redeliveryDelayMillis(3)).isEqualTo(20);
+        assertThat(pump.redeliveryDelayMillis(6)).isEqualTo(20);
+    }
+}
