@@ -59,6 +59,38 @@ class HttpAttackTest {
     }
 
     @Test
+    void aPushKeyReachesNoAdminRouteThroughDotSegmentsOrEncodedPaths() throws Exception {
+        String push = io.mss.server.auth.ApiKeys.create(server.dataDir, io.mss.server.auth.ApiKeys.Role.push,
+                "dot-segments", System.currentTimeMillis()).key();
+        byte[] mint = "{\"deviceId\":\"d\",\"userId\":\"victim\"}".getBytes(StandardCharsets.UTF_8);
+        // each of these is routed to an admin route; the role is judged on that route, not on the raw path
+        for (String path : List.of("/api/v1/push/../tokens", "/api/v1/push/%2e%2e/tokens", "/api/v1/push/%2E%2E/tokens",
+                "/api/v1/push/./../tokens", "/api/v1/push/..%2ftokens")) {
+            Raw answer = send(concat(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + push
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + mint.length
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII), mint));
+            assertThat(answer.status).as(path + ": " + answer.text()).isIn(400, 403, 404);
+            assertThat(answer.text()).as(path).doesNotContain("\"token\"");
+        }
+        for (String path : List.of("/api/v1/push/../biz-types", "/api/v1/push/%2e%2e/records")) {
+            Raw answer = send(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + push
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(answer.status).as(path + ": " + answer.text()).isIn(400, 403, 404);
+        }
+    }
+
+    @Test
+    void contentAfterTheJsonObjectIsRefusedNotIgnored() throws Exception {
+        for (String trailing : List.of("{\"payload\":\"y\"}", "garbage", "]")) {
+            Raw answer = send(request("POST", "/api/v1/push", ("{\"bizType\":\"ORDER\",\"linkToken\":\"trailing\","
+                    + "\"payload\":\"x\"}" + trailing).getBytes(StandardCharsets.UTF_8)));
+            assertThat(answer.status).as(trailing + ": " + answer.text()).isEqualTo(400);
+            assertThat(answer.json().path("resultCode").asText()).isEqualTo("INVALID_JSON");
+        }
+        assertThat(stored("trailing")).isZero();
+    }
+
+    @Test
     void invalidUtf8BytesAreRefusedNamingTheFieldAndNothingIsStored() throws Exception {
         byte[] body = concat("{\"bizType\":\"ORDER\",\"linkToken\":\"utf8\",\"payload\":\"a",
                 new byte[]{(byte) 0xFF}, "b\"}");

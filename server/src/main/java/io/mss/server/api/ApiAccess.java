@@ -53,7 +53,7 @@ final class ApiAccess {
     }
 
     void readBody(RoutingContext ctx) {
-        String path = ctx.request().path();
+        String path = routedPath(ctx);
         boolean large = path.equals("/api/v1/push/global") || path.equals("/api/v1/push/batch");
         bodies.read(ctx, large ? HttpApi.LARGE_REQUEST_BYTES : config.maxRequestBytes, mapper);
     }
@@ -98,8 +98,19 @@ final class ApiAccess {
         ctx.next();
     }
 
+    /**
+     * The path as the router matched it: percent-decoded where RFC 3986 allows, dot segments and
+     * doubled slashes removed, no trailing slash. Every check that depends on the route reads this,
+     * never the raw path: {@code /api/v1/push/../tokens} is routed to {@code /api/v1/tokens} and
+     * must be judged as that.
+     */
+    static String routedPath(RoutingContext ctx) {
+        String path = ctx.normalizedPath();
+        return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    }
+
     static boolean isPushRoute(RoutingContext ctx) {
-        String path = ctx.request().path();
+        String path = routedPath(ctx);
         HttpMethod method = ctx.request().method();
         boolean push = path.equals("/api/v1/push") || path.startsWith("/api/v1/push/");
         return push && (method == HttpMethod.POST || method == HttpMethod.GET);

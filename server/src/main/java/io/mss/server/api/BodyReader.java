@@ -27,7 +27,8 @@ final class BodyReader {
     static final String BODY = "mss.body";
     private static final byte[] EMPTY = new byte[0];
     /** A body is collected into a buffer of its announced size, or of this to start with. */
-    private static final int INITIAL_CHUNKED_BYTES = 4096;
+    /** What a body's buffer starts at, whatever length it announces. */
+    private static final int INITIAL_BYTES = 16 * 1024;
 
     private final Vertx vertx;
     private final long timeoutMs;
@@ -79,7 +80,8 @@ final class BodyReader {
         if ("100-continue".equalsIgnoreCase(request.getHeader("Expect"))) {
             ctx.response().writeContinue();
         }
-        Buffer body = Buffer.buffer(announced >= 0 ? (int) announced : Math.min(limit, INITIAL_CHUNKED_BYTES));
+        // grown as bytes arrive: an announced length reserves nothing before its bytes come
+        Buffer body = Buffer.buffer((int) Math.min(announced >= 0 ? announced : limit, INITIAL_BYTES));
         Reading reading = new Reading();
         reading.timer = vertx.setTimer(timeoutMs, id -> {
             if (reading.finish()) {
@@ -179,7 +181,8 @@ final class BodyReader {
         }
         response.setStatusCode(status).putHeader("Content-Type", "application/json");
         if (HttpApi.http2(request)) {
-            response.end(Buffer.buffer(bytes));
+            // this stream only (the connection carries others); reset, so the rest of its body stops coming
+            response.end(Buffer.buffer(bytes)).onComplete(done -> response.reset(0));
             return;
         }
         response.putHeader("Connection", "close");

@@ -66,7 +66,9 @@ public final class HttpApi implements AutoCloseable {
     private final ServerConfig config;
     private final SyncEngine engine;
     /** Every route reads with it: duplicate keys are refused, not "last one wins". */
-    private final ObjectMapper mapper = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    private final ObjectMapper mapper = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            // "{...}garbage" or two objects in a row is refused, not read as its first object
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final StatsHistory statsHistory;
     private final Vertx vertx;
     private final Router router;
