@@ -260,6 +260,11 @@ class UpstreamTest {
             assertThat(roundTrip(c, "no-biz", "", "x").getCode()).isEqualTo("INVALID_REQUEST");
             assertStillUsable(c);
 
+            // characters are code points: an emoji (two UTF-16 units) is one
+            String emoji = "\uD83D\uDE00";
+            assertThat(roundTrip(c, "emoji-over", "CHAT", emoji.repeat(max + 1)).getCode()).isEqualTo("INVALID_REQUEST");
+            assertThat(roundTrip(c, "emoji-max", "CHAT", emoji.repeat(max)).getSuccess()).isTrue();
+
             // a refusal is not kept: the same id, corrected, goes through
             assertThat(roundTrip(c, "big-1", "CHAT", "x".repeat(max)).getSuccess()).isTrue();
             assertThat(roundTrip(c, "i".repeat(64), "CHAT", "x").getSuccess()).isTrue();

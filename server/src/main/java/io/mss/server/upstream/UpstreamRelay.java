@@ -98,8 +98,10 @@ public final class UpstreamRelay implements AutoCloseable {
         if (message.getBizType().isEmpty()) {
             return refused(message, INVALID_REQUEST, "biz_type is required");
         }
-        if (message.getPayload().length() > maxPayloadChars) {
-            return refused(message, INVALID_REQUEST, "payload of " + message.getPayload().length()
+        // characters as a person counts them (code points), as the push API counts them
+        int characters = message.getPayload().codePointCount(0, message.getPayload().length());
+        if (characters > maxPayloadChars) {
+            return refused(message, INVALID_REQUEST, "payload of " + characters
                     + " characters exceeds the limit of " + maxPayloadChars);
         }
         Optional<BizType> bizType = bizTypes.apply(message.getBizType());
@@ -171,7 +173,8 @@ public final class UpstreamRelay implements AutoCloseable {
         if (code.asText("").length() > MAX_CODE_CHARS) {
             return failure(message, WEBHOOK_ERROR, "the webhook's code exceeds " + MAX_CODE_CHARS + " characters");
         }
-        if (payload.asText("").length() > maxPayloadChars) {
+        String answered = payload.asText("");
+        if (answered.codePointCount(0, answered.length()) > maxPayloadChars) {
             return failure(message, WEBHOOK_ERROR, "the webhook's payload exceeds " + maxPayloadChars + " characters");
         }
         return UpstreamResult.newBuilder()
