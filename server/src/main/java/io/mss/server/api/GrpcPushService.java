@@ -185,8 +185,8 @@ public final class GrpcPushService {
                 return;
             }
             // pushes, like HTTP requests, are rate limited per call: a batch is one
-            String limited = rateLimited(actor);
-            CompletableFuture<PushReply> reply = limited != null ? CompletableFuture.completedFuture(limitedReply(limited))
+            PushReply limited = rateLimited(actor);
+            CompletableFuture<PushReply> reply = limited != null ? CompletableFuture.completedFuture(limited)
                     : submit(request, target, actor, -1, null, context);
             reply.whenComplete((answer, failure) -> context.runOnContext(v -> one.answer(answer)));
         }, one::unreadable);
@@ -264,12 +264,11 @@ public final class GrpcPushService {
             if (!one.take()) {
                 return;
             }
-            String limited = rateLimited(actor);
+            PushReply limited = rateLimited(actor);
             if (limited != null) {
-                PushReply refused = limitedReply(limited);
-                one.answer(PushBatchReply.newBuilder().setSuccess(false).setResultCode(refused.getResultCode())
-                        .setMessage(refused.getMessage()).setHttpStatus(429)
-                        .setRetryAfterMs(refused.getRetryAfterMs()).build());
+                one.answer(PushBatchReply.newBuilder().setSuccess(false).setResultCode(limited.getResultCode())
+                        .setMessage(limited.getMessage()).setHttpStatus(limited.getHttpStatus())
+                        .setRetryAfterMs(limited.getRetryAfterMs()).build());
                 return;
             }
             int count = request.getOrdersCount();
@@ -352,8 +351,8 @@ public final class GrpcPushService {
         private boolean paused;
         private boolean ended;
         private boolean closed;
-        /** Why reading stopped ("resultCode|message"): answered once every push before it is. */
-        private String unreadable;
+        /** Why reading stopped: answered once every push before it is. */
+        private Refusal unreadable;
 
         PushStream(GrpcServerRequest<PushRequest, PushReply> call, String actor, Context context) {
             this.call = call;
@@ -375,9 +374,9 @@ public final class GrpcPushService {
                 if (unreadable != null || closed) {
                     return; // the stream is being ended; what follows the bad message is not read
                 }
-                String limited = rateLimited(actor);
+                PushReply limited = rateLimited(actor);
                 CompletableFuture<PushReply> reply = limited != null
-                        ? CompletableFuture.completedFuture(limitedReply(limited)) : inOrder(request);
+                        ? CompletableFuture.completedFuture(limited) : inOrder(request);
                 pending.add(reply);
                 if (pending.size() >= STREAM_IN_FLIGHT && !paused) {
                     paused = true;
@@ -390,7 +389,7 @@ public final class GrpcPushService {
                 }
             }, (resultCode, message) -> {
                 if (unreadable == null) {
-                    unreadable = resultCode + "|" + message;
+                    unreadable = new Refusal(status(resultCode), resultCode, message);
                     call.pause();
                     flush();
                 }
@@ -427,9 +426,7 @@ public final class GrpcPushService {
             if (unreadable != null) {
                 if (pending.isEmpty() && !closed) {
                     closed = true;
-                    int bar = unreadable.indexOf('|');
-                    refuse(response, status(unreadable.substring(0, bar)), unreadable.substring(0, bar),
-                            unreadable.substring(bar + 1));
+                    refuse(response, unreadable.status(), unreadable.resultCode(), unreadable.message());
                 }
                 return;
             }
@@ -508,8 +505,8 @@ public final class GrpcPushService {
                 + " in the message; see mss_push.proto");
     }
 
-    /** Null when the key may push now; otherwise the refusal's message, "retryMs|message". */
-    private String rateLimited(String actor) {
+    /** Null when the key may push now; otherwise the RATE_LIMITED answer, with when to retry. */
+    private PushReply rateLimited(String actor) {
         if (!rateLimiter.enabled()) {
             return null;
         }
@@ -517,15 +514,10 @@ public final class GrpcPushService {
         if (waitMs <= 0) {
             return null;
         }
-        return waitMs + "|key '" + actor + "' exceeds " + config.pushRateLimitPerSecond
-                + " pushes per second (push-rate-limit-per-second); retry in " + waitMs + " ms";
-    }
-
-    private PushReply limitedReply(String limited) {
-        int bar = limited.indexOf('|');
         engine.metrics().push("RATE_LIMITED");
         return PushReply.newBuilder().setSuccess(false).setResultCode("RATE_LIMITED").setHttpStatus(429)
-                .setRetryAfterMs(Long.parseLong(limited.substring(0, bar))).setMessage(limited.substring(bar + 1)).build();
+                .setRetryAfterMs(waitMs).setMessage("key '" + actor + "' exceeds " + config.pushRateLimitPerSecond
+                        + " pushes per second (push-rate-limit-per-second); retry in " + waitMs + " ms").build();
     }
 
     /**

@@ -80,7 +80,7 @@ public final class HttpApi implements AutoCloseable {
     private volatile Supplier<List<NodeInfo>> nodes = List::of;
     /** Set by {@link #withTokens}; until then {@code POST /api/v1/tokens} answers 503. */
     private volatile TokenRoutes tokenRoutes;
-    /** The gRPC push service: takes the requests whose content-type is {@code application/grpc...}. */
+    /** The gRPC push service: takes the requests {@link GrpcPushService#isFor} it (HTTP/2, its paths). */
     private final Handler<HttpServerRequest> grpc;
     private Path tlsCert;
     private Path tlsKey;

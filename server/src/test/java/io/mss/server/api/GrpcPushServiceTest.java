@@ -72,6 +72,8 @@ class GrpcPushServiceTest {
 
     @TempDir
     Path dir;
+    /** Pushes a second each key may make (0: no limit); one test sets it and serves again. */
+    private int rate;
     private RocksDbStore store;
     private Vertx vertx;
     private ManagedChannel channel;
@@ -80,6 +82,10 @@ class GrpcPushServiceTest {
 
     @BeforeEach
     void start() throws Exception {
+        serve();
+    }
+
+    private void serve() throws Exception {
         store = RocksDbStore.open(dir.resolve("store"));
         store.put(BizType.of("CHAT", BizType.Range.APPOINTED, BizType.Target.USER));
         store.put(BizType.of("NEWS", BizType.Range.GLOBAL, BizType.Target.USER));
@@ -87,7 +93,7 @@ class GrpcPushServiceTest {
         config.dataDir = dir.toString();
         SyncEngine engine = new SyncEngine(store, store, store, Clock.systemUTC(), 100, 1 << 20);
         ObjectMapper mapper = new ObjectMapper();
-        GrpcPushService service = new GrpcPushService(config, engine, new ApiKeys(dir, KEY), new PushRateLimiter(0),
+        GrpcPushService service = new GrpcPushService(config, engine, new ApiKeys(dir, KEY), new PushRateLimiter(rate),
                 new Recorder(RecordStore.discarding(), mapper, Clock.systemUTC()), mapper, Clock.systemUTC());
         vertx = Vertx.vertx();
         HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(true))
@@ -234,25 +240,7 @@ class GrpcPushServiceTest {
         CountDownLatch done = new CountDownLatch(1);
         AtomicReference<Throwable> failed = new AtomicReference<>();
         StreamObserver<PushRequest> requests = ClientCalls.asyncBidiStreamingCall(
-                authorized.newCall(PUSH_STREAM, CallOptions.DEFAULT), new StreamObserver<>() {
-                    @Override
-                    public void onNext(PushReply reply) {
-                        synchronized (replies) {
-                            replies.add(reply);
-                        }
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        failed.set(t);
-                        done.countDown();
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.countDown();
-                    }
-                });
+                authorized.newCall(PUSH_STREAM, CallOptions.DEFAULT), observer(replies, failed, done));
         for (int i = 0; i < count; i++) {
             PushRequest.Builder push = PushRequest.newBuilder().setBizType(i % 100 == 99 ? "NOPE" : "CHAT")
                     .setLinkToken("user-" + (i % 7)).setPayload("message " + i);
@@ -285,6 +273,22 @@ class GrpcPushServiceTest {
             assertThat(stored).extracting(Oplog::payload).as("user-%d: stored once each, in order", user)
                     .containsExactlyElementsOf(expected);
         }
+    }
+
+    @Test
+    void beyondTheKeysRateAPushIsAnsweredRateLimitedWithWhenToRetry() throws Exception {
+        stop();
+        rate = 2;
+        serve();
+        List<PushReply> replies = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            replies.add(push(PUSH, PushRequest.newBuilder().setBizType("CHAT").setLinkToken("alice").setPayload("m" + i)));
+        }
+
+        assertThat(replies).extracting(PushReply::getResultCode).containsExactly("OK", "OK", "RATE_LIMITED");
+        assertRefused(replies.get(2), 429, "RATE_LIMITED");
+        assertThat(replies.get(2).getRetryAfterMs()).isPositive();
+        assertThat(store.read(Scope.user("CHAT", "alice"), 0, 10)).hasSize(2);
     }
 
     @Test
