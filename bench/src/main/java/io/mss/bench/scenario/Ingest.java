@@ -60,15 +60,15 @@ public final class Ingest implements Scenario {
         run.target.prepare(Workload.INBOX, List.of());
         Map<String, Object> result = new LinkedHashMap<>();
         // every server gets the same unmeasured warm-up (the JVM's JIT needs it most)
-        phase(run, ids, 1, run.sizes.ingestConcurrency(), Run.WARM_UP, Math.max(1, run.sizes.ingestSeconds() / 3));
+        phase(run, ids, Way.SINGLE, 1, run.sizes.ingestConcurrency(), Run.WARM_UP, Math.max(1, run.sizes.ingestSeconds() / 3));
         CpuUse cpu = run.cpuUse();
         long ackedBefore = run.meter.acked.sum();
-        result.put("single", phase(run, ids, 1, run.sizes.ingestConcurrency(), "single",
+        result.put("single", phase(run, ids, Way.SINGLE, 1, run.sizes.ingestConcurrency(), "single",
                 run.sizes.ingestSeconds()));
-        result.put("batch", phase(run, ids, run.sizes.batchSize(), Math.max(2, run.sizes.ingestConcurrency() / 8), "batch",
+        result.put("batch", phase(run, ids, Way.BATCH, run.sizes.batchSize(), Math.max(2, run.sizes.ingestConcurrency() / 8), "batch",
                 run.sizes.ingestSeconds()));
         // single pushes again, as many in flight, over the streaming API where the target has one
-        result.put("stream", phase(run, ids, -1, run.sizes.ingestConcurrency(), "stream", run.sizes.ingestSeconds()));
+        result.put("stream", phase(run, ids, Way.STREAMED, 1, run.sizes.ingestConcurrency(), "stream", run.sizes.ingestSeconds()));
         long acked = Math.max(1, run.meter.acked.sum() - ackedBefore);
         result.put("serverCpuPerKMsg", 1000 * cpu.serverSeconds() / acked);
         result.put("generatorCpuPerKMsg", 1000 * cpu.generatorSeconds() / acked);
@@ -78,11 +78,11 @@ public final class Ingest implements Scenario {
         return result;
     }
 
-    /**
-     * {@code workers} loops, each sending one request of {@code perRequest} messages and waiting for
-     * its ack; {@code perRequest} -1: one message, over the target's streaming publish API.
-     */
-    private static Map<String, Object> phase(Run run, List<String> ids, int perRequest, int workers, String name,
+    /** How a phase publishes: one message, a batch, or one message over the streaming API. */
+    private enum Way { SINGLE, BATCH, STREAMED }
+
+    /** {@code workers} loops, each sending one request of {@code perRequest} messages and waiting for its ack. */
+    private static Map<String, Object> phase(Run run, List<String> ids, Way way, int perRequest, int workers, String name,
                                              int seconds) throws InterruptedException {
         run.phase(name);
         CpuUse cpu = run.cpuUse();
@@ -94,7 +94,7 @@ public final class Ingest implements Scenario {
         for (int w = 0; w < workers; w++) {
             CompletableFuture<Void> done = new CompletableFuture<>();
             loops.add(done);
-            next(run, ids, perRequest, running, latency, done);
+            next(run, ids, way, perRequest, running, latency, done);
         }
         TimeUnit.SECONDS.sleep(seconds); // the measured interval itself
         running.set(false);
@@ -107,19 +107,18 @@ public final class Ingest implements Scenario {
         }
         m.put("ackedPerSecond", (run.meter.acked.sum() - ackedBefore) / elapsed);
         m.put("inFlightRequests", workers);
-        m.put("messagesPerRequest", Math.abs(perRequest));
+        m.put("messagesPerRequest", perRequest);
         m.putAll(run.cpuFigures(cpu, name));
         return m;
     }
 
-    private static void next(Run run, List<String> ids, int perRequest, AtomicBoolean running, Histogram latency,
+    private static void next(Run run, List<String> ids, Way way, int perRequest, AtomicBoolean running, Histogram latency,
                              CompletableFuture<Void> done) {
         if (!running.get()) {
             done.complete(null);
             return;
         }
-        boolean streamed = perRequest < 0;
-        int messages = Math.abs(perRequest);
+        int messages = perRequest;
         List<String> targets = new ArrayList<>(messages);
         List<String> payloads = new ArrayList<>(messages);
         for (int i = 0; i < messages; i++) {
@@ -128,20 +127,22 @@ public final class Ingest implements Scenario {
         }
         long sentAt = System.nanoTime();
         run.meter.sent.add(messages);
-        CompletableFuture<Void> sent = streamed ? run.target.publishStreamed(targets.get(0), -1, payloads.get(0))
-                : messages == 1 ? run.target.publish(targets.get(0), -1, payloads.get(0))
-                : run.target.publishBatch(targets, -1, payloads);
+        CompletableFuture<Void> sent = switch (way) {
+            case SINGLE -> run.target.publish(targets.get(0), -1, payloads.get(0));
+            case STREAMED -> run.target.publishStreamed(targets.get(0), -1, payloads.get(0));
+            case BATCH -> run.target.publishBatch(targets, -1, payloads);
+        };
         sent.whenComplete((v, e) -> {
             if (e == null) {
                 run.meter.acked.add(messages);
                 synchronized (latency) {
                     latency.recordValue(Math.min((System.nanoTime() - sentAt) / 1000, TimeUnit.SECONDS.toMicros(120)));
                 }
-                next(run, ids, perRequest, running, latency, done);
+                next(run, ids, way, perRequest, running, latency, done);
             } else {
                 run.meter.errors.increment();
                 // off this stack: a target that fails at once must not recurse the loop deeper
-                CompletableFuture.runAsync(() -> next(run, ids, perRequest, running, latency, done),
+                CompletableFuture.runAsync(() -> next(run, ids, way, perRequest, running, latency, done),
                         CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS));
             }
         });
