@@ -506,6 +506,10 @@ public final class Session {
             int count = 0;
             long bytes = 0;
             boolean progressed = false;
+            // Every lagging scope gets its share of the frame: a backlog over several bizTypes
+            // arrives interleaved, so the client's per-scope delivery runs for all of them at once
+            // instead of one bizType after the other.
+            int share = shareOfFrame(now);
             for (Cursor cursor : List.copyOf(cursors.values())) {
                 if (!readable(cursor, now)) {
                     if (cursor.heldUntil > now) {
@@ -513,7 +517,7 @@ public final class Session {
                     }
                     continue;
                 }
-                int room = maxOplogsPerFrame - count;
+                int room = Math.min(share, maxOplogsPerFrame - count);
                 if (room <= 0 || bytes >= frameBudgetBytes) {
                     break;
                 }
@@ -615,6 +619,17 @@ public final class Session {
             return false;
         }
         return cursor.heldUntil <= now;
+    }
+
+    /** The oplogs one readable cursor may put into a frame: the frame's room divided among them. */
+    private int shareOfFrame(long now) {
+        int readable = 0;
+        for (Cursor cursor : cursors.values()) {
+            if (readable(cursor, now)) {
+                readable++;
+            }
+        }
+        return readable <= 1 ? maxOplogsPerFrame : Math.max(1, (maxOplogsPerFrame + readable - 1) / readable);
     }
 
     private boolean lagging(long now) {

@@ -39,8 +39,15 @@ final class EmbeddedGateway implements AutoCloseable {
     private final GatewayContext context;
 
     EmbeddedGateway(Path dir) {
+        this(dir, new ServerConfig().maxOplogsPerFrame);
+    }
+
+    /** CHAT and MAIL (appointed users) and NEWS (global), with frames of at most this many oplogs. */
+    EmbeddedGateway(Path dir, int maxOplogsPerFrame) {
+        config.maxOplogsPerFrame = maxOplogsPerFrame;
         store = RocksDbStore.open(dir.resolve("store"));
         store.put(BizType.of("CHAT", BizType.Range.APPOINTED, BizType.Target.USER));
+        store.put(BizType.of("MAIL", BizType.Range.APPOINTED, BizType.Target.USER));
         store.put(BizType.of("NEWS", BizType.Range.GLOBAL, BizType.Target.USER));
         engine = new SyncEngine(store, store, store, Clock.systemUTC(), config.maxOplogsPerFrame, config.maxFrameBytes);
         context = new GatewayContext(config, tokens, engine, new SessionValidator(config, Clock.systemUTC()),

@@ -103,6 +103,32 @@ class SessionHandlerTest {
     }
 
     @Test
+    void aBacklogOverTwoBizTypesSharesEveryCatchUpFrame() {
+        gateway.close();
+        gateway = new EmbeddedGateway(dir.resolve("small-frames"), 4);
+        for (int i = 1; i <= 6; i++) {
+            gateway.engine.push(new SyncEngine.Push("CHAT", "alice", "chat-" + i, null)).join();
+            gateway.engine.push(new SyncEngine.Push("MAIL", "alice", "mail-" + i, null)).join();
+        }
+
+        channel = gateway.connect();
+        send(channel, Frames.encode(ClientFrame.newBuilder().setHello(Hello.newBuilder().setMinVersion(1)
+                .setMaxVersion(2).setToken(gateway.token("phone-1", "alice")).setDeviceId("phone-1")
+                .addBizTypes("CHAT").addBizTypes("MAIL")).build()));
+        List<ServerFrame> frames = received(channel);
+
+        assertThat(frames.get(0).getKindCase()).isEqualTo(ServerFrame.KindCase.WELCOME);
+        // frames of 4: each lagging bizType gets 2 of every frame, not the first one all 4
+        List<String> first = frames.get(1).getSyncData().getBatchesList().stream()
+                .flatMap(b -> b.getOplogsList().stream().map(o -> o.getPayload())).toList();
+        assertThat(first).containsExactly("chat-1", "chat-2", "mail-1", "mail-2");
+        assertThat(frames.subList(1, frames.size())).allSatisfy(f -> assertThat(f.getSyncData().getBatchesCount())
+                .as("both bizTypes in every frame").isEqualTo(2));
+        assertThat(frames.subList(1, frames.size())).extracting(f -> f.getSyncData().getHasMore())
+                .containsExactly(true, true, false);
+    }
+
+    @Test
     void aClientThatStoredEverythingIsToldItIsUpToDate() {
         push("one");
         List<ServerFrame> first = connect();
