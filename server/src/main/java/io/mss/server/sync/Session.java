@@ -45,7 +45,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Per oplog, at delivery: an OFFLINE bizType pauses its cursor; an oplog whose validity
  * window has not opened holds its cursor until it opens (order is kept); an expired one, or
  * one whose filter does not match this device, is skipped. A cursor that finds a gap (oplogs
- * trimmed or purged before this device got them) tells the client FULL_UPDATE.
+ * trimmed or purged before this device got them) tells the client FULL_UPDATE. A read never
+ * delivers above the cursor's {@code knownHead} (the head a writer announced or the store
+ * reported): a row that is visible but was never announced may be one no standby holds.
  *
  * <p>Stream identity: a cursor is on one timeline of its scope (its epoch, see
  * {@link io.mss.server.store.ScopeHead}). A position the client (or the store) brings that is on
@@ -536,12 +538,24 @@ public final class Session {
                     continue; // read again from the start of the new timeline
                 }
                 if (read.get(0).id() > cursor.sentUpTo + 1 && !cursor.fullUpdateSent) {
-                    fullUpdate(cursor, "gap", "oplogs " + (cursor.sentUpTo + 1) + ".." + (read.get(0).id() - 1)
+                    long gapEnd = Math.min(read.get(0).id() - 1, cursor.knownHead);
+                    fullUpdate(cursor, "gap", "oplogs " + (cursor.sentUpTo + 1) + ".." + gapEnd
                             + " were trimmed or expired before this device got them", false);
                     wrote = true;
                 }
+                if (read.get(0).id() > cursor.knownHead) {
+                    // what the cursor knew of is gone; what the read found above is not announced yet
+                    cursor.sentUpTo = cursor.knownHead;
+                    continue;
+                }
                 BizBatch.Builder batch = batchFor(cursor.scope, cursor.epoch);
                 for (Oplog oplog : read) {
+                    if (oplog.id() > cursor.knownHead) {
+                        // Visible but announced by no writer: on PostgreSQL a commit that the
+                        // failing primary made visible and the promoted standby never got, whose id
+                        // the next push takes again (docs/cluster.md). Its announcement raises knownHead.
+                        break;
+                    }
                     long size = estimatedBytes(oplog);
                     if (count > 0 && bytes + size > frameBudgetBytes) {
                         break;

@@ -6,6 +6,7 @@ import io.mss.server.auth.TokenVerifier;
 import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.identity.SessionValidator;
+import io.mss.server.store.OplogStore;
 import io.mss.server.store.rocksdb.RocksDbStore;
 import io.mss.server.sync.SyncEngine;
 import io.mss.server.upstream.UpstreamRelay;
@@ -23,6 +24,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * The gateway's real pipeline (frame codec, idle detection, handshake, session) on an
@@ -37,19 +40,36 @@ final class EmbeddedGateway implements AutoCloseable {
     final SyncEngine engine;
     final TokenVerifier tokens = new TokenVerifier(SECRET, Clock.systemUTC());
     private final GatewayContext context;
+    /** Committed oplogs the engine's listeners have handled; guarded by itself. */
+    private final long[] dispatched = new long[1];
 
     EmbeddedGateway(Path dir) {
-        this(dir, new ServerConfig().maxOplogsPerFrame);
+        this(dir, new ServerConfig().maxOplogsPerFrame, oplogs -> oplogs);
     }
 
-    /** CHAT and MAIL (appointed users) and NEWS (global), with frames of at most this many oplogs. */
     EmbeddedGateway(Path dir, int maxOplogsPerFrame) {
+        this(dir, maxOplogsPerFrame, oplogs -> oplogs);
+    }
+
+    /**
+     * CHAT and MAIL (appointed users) and NEWS (global), with frames of at most this many oplogs;
+     * the engine sees the RocksDB store's oplogs through {@code oplogView}.
+     */
+    EmbeddedGateway(Path dir, int maxOplogsPerFrame, UnaryOperator<OplogStore> oplogView) {
         config.maxOplogsPerFrame = maxOplogsPerFrame;
         store = RocksDbStore.open(dir.resolve("store"));
         store.put(BizType.of("CHAT", BizType.Range.APPOINTED, BizType.Target.USER));
         store.put(BizType.of("MAIL", BizType.Range.APPOINTED, BizType.Target.USER));
         store.put(BizType.of("NEWS", BizType.Range.GLOBAL, BizType.Target.USER));
-        engine = new SyncEngine(store, store, store, Clock.systemUTC(), config.maxOplogsPerFrame, config.maxFrameBytes);
+        engine = new SyncEngine(oplogView.apply(store), store, store, Clock.systemUTC(), config.maxOplogsPerFrame,
+                config.maxFrameBytes);
+        // after the engine's own listeners: when it counts an oplog, the sessions' tasks for it are queued
+        store.onCommit(committed -> {
+            synchronized (dispatched) {
+                dispatched[0] += committed.size();
+                dispatched.notifyAll();
+            }
+        });
         context = new GatewayContext(config, tokens, engine, new SessionValidator(config, Clock.systemUTC()),
                 new UpstreamRelay(config, engine::bizType, Clock.systemUTC()), new ConnectionLimiter(0));
     }
@@ -62,6 +82,29 @@ final class EmbeddedGateway implements AutoCloseable {
                 // no TLS: the frames are what is under test
             }
         });
+    }
+
+    /**
+     * Waits until the engine handed this many committed oplogs (in all) to the sessions. The
+     * embedded event loop's task queue is not thread-safe: the test's thread may run it only when
+     * the writer thread has stopped adding to it.
+     */
+    void awaitDispatched(long oplogs) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        synchronized (dispatched) {
+            while (dispatched[0] < oplogs) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    throw new AssertionError("the engine dispatched " + dispatched[0] + " oplogs, not " + oplogs);
+                }
+                try {
+                    dispatched.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError(e);
+                }
+            }
+        }
     }
 
     String token(String deviceId, String userId) {

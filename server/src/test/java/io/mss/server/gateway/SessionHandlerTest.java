@@ -129,6 +129,28 @@ class SessionHandlerTest {
     }
 
     @Test
+    void aRowNoWriterAnnouncedIsNotDeliveredAndItsIdGoesToTheNextPush() {
+        gateway.close();
+        UnannouncedRowView[] view = new UnannouncedRowView[1];
+        gateway = new EmbeddedGateway(dir.resolve("unannounced"), 500, oplogs -> view[0] = new UnannouncedRowView(oplogs));
+        push("one");
+        push("two");
+        view[0].showRow = true;
+
+        List<ServerFrame> catchUp = connect();
+        push("three");
+        gateway.awaitDispatched(3);
+        List<ServerFrame> live = received(channel);
+
+        assertThat(catchUp).hasSize(1);
+        assertThat(catchUp.get(0).getSyncData().getBatches(0).getOplogsList())
+                .extracting(o -> o.getId() + ":" + o.getPayload()).containsExactly("1:one", "2:two");
+        assertThat(live).hasSize(1);
+        assertThat(live.get(0).getSyncData().getBatches(0).getOplogsList())
+                .extracting(o -> o.getId() + ":" + o.getPayload()).containsExactly("3:three");
+    }
+
+    @Test
     void aClientThatStoredEverythingIsToldItIsUpToDate() {
         push("one");
         List<ServerFrame> first = connect();
