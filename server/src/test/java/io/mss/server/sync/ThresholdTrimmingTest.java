@@ -1,9 +1,7 @@
 package io.mss.server.sync;
 
 import io.mss.server.biz.BizType;
-import io.mss.server.store.AppendRequest;
-import io.mss.server.store.AppendResult;
-import io.mss.server.store.Oplog;
+import io.mss.server.store.ForwardingOplogStore;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
 import io.mss.server.store.StoreException;
@@ -16,11 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -38,42 +33,7 @@ class ThresholdTrimmingTest {
 
     /** The real store, whose trimming fails while {@link #trimFails} is set (a database away). */
     private OplogStore flakyTrim(OplogStore store) {
-        return new OplogStore() {
-            @Override
-            public CompletableFuture<AppendResult> append(AppendRequest request) {
-                return store.append(request);
-            }
-
-            @Override
-            public void onCommit(Consumer<List<Oplog>> listener) {
-                store.onCommit(listener);
-            }
-
-            @Override
-            public List<Oplog> read(Scope scope, long afterId, int maxCount) {
-                return store.read(scope, afterId, maxCount);
-            }
-
-            @Override
-            public io.mss.server.store.ScopeHead head(Scope scope) {
-                return store.head(scope);
-            }
-
-            @Override
-            public void startNewTimelines() {
-                store.startNewTimelines();
-            }
-
-            @Override
-            public List<Scope> scopes(String bizType) {
-                return store.scopes(bizType);
-            }
-
-            @Override
-            public boolean hasData(String bizType) {
-                return store.hasData(bizType);
-            }
-
+        return new ForwardingOplogStore(store) {
             @Override
             public void trim(Scope scope, long upToId) {
                 if (trimFails.get()) {
@@ -81,21 +41,6 @@ class ThresholdTrimmingTest {
                     throw new StoreException("store unavailable");
                 }
                 store.trim(scope, upToId);
-            }
-
-            @Override
-            public long purgeExpired(Scope scope, long now, long retentionMillis) {
-                return store.purgeExpired(scope, now, retentionMillis);
-            }
-
-            @Override
-            public void deleteData(String bizType) {
-                store.deleteData(bizType);
-            }
-
-            @Override
-            public void close() {
-                store.close();
             }
         };
     }
