@@ -86,6 +86,12 @@ final class ReadAhead {
         return null;
     }
 
+    /** What was read for the cursor may not be taken later (it went above the announced head). */
+    void discard(Session.Cursor cursor) {
+        assert loop.inEventLoop() : "a session's reads belong to its event loop";
+        fetched.remove(cursor);
+    }
+
     /** The cursor starts over (another timeline): what was read for it is of no use. */
     void forget(Session.Cursor cursor) {
         fetched.remove(cursor);

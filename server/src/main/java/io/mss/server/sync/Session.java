@@ -546,6 +546,7 @@ public final class Session {
                 if (read.get(0).id() > cursor.knownHead) {
                     // what the cursor knew of is gone; what the read found above is not announced yet
                     cursor.sentUpTo = cursor.knownHead;
+                    readAhead.discard(cursor);
                     continue;
                 }
                 BizBatch.Builder batch = batchFor(cursor.scope, cursor.epoch);
@@ -553,7 +554,9 @@ public final class Session {
                     if (oplog.id() > cursor.knownHead) {
                         // Visible but announced by no writer: on PostgreSQL a commit that the
                         // failing primary made visible and the promoted standby never got, whose id
-                        // the next push takes again (docs/cluster.md). Its announcement raises knownHead.
+                        // the next push takes again (docs/cluster.md). Its announcement raises
+                        // knownHead; what was read must not stay cached to be taken then.
+                        readAhead.discard(cursor);
                         break;
                     }
                     long size = estimatedBytes(oplog);
@@ -643,7 +646,8 @@ public final class Session {
                 readable++;
             }
         }
-        return readable <= 1 ? maxOplogsPerFrame : Math.max(1, (maxOplogsPerFrame + readable - 1) / readable);
+        // rounded down: rounded up, the first cursors' shares would leave the last ones no room
+        return readable <= 1 ? maxOplogsPerFrame : Math.max(1, maxOplogsPerFrame / readable);
     }
 
     private boolean lagging(long now) {
