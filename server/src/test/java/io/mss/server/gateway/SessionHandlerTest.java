@@ -10,9 +10,12 @@ import io.mss.protocol.v1.ScopeKind;
 import io.mss.protocol.v1.ServerFrame;
 import io.mss.protocol.v1.SyncPoint;
 import io.mss.protocol.v1.UpstreamMessage;
+import io.mss.server.store.DeliveryFilter;
 import io.mss.server.store.Scope;
 import io.mss.server.store.SyncPointStore;
+import io.mss.server.sync.StoreReader;
 import io.mss.server.sync.SyncEngine;
+import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static io.mss.server.gateway.EmbeddedGateway.hex;
@@ -148,6 +153,57 @@ class SessionHandlerTest {
         assertThat(live).hasSize(1);
         assertThat(live.get(0).getSyncData().getBatches(0).getOplogsList())
                 .extracting(o -> o.getId() + ":" + o.getPayload()).containsExactly("3:three");
+    }
+
+    @Test
+    void aRowNoWriterAnnouncedIsNotTakenFromTheReadAheadOnceItsIdIsAnnounced() throws Exception {
+        gateway.close();
+        UnannouncedRowView[] view = new UnannouncedRowView[1];
+        gateway = new EmbeddedGateway(dir.resolve("unannounced-pooled"), 500,
+                oplogs -> view[0] = new UnannouncedRowView(oplogs));
+        // reads on a pool, as on PostgreSQL: what a read returned is kept for the next drains
+        gateway.engine.useReader(StoreReader.pooled(1, 16));
+        DefaultEventLoop markers = new DefaultEventLoop();
+        try {
+            push("one");
+            push("two");
+            view[0].showRow = true;
+            channel = gateway.connect();
+            send(channel, Frames.encode(ClientFrame.newBuilder().setHello(Hello.newBuilder().setMinVersion(1)
+                    .setMaxVersion(2).setToken(gateway.token("phone-1", "alice")).setDeviceId("phone-1")
+                    .addBizTypes("CHAT")).build()));
+            List<ServerFrame> frames = new ArrayList<>(runReads(markers));
+            view[0].showRow = false;
+
+            // id 3 again, on the promoted standby, for iPhones only: not live here, so the session's
+            // drain takes it, and must read it anew rather than take the row it saw before
+            gateway.engine.push(new SyncEngine.Push("CHAT", "alice", "three", null, 0, 0,
+                    new DeliveryFilter(Set.of("ios"), null, null, Set.of(), null, null))).join();
+            gateway.awaitDispatched(3);
+            frames.addAll(runReads(markers));
+            push("four");
+            gateway.awaitDispatched(4);
+            frames.addAll(runReads(markers));
+
+            assertThat(frames).filteredOn(f -> f.getKindCase() == ServerFrame.KindCase.SYNC_DATA)
+                    .flatMap(f -> f.getSyncData().getBatchesList()).flatMap(BizBatch::getOplogsList)
+                    .extracting(o -> o.getId() + ":" + o.getPayload()).containsExactly("1:one", "2:two", "4:four");
+        } finally {
+            markers.shutdownGracefully();
+        }
+    }
+
+    /**
+     * Runs on the test's thread what the pooled reader answered, round by round: a marker read,
+     * answered on another loop, shows that the reader's one thread posted everything before it.
+     */
+    private List<ServerFrame> runReads(DefaultEventLoop markers) throws Exception {
+        List<ServerFrame> frames = new ArrayList<>();
+        for (int round = 0; round < 5; round++) {
+            gateway.engine.reader().read(markers, () -> null).get(10, TimeUnit.SECONDS);
+            frames.addAll(received(channel));
+        }
+        return frames;
     }
 
     @Test
