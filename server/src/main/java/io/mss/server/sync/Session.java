@@ -640,23 +640,23 @@ public final class Session {
 
     /** The oplogs one readable cursor may put into a frame: the frame's room divided among them. */
     private int shareOfFrame(long now) {
+        int readable = readableCursors(now);
+        // rounded down: rounded up, the first cursors' shares would leave the last ones no room
+        return readable <= 1 ? maxOplogsPerFrame : Math.max(1, maxOplogsPerFrame / readable);
+    }
+
+    private boolean lagging(long now) {
+        return readableCursors(now) > 0;
+    }
+
+    private int readableCursors(long now) {
         int readable = 0;
         for (Cursor cursor : cursors.values()) {
             if (readable(cursor, now)) {
                 readable++;
             }
         }
-        // rounded down: rounded up, the first cursors' shares would leave the last ones no room
-        return readable <= 1 ? maxOplogsPerFrame : Math.max(1, maxOplogsPerFrame / readable);
-    }
-
-    private boolean lagging(long now) {
-        for (Cursor cursor : cursors.values()) {
-            if (readable(cursor, now)) {
-                return true;
-            }
-        }
-        return false;
+        return readable;
     }
 
     /**

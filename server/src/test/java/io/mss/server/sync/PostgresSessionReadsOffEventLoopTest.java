@@ -15,9 +15,7 @@ import io.mss.server.auth.TokenVerifier;
 import io.mss.server.biz.BizType;
 import io.mss.server.config.ServerConfig;
 import io.mss.server.gateway.GatewayServer;
-import io.mss.server.store.AppendRequest;
-import io.mss.server.store.AppendResult;
-import io.mss.server.store.OplogStore;
+import io.mss.server.store.ForwardingOplogStore;
 import io.mss.server.store.Scope;
 import io.mss.server.store.ScopeHead;
 import io.mss.server.store.SyncPointStore;
@@ -45,9 +43,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -162,13 +158,14 @@ class PostgresSessionReadsOffEventLoopTest {
     }
 
     /** Notes every read and, apart, those made on a Netty event loop thread; writes pass through. */
-    private static final class ReadRecorder implements OplogStore, SyncPointStore {
-        private final PostgresStore store;
+    private static final class ReadRecorder extends ForwardingOplogStore implements SyncPointStore {
+        private final PostgresStore postgres;
         final Map<String, Set<String>> reads = new ConcurrentHashMap<>();
         final List<String> onEventLoop = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         ReadRecorder(PostgresStore store) {
-            this.store = store;
+            super(store);
+            this.postgres = store;
         }
 
         private void read(String what, Object of) {
@@ -180,15 +177,7 @@ class PostgresSessionReadsOffEventLoopTest {
             }
         }
 
-        @Override
-        public CompletableFuture<AppendResult> append(AppendRequest request) {
-            return store.append(request);
-        }
 
-        @Override
-        public void onCommit(Consumer<List<io.mss.server.store.Oplog>> listener) {
-            store.onCommit(listener);
-        }
 
         @Override
         public List<io.mss.server.store.Oplog> read(Scope scope, long afterId, int maxCount) {
@@ -220,46 +209,30 @@ class PostgresSessionReadsOffEventLoopTest {
             return store.hasData(bizType);
         }
 
-        @Override
-        public void trim(Scope scope, long upToId) {
-            store.trim(scope, upToId);
-        }
 
-        @Override
-        public long purgeExpired(Scope scope, long now, long retentionMillis) {
-            return store.purgeExpired(scope, now, retentionMillis);
-        }
 
-        @Override
-        public void deleteData(String bizType) {
-            store.deleteData(bizType);
-        }
 
-        @Override
-        public void startNewTimelines() {
-            store.startNewTimelines();
-        }
 
         @Override
         public Position position(String deviceId, Scope scope) {
             read("position", scope);
-            return store.position(deviceId, scope);
+            return postgres.position(deviceId, scope);
         }
 
         @Override
         public void advance(String deviceId, Scope scope, long epoch, long id) {
-            store.advance(deviceId, scope, epoch, id);
+            postgres.advance(deviceId, scope, epoch, id);
         }
 
         @Override
         public void reset(String deviceId, Scope scope, long epoch, long id) {
-            store.reset(deviceId, scope, epoch, id);
+            postgres.reset(deviceId, scope, epoch, id);
         }
 
         @Override
         public List<DeviceSyncPoint> list(Scope scope) {
             read("list", scope);
-            return store.list(scope);
+            return postgres.list(scope);
         }
 
         @Override
