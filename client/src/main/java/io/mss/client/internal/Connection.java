@@ -82,6 +82,8 @@ final class Connection implements Runnable {
 
     private final Object lock = new Object();
     private Socket raw;
+    /** The connection thread is inside {@code Socket.connect}: see {@link #close}. Guarded by lock. */
+    private boolean connecting;
     private boolean aborted;
     private volatile FrameWriter writer;
 
@@ -130,7 +132,11 @@ final class Connection implements Runnable {
         Socket s;
         synchronized (lock) {
             aborted = true;
-            s = raw;
+            // a socket closed while another thread is inside connect can stay open, connected and
+            // unreferenced (seen on JDK 17: the server's end never saw the close, and a test
+            // server handshaking one connection at a time hung on it); the connecting thread
+            // closes it itself once connect returns
+            s = connecting ? null : raw;
         }
         FrameWriter w = writer;
         if (w != null) {
@@ -242,9 +248,20 @@ final class Connection implements Runnable {
                 return "aborted";
             }
             raw = socket;
+            connecting = true;
         }
         stage = Stage.CONNECT;
-        socket.connect(new InetSocketAddress(config.host, config.port), config.connectTimeoutMillis);
+        try {
+            socket.connect(new InetSocketAddress(config.host, config.port), config.connectTimeoutMillis);
+        } finally {
+            synchronized (lock) {
+                connecting = false;
+            }
+        }
+        if (isAborted()) {
+            // aborted during connect, which left the closing to this thread
+            return "aborted";
+        }
         socket.setTcpNoDelay(true);
         // bounds the TLS handshake and the wait for Welcome; the heartbeat bound replaces it later
         socket.setSoTimeout(config.connectTimeoutMillis);
