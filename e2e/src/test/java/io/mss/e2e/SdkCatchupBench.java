@@ -6,6 +6,8 @@ import java.io.File;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -18,8 +20,11 @@ import com.sun.management.GarbageCollectionNotificationInfo;
 /**
  * One SDK catching up, alone in its JVM so that its heap is the SDK's own: started by
  * {@link SdkCatchupBenchmark}, connects, receives and acks {@code expected} oplogs across
- * {@code bizTypes} bizTypes of one user, prints one line {@code millis heapAfterGcBytes}.
- * Peak heap is the largest heap in use right after a collection: the live set, not garbage.
+ * {@code bizTypes} bizTypes of one user, prints one line
+ * {@code RESULT millis heapAfterGcBytes processCpuMillis sdkThreadsCpuMillis}. Peak heap is the
+ * largest heap in use right after a collection: the live set, not garbage. CPU is the process's
+ * (JIT compilers and GC included) over the timed span, and that of the SDK's own threads
+ * ({@code mss-client-*}) from their start: on this shared machine CPU varies less than time.
  */
 public final class SdkCatchupBench {
     private SdkCatchupBench() {
@@ -70,6 +75,9 @@ public final class SdkCatchupBench {
             });
         }
         client.updateUserInfo(userId);
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long cpuStart = os.getProcessCpuTime();
         long start = System.nanoTime();
         client.appToForeground();
         if (!done.await(10, TimeUnit.MINUTES)) {
@@ -77,7 +85,16 @@ public final class SdkCatchupBench {
             System.exit(2);
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        long processCpu = TimeUnit.NANOSECONDS.toMillis(os.getProcessCpuTime() - cpuStart);
+        long sdkCpu = 0;
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        for (ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (t != null && t.getThreadName().startsWith("mss-client-")) {
+                sdkCpu += Math.max(0, threads.getThreadCpuTime(t.getThreadId()));
+            }
+        }
         client.close();
-        System.out.println("RESULT " + millis + " " + peakAfterGc.get());
+        System.out.println("RESULT " + millis + " " + peakAfterGc.get() + " " + processCpu + " "
+                + TimeUnit.NANOSECONDS.toMillis(sdkCpu));
     }
 }

@@ -48,7 +48,8 @@ class SdkCatchupBenchmark {
         int runs = Integer.getInteger("mss.bench.runs", 3);
         String clientHeap = System.getProperty("mss.bench.clientXmx", "1g");
         StringBuilder report = new StringBuilder("| oplogs | runs | median ms | runs ms | oplogs/s | fsyncs per 1,000 oplogs"
-                + " | median peak heap after GC (MiB) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+                + " | median peak heap after GC (MiB) | median client CPU ms (runs) | median SDK threads CPU ms |\n"
+                + "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         try (ServerProcess server = new ServerProcess(tmp.resolve("server"), Files.createDirectories(tmp.resolve("logs")))) {
             String serverJvmArgs = System.getProperty("mss.bench.serverJvmArgs", "").trim();
             if (!serverJvmArgs.isEmpty()) {
@@ -73,11 +74,16 @@ class SdkCatchupBenchmark {
                 fill(api, user, size, payload);
                 List<Long> millis = new ArrayList<>();
                 List<Long> heaps = new ArrayList<>();
+                List<Long> cpus = new ArrayList<>();
+                List<Long> sdkCpus = new ArrayList<>();
                 for (int run = 0; run < runs; run++) {
                     long[] r = runClient(server, user, size, "d-" + size + "-" + run, clientHeap, null);
                     millis.add(r[0]);
                     heaps.add(r[1]);
-                    System.out.println("catch-up of " + size + ": " + r[0] + " ms, peak heap after GC " + r[1]);
+                    cpus.add(r[2]);
+                    sdkCpus.add(r[3]);
+                    System.out.println("catch-up of " + size + ": " + r[0] + " ms, peak heap after GC " + r[1]
+                            + ", client CPU " + r[2] + " ms, SDK threads " + r[3] + " ms");
                 }
                 Path straceOut = tmp.resolve("strace-" + size + ".txt");
                 runClient(server, user, size, "d-" + size + "-strace", clientHeap, straceOut);
@@ -86,7 +92,10 @@ class SdkCatchupBenchmark {
                 report.append("| ").append(size).append(" | ").append(runs).append(" | ").append(medianMs)
                         .append(" | ").append(millis).append(" | ").append(size * 1000L / Math.max(1, medianMs))
                         .append(" | ").append(String.format("%.1f", fsyncs * 1000.0 / size))
-                        .append(" | ").append(String.format("%.1f", median(heaps) / 1048576.0)).append(" |\n");
+                        .append(" | ").append(String.format("%.1f", median(heaps) / 1048576.0))
+                        .append(" | ").append(median(cpus)).append(" (").append(cpus.stream().map(String::valueOf)
+                                .collect(java.util.stream.Collectors.joining(", "))).append(")")
+                        .append(" | ").append(median(sdkCpus)).append(" |\n");
             }
         }
         System.out.println(report);
@@ -111,7 +120,7 @@ class SdkCatchupBenchmark {
         }
     }
 
-    /** @return {millis, peak heap after GC in bytes} */
+    /** @return {millis, peak heap after GC in bytes, process CPU ms, SDK threads' CPU ms} */
     private long[] runClient(ServerProcess server, String user, int size, String device, String heap, Path strace)
             throws Exception {
         List<String> command = new ArrayList<>();
@@ -120,8 +129,8 @@ class SdkCatchupBenchmark {
                     "-o", strace.toString()));
         }
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // e.g. -Dmss.bench.clientJvmArgs=-XX:StartFlightRecording=filename=catchup.jfr to profile the client
-        String jvmArgs = System.getProperty("mss.bench.clientJvmArgs", "").trim();
+        // e.g. -Dmss.bench.clientJvmArgs=-XX:StartFlightRecording=filename={device}.jfr to profile each client
+        String jvmArgs = System.getProperty("mss.bench.clientJvmArgs", "").trim().replace("{device}", device);
         if (!jvmArgs.isEmpty()) {
             command.addAll(Arrays.asList(jvmArgs.split("\\s+")));
         }
@@ -137,11 +146,12 @@ class SdkCatchupBenchmark {
             throw new IllegalStateException("catch-up did not finish; see " + log);
         }
         String text = Files.readString(log.toPath());
-        Matcher m = Pattern.compile("RESULT (\\d+) (\\d+)").matcher(text);
+        Matcher m = Pattern.compile("RESULT (\\d+) (\\d+) (\\d+) (\\d+)").matcher(text);
         if (p.exitValue() != 0 || !m.find()) {
             throw new IllegalStateException("catch-up failed (" + p.exitValue() + "):\n" + text);
         }
-        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
+                Long.parseLong(m.group(4))};
     }
 
     /** The calls column of fsync and fdatasync in strace's -c summary. */

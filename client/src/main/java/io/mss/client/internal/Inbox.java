@@ -5,10 +5,8 @@ import io.mss.client.SyncMessage;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.File;
 import java.io.FileInputStream;
@@ -79,7 +77,7 @@ import java.util.zip.CRC32;
  *       message) to {@value #TMP_NAME}, fsyncs it and renames it over the log: a crash leaves
  *       either the old or the new log. It runs at open when there was a torn tail or enough
  *       garbage, and after a removal once the file is at least the compaction threshold and more
- *       than half of it is garbage.
+ *       than three quarters of it is garbage.
  * </ul>
  *
  * <p>Not thread-safe: the client's state thread owns it.
@@ -88,19 +86,20 @@ public final class Inbox implements Closeable {
     public static final String FILE_NAME = "inbox.log";
     static final String TMP_NAME = FILE_NAME + ".tmp";
     public static final String CORRUPT_NAME = FILE_NAME + ".corrupt";
-    /** Default size from which the log is compacted once more than half of it is garbage. */
+    /** Default size from which the log is compacted once more than three quarters of it are garbage. */
     public static final long DEFAULT_COMPACT_BYTES = 4L << 20;
 
     static final byte[] MAGIC = "MSSINBX1".getBytes(StandardCharsets.US_ASCII);
     /** Far above any real record (a frame is at most a few MiB): a larger length is corruption. */
     static final int MAX_RECORD_BYTES = 64 << 20;
-    private static final int RECORD_HEADER_BYTES = 8;
+    private static final int RECORD_HEADER_BYTES = InboxRecords.HEADER_BYTES;
+    private static final int COMPACTION_WRITE_BYTES = 64 * 1024;
 
-    private static final byte MSG = 1;
-    private static final byte ATTEMPT = 2;
-    private static final byte DONE = 3;
-    private static final byte HIGH = 4;
-    private static final byte EPOCH = 5;
+    private static final byte MSG = InboxRecords.MSG;
+    private static final byte ATTEMPT = InboxRecords.ATTEMPT;
+    private static final byte DONE = InboxRecords.DONE;
+    private static final byte HIGH = InboxRecords.HIGH;
+    private static final byte EPOCH = InboxRecords.EPOCH;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
 
@@ -149,6 +148,7 @@ public final class Inbox implements Closeable {
     private final File tmp;
     private final long compactBytes;
     private final Map<ScopeKey, ScopeQueue> scopes = new HashMap<>();
+    private final InboxRecords encoder = new InboxRecords();
     private FileChannel channel;
     private long fileBytes;
     private long liveBytes;
@@ -174,8 +174,8 @@ public final class Inbox implements Closeable {
     /**
      * Creates the directory if needed, replays the log and repairs it (drops a torn tail).
      *
-     * @param compactBytes the log is compacted once it is at least this large and more than half
-     *     garbage
+     * @param compactBytes the log is compacted once it is at least this large and more than three
+     *     quarters garbage
      */
     public static Inbox open(File dir, long compactBytes) throws IOException {
         if (!dir.isDirectory() && !dir.mkdirs() && !dir.isDirectory()) {
@@ -339,7 +339,7 @@ public final class Inbox implements Closeable {
             highs.put(key, m.id());
             keys.add(key);
             fresh.add(m);
-            records.add(msgRecord(key, m));
+            records.add(encoder.msg(key, m));
         }
         if (fresh.isEmpty()) {
             return Collections.emptySet();
@@ -372,7 +372,7 @@ public final class Inbox implements Closeable {
             return;
         }
         e.attempts = attempts;
-        deferred.add(attemptRecord(key, id, attempts));
+        deferred.add(encoder.attempt(key, id, attempts));
         if (!deferDeliveryRecords) {
             flushDeferred();
         }
@@ -392,11 +392,11 @@ public final class Inbox implements Closeable {
         }
         liveBytes -= e.recordBytes;
         q.pendingBytes -= e.recordBytes;
-        deferred.add(doneRecord(key, id, dropped));
+        deferred.add(encoder.done(key, id, dropped));
         if (!deferDeliveryRecords) {
             flushDeferred();
         }
-        if (fileBytes >= compactBytes && liveBytes * 2 < fileBytes) {
+        if (worthCompacting(fileBytes)) {
             compact();
         }
         return true;
@@ -412,14 +412,14 @@ public final class Inbox implements Closeable {
      * @throws IOException when the write or the fsync failed; nothing changed then
      */
     public List<SyncMessage> restart(ScopeKey key, long epoch) throws IOException {
-        append(Collections.singletonList(new Encoder(EPOCH, key, epoch).finish()), true);
+        append(Collections.singletonList(encoder.epoch(key, epoch)), true);
         ScopeQueue q = queue(key);
         List<SyncMessage> dropped = new ArrayList<>();
         for (Entry e : q.pending.values()) {
             dropped.add(e.message);
         }
         startOver(q, epoch);
-        if (fileBytes >= compactBytes && liveBytes * 2 < fileBytes) {
+        if (worthCompacting(fileBytes)) {
             compact();
         }
         return dropped;
@@ -532,6 +532,15 @@ public final class Inbox implements Closeable {
         deferred.clear();
     }
 
+    /**
+     * The log is at least the compaction threshold and more than three quarters of it garbage.
+     * A compaction writes the live state again, which during a catch-up is the whole read-ahead
+     * window: at half garbage that was one more encoding and write per message appended.
+     */
+    private boolean worthCompacting(long size) {
+        return size >= compactBytes && liveBytes * 4 < size;
+    }
+
     /** Replaces the log with the live state: temp file, fsync, rename, fsync of the directory. */
     void compact() throws IOException {
         List<byte[]> records = new ArrayList<>();
@@ -541,25 +550,38 @@ public final class Inbox implements Closeable {
         for (ScopeKey key : keys) {
             ScopeQueue q = scopes.get(key);
             if (q.high > 0 || q.epoch != 0) {
-                records.add(highRecord(key, q.high, q.epoch));
+                records.add(encoder.high(key, q.high, q.epoch));
             }
         }
         for (ScopeKey key : keys) {
             for (Entry e : scopes.get(key).pending.values()) {
-                records.add(msgRecord(key, e.message));
+                records.add(encoder.msg(key, e.message));
                 live += e.recordBytes;
                 if (e.attempts > 0) {
-                    records.add(attemptRecord(key, e.message.id(), e.attempts));
+                    records.add(encoder.attempt(key, e.message.id(), e.attempts));
                 }
             }
         }
         long size = MAGIC.length;
         try (FileChannel out = DurableFiles.openForWrite(tmp, true)) {
-            writeFully(out, ByteBuffer.wrap(MAGIC));
+            // staged into large writes: a system call per record costs more than encoding it
+            ByteBuffer staged = ByteBuffer.allocate(COMPACTION_WRITE_BYTES);
+            staged.put(MAGIC);
             for (byte[] r : records) {
-                writeFully(out, ByteBuffer.wrap(r));
+                if (r.length > staged.remaining()) {
+                    staged.flip();
+                    writeFully(out, staged);
+                    staged.clear();
+                }
+                if (r.length > staged.remaining()) {
+                    writeFully(out, ByteBuffer.wrap(r));
+                } else {
+                    staged.put(r);
+                }
                 size += r.length;
             }
+            staged.flip();
+            writeFully(out, staged);
             out.force(true);
         }
         // closed first: some platforms refuse to rename over an open file
@@ -616,7 +638,7 @@ public final class Inbox implements Closeable {
             LOG.warning("inbox " + file + ": ignoring " + (size - validEnd) + " bytes of a torn or corrupt record at offset "
                     + validEnd + "; everything before it is kept");
             compact();
-        } else if (size >= compactBytes && liveBytes * 2 < size) {
+        } else if (worthCompacting(size)) {
             compact();
         } else {
             channel = DurableFiles.openForWrite(file, false);
@@ -751,50 +773,13 @@ public final class Inbox implements Closeable {
         return q;
     }
 
-    // ---- encoding ----
-
-    private static byte[] msgRecord(ScopeKey key, SyncMessage m) {
-        Encoder e = new Encoder(MSG, key, m.id());
-        e.writeLong(m.createdAt());
-        e.writeString(m.userId() == null ? "" : m.userId());
-        e.writeString(m.payload());
-        e.writeLong(m.epoch());
-        return e.finish();
-    }
-
-    private static byte[] attemptRecord(ScopeKey key, long id, int attempts) {
-        Encoder e = new Encoder(ATTEMPT, key, id);
-        e.writeInt(attempts);
-        return e.finish();
-    }
-
-    private static byte[] doneRecord(ScopeKey key, long id, boolean dropped) {
-        Encoder e = new Encoder(DONE, key, id);
-        e.writeByte(dropped ? 1 : 0);
-        return e.finish();
-    }
-
-    private static byte[] highRecord(ScopeKey key, long id, long epoch) {
-        Encoder e = new Encoder(HIGH, key, id);
-        e.writeLong(epoch);
-        return e.finish();
-    }
+    // ---- decoding ----
 
     private static ScopeKey readKey(DataInputStream in) throws IOException {
         byte kind = in.readByte();
-        Scope scope;
-        switch (kind) {
-            case 1:
-                scope = Scope.USER;
-                break;
-            case 2:
-                scope = Scope.DEVICE;
-                break;
-            case 3:
-                scope = Scope.GLOBAL;
-                break;
-            default:
-                throw new IOException("unknown scope " + kind);
+        Scope scope = InboxRecords.scopeOf(kind);
+        if (scope == null) {
+            throw new IOException("unknown scope " + kind);
         }
         String bizType = readString(in);
         String owner = readString(in);
@@ -809,64 +794,5 @@ public final class Inbox implements Closeable {
         byte[] bytes = new byte[length];
         in.readFully(bytes);
         return new String(bytes, StandardCharsets.UTF_8);
-    }
-
-    /** Builds one record: header (length, CRC) and body. Never throws: it writes to memory. */
-    private static final class Encoder {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
-        private final DataOutputStream out = new DataOutputStream(bytes);
-
-        Encoder(byte type, ScopeKey key, long id) {
-            writeByte(type);
-            writeByte(key.scope() == Scope.USER ? 1 : key.scope() == Scope.DEVICE ? 2 : 3);
-            writeString(key.bizType());
-            writeString(key.owner());
-            writeLong(id);
-        }
-
-        void writeByte(int v) {
-            try {
-                out.writeByte(v);
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        }
-
-        void writeInt(int v) {
-            try {
-                out.writeInt(v);
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        }
-
-        void writeLong(long v) {
-            try {
-                out.writeLong(v);
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        }
-
-        void writeString(String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            writeInt(b.length);
-            try {
-                out.write(b);
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        }
-
-        byte[] finish() {
-            byte[] body = bytes.toByteArray();
-            CRC32 crc = new CRC32();
-            crc.update(body, 0, body.length);
-            ByteBuffer record = ByteBuffer.allocate(RECORD_HEADER_BYTES + body.length);
-            record.putInt(body.length);
-            record.putInt((int) crc.getValue());
-            record.put(body);
-            return record.array();
-        }
     }
 }

@@ -14,6 +14,8 @@ public final class ScopeKey {
     private final String bizType;
     private final Scope scope;
     private final String owner;
+    /** Computed once: keys are looked up several times per message on the state thread. */
+    private final int hash;
 
     public ScopeKey(String bizType, Scope scope, String owner) {
         this.bizType = Objects.requireNonNull(bizType, "bizType");
@@ -22,6 +24,7 @@ public final class ScopeKey {
         if (scope == Scope.USER && owner.isEmpty()) {
             throw new IllegalArgumentException("a USER scope needs a userId");
         }
+        this.hash = (bizType.hashCode() * 31 + scope.ordinal()) * 31 + this.owner.hashCode();
     }
 
     public static ScopeKey user(String bizType, String userId) {
@@ -75,7 +78,7 @@ public final class ScopeKey {
 
     @Override
     public int hashCode() {
-        return Objects.hash(bizType, scope, owner);
+        return hash;
     }
 
     @Override
