@@ -146,6 +146,51 @@ class DeliveryPumpTest {
     }
 
     @Test
+    void oneTimerTimesOutEachAttemptFromItsOwnCallbackStart() throws Exception {
+        config.ackTimeoutMillis = 300;
+        Map<String, Long> startedAt = new ConcurrentHashMap<>();
+        // ORDER 1's first attempt holds the one callback thread for 700 ms without acking
+        callbacks.put("ORDER", message -> {
+            int attempt = attempts.merge(message.id(), 1, Integer::sum);
+            calls.add("order" + message.id() + "/" + attempt);
+            startedAt.put("order" + message.id() + "/" + attempt, System.nanoTime());
+            if (attempt == 1) {
+                try {
+                    Thread.sleep(700);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return;
+            }
+            pump.reportAcked(message);
+        });
+        // TICKER 1 (dispatched after ORDER: scopes go in name order) is dispatched at once but starts only after that: it must not time out, since
+        // its timeout counts from its start; TICKER 2 is not acked and times out from its own start
+        AtomicBoolean ticker2Seen = new AtomicBoolean();
+        callbacks.put("TICKER", message -> {
+            calls.add("ticker" + message.id());
+            if (message.id() == 1 || ticker2Seen.getAndSet(true)) {
+                pump.reportAcked(message);
+            }
+        });
+        OnStateThread.run(loop, () -> {
+            try {
+                inbox.store(java.util.Arrays.asList(order(1),
+                        SyncMessage.builder().bizType("TICKER").scope(Scope.DEVICE).id(1).epoch(1).payload("a1").build(),
+                        SyncMessage.builder().bizType("TICKER").scope(Scope.DEVICE).id(2).epoch(1).payload("a2").build()));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            pump.pumpAll();
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        assertThat(calls).containsExactly("order1/1", "ticker1", "order1/2", "ticker2", "ticker2");
+        // ORDER's retry came a full timeout after its attempt started
+        long orderRetry = startedAt.get("order1/2") - startedAt.get("order1/1");
+        assertThat(orderRetry).isGreaterThanOrEqualTo(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(300));
+    }
+
+    @Test
     void afterTheLastAttemptTheMessageIsDroppedAndTheScopeMovesOn() throws Exception {
         register((id, attempt) -> id == 1, true);
         storeAndPump(1, 2);
