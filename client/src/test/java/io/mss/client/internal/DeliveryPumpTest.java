@@ -164,8 +164,9 @@ class DeliveryPumpTest {
             }
             pump.reportAcked(message);
         });
-        // TICKER 1 (dispatched after ORDER: scopes go in name order) is dispatched at once but starts only after that: it must not time out, since
-        // its timeout counts from its start; TICKER 2 is not acked and times out from its own start
+        // TICKER 1 is dispatched at once (after ORDER 1: scopes go in name order) but starts only
+        // after it: it must not time out, its timeout counts from its start; TICKER 2 is not acked
+        // and times out from its own start
         AtomicBoolean ticker2Seen = new AtomicBoolean();
         callbacks.put("TICKER", message -> {
             calls.add("ticker" + message.id());
