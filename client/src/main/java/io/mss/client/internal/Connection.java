@@ -242,6 +242,9 @@ final class Connection implements Runnable {
         if (token == null) {
             return fail(ConnectFailure.Reason.TOKEN_PROVIDER, "token provider returned null", null);
         }
+        stage = Stage.CONNECT;
+        // resolved here, outside the window in which an abort leaves the closing to this thread
+        InetSocketAddress address = new InetSocketAddress(config.host, config.port);
         Socket socket = new Socket();
         synchronized (lock) {
             if (aborted) {
@@ -250,9 +253,8 @@ final class Connection implements Runnable {
             raw = socket;
             connecting = true;
         }
-        stage = Stage.CONNECT;
         try {
-            socket.connect(new InetSocketAddress(config.host, config.port), config.connectTimeoutMillis);
+            socket.connect(address, config.connectTimeoutMillis);
         } finally {
             synchronized (lock) {
                 connecting = false;

@@ -192,33 +192,43 @@ final class DeliveryPump {
      */
     private void checkAckTimeouts() {
         ackTimeoutCheck = null;
-        long now = System.nanoTime();
-        long timeout = TimeUnit.MILLISECONDS.toNanos(config.ackTimeoutMillis);
-        for (Delivery d : new ArrayList<>(inFlight.values())) {
-            if (d.checkAtNanos - now > 0) {
-                continue;
+        try {
+            long now = System.nanoTime();
+            long timeout = TimeUnit.MILLISECONDS.toNanos(config.ackTimeoutMillis);
+            for (Delivery d : new ArrayList<>(inFlight.values())) {
+                if (d.checkAtNanos - now > 0) {
+                    continue;
+                }
+                long started = d.startedNanos;
+                long left = started == 0 ? timeout : timeout - (now - started);
+                if (left > 0) {
+                    d.checkAtNanos = now + left;
+                } else {
+                    failed(d, "not acked within " + config.ackTimeoutMillis + " ms");
+                }
             }
-            long started = d.startedNanos;
-            long left = started == 0 ? timeout : timeout - (now - started);
-            if (left > 0) {
-                d.checkAtNanos = now + left;
-            } else {
-                failed(d, "not acked within " + config.ackTimeoutMillis + " ms");
-            }
+        } finally {
+            // also after a failure above threw: every attempt in flight keeps its timeout
+            rearmAckTimeoutCheck();
         }
+    }
+
+    /** Arms the check for the earliest attempt in flight, replacing one a failure's next attempt armed. */
+    private void rearmAckTimeoutCheck() {
         if (ackTimeoutCheck != null) {
-            // armed by an attempt a failure above dispatched: others may be due earlier
             ackTimeoutCheck.cancel(false);
             ackTimeoutCheck = null;
         }
         if (inFlight.isEmpty()) {
             return;
         }
+        // read again: the failures above may have taken a while (a drop's compaction, say)
+        long now = System.nanoTime();
         long next = Long.MAX_VALUE;
         for (Delivery d : inFlight.values()) {
             next = Math.min(next, Math.max(0, d.checkAtNanos - now));
         }
-        armAckTimeoutCheck(Math.max(1, TimeUnit.NANOSECONDS.toMillis(next + 999_999)));
+        armAckTimeoutCheck(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(next, Long.MAX_VALUE - 999_999) + 999_999)));
     }
 
     private void failed(Delivery d, String reason) {
