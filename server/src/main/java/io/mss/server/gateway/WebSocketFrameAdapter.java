@@ -84,9 +84,47 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
                 return;
             }
             upgraded = true;
+            // Netty's protocol handler closes the channel at once after passing on any exception,
+            // which for a message refused from its header (over the cap, still being sent) is the
+            // immediate close that resets the connection and loses the Error: the decoder's
+            // refusals are turned into frames right behind the decoder, before it
+            ctx.pipeline().addBefore(WebSocketGatewayInitializer.WEBSOCKET, DECODER_REFUSALS,
+                    new DecoderRefusals(gateway.config().maxFrameBytes));
             return;
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    static final String DECODER_REFUSALS = "webSocketDecoderRefusals";
+
+    /**
+     * Right behind Netty's WebSocket decoder: what it refuses becomes the {@link FrameDecodeFailure}
+     * the TCP decoder would emit, passed on as a message (the protocol handler and the aggregator
+     * let it through), so that the session answers with an Error and closes with the linger below.
+     */
+    static final class DecoderRefusals extends io.netty.channel.ChannelInboundHandlerAdapter {
+        private final int maxFrameBytes;
+
+        DecoderRefusals(int maxFrameBytes) {
+            this.maxFrameBytes = maxFrameBytes;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof CorruptedWebSocketFrameException corrupted) {
+                ctx.fireChannelRead(refusal(corrupted, maxFrameBytes));
+                return;
+            }
+            ctx.fireExceptionCaught(cause);
+        }
+    }
+
+    private static FrameDecodeFailure refusal(CorruptedWebSocketFrameException corrupted, int maxFrameBytes) {
+        boolean tooBig = corrupted.closeStatus() != null
+                && corrupted.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
+        return new FrameDecodeFailure(tooBig ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_FRAME,
+                tooBig ? "WebSocket message exceeds the frame cap of " + maxFrameBytes + " bytes"
+                        : "not a valid WebSocket frame: " + corrupted.getMessage());
     }
 
     private void refuseOrigin(ChannelHandlerContext ctx, String origin) {
@@ -141,11 +179,8 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // what Netty's WebSocket decoder and aggregator refuse is refused the MSS way: an Error frame, then close
         if (cause instanceof CorruptedWebSocketFrameException corrupted && upgraded) {
-            boolean tooBig = corrupted.closeStatus() != null
-                    && corrupted.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
-            ctx.fireChannelRead(new FrameDecodeFailure(tooBig ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_FRAME,
-                    tooBig ? "WebSocket message exceeds the frame cap of " + gateway.config().maxFrameBytes + " bytes"
-                            : "not a valid WebSocket frame: " + corrupted.getMessage()));
+            // normally taken by DecoderRefusals first; kept for one raised past it
+            ctx.fireChannelRead(refusal(corrupted, gateway.config().maxFrameBytes));
             return;
         }
         if (cause instanceof TooLongFrameException && upgraded) {
