@@ -87,7 +87,7 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
             // Netty's protocol handler closes the channel at once after passing on any exception,
             // which for a message refused from its header (over the cap, still being sent) is the
             // immediate close that resets the connection and loses the Error: the decoder's
-            // refusals are turned into frames right behind the decoder, before it
+            // refusals are turned into messages behind the decoder, before that handler
             ctx.pipeline().addBefore(WebSocketGatewayInitializer.WEBSOCKET, DECODER_REFUSALS,
                     new DecoderRefusals(gateway.config().maxFrameBytes));
             return;
@@ -98,7 +98,8 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
     static final String DECODER_REFUSALS = "webSocketDecoderRefusals";
 
     /**
-     * Right behind Netty's WebSocket decoder: what it refuses becomes the {@link FrameDecodeFailure}
+     * Behind Netty's WebSocket decoder and its UTF-8 validator, before the protocol handler: what
+     * they refuse becomes the {@link FrameDecodeFailure}
      * the TCP decoder would emit, passed on as a message (the protocol handler and the aggregator
      * let it through), so that the session answers with an Error and closes with the linger below.
      */
@@ -228,7 +229,8 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
                 sendClose(ctx, ERROR_CLOSE_BASE + code.getNumber(), code.name());
             }
             // wait for the client's Close (Netty's protocol handler closes the channel on it), or
-            // the linger; what it still sends meanwhile is read and dropped
+            // the linger; what it still sends meanwhile is read and dropped (after a refused
+            // message the decoder drops everything, the client's Close too: then the linger ends it)
             ctx.channel().config().setAutoRead(true);
             linger = ctx.executor().schedule(() -> {
                 ctx.close(promise);
