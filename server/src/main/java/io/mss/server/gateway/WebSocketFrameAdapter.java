@@ -118,15 +118,16 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
             }
             ctx.fireExceptionCaught(cause);
         }
+
+        private static FrameDecodeFailure refusal(CorruptedWebSocketFrameException corrupted, int maxFrameBytes) {
+            boolean tooBig = corrupted.closeStatus() != null
+                    && corrupted.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
+            return new FrameDecodeFailure(tooBig ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_FRAME,
+                    tooBig ? "WebSocket message exceeds the frame cap of " + maxFrameBytes + " bytes"
+                            : "not a valid WebSocket frame: " + corrupted.getMessage());
+        }
     }
 
-    private static FrameDecodeFailure refusal(CorruptedWebSocketFrameException corrupted, int maxFrameBytes) {
-        boolean tooBig = corrupted.closeStatus() != null
-                && corrupted.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
-        return new FrameDecodeFailure(tooBig ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_FRAME,
-                tooBig ? "WebSocket message exceeds the frame cap of " + maxFrameBytes + " bytes"
-                        : "not a valid WebSocket frame: " + corrupted.getMessage());
-    }
 
     private void refuseOrigin(ChannelHandlerContext ctx, String origin) {
         refused = true;
@@ -178,12 +179,8 @@ final class WebSocketFrameAdapter extends ChannelDuplexHandler {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // what Netty's WebSocket decoder and aggregator refuse is refused the MSS way: an Error frame, then close
-        if (cause instanceof CorruptedWebSocketFrameException corrupted && upgraded) {
-            // normally taken by DecoderRefusals first; kept for one raised past it
-            ctx.fireChannelRead(refusal(corrupted, gateway.config().maxFrameBytes));
-            return;
-        }
+        // what Netty's WebSocket aggregator refuses is refused the MSS way, an Error frame, then
+        // close (the decoder's refusals are taken by DecoderRefusals)
         if (cause instanceof TooLongFrameException && upgraded) {
             ctx.fireChannelRead(new FrameDecodeFailure(ErrorCode.FRAME_TOO_LARGE,
                     "fragmented WebSocket message exceeds the frame cap of " + gateway.config().maxFrameBytes + " bytes"));
