@@ -228,7 +228,8 @@ final class DeliveryPump {
         for (Delivery d : inFlight.values()) {
             next = Math.min(next, Math.max(0, d.checkAtNanos - now));
         }
-        armAckTimeoutCheck(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(next, Long.MAX_VALUE - 999_999) + 999_999)));
+        // rounded up: due at or just after the earliest check, never before it
+        armAckTimeoutCheck(TimeUnit.NANOSECONDS.toMillis(next) + 1);
     }
 
     private void failed(Delivery d, String reason) {

@@ -92,14 +92,7 @@ public final class Inbox implements Closeable {
     static final byte[] MAGIC = "MSSINBX1".getBytes(StandardCharsets.US_ASCII);
     /** Far above any real record (a frame is at most a few MiB): a larger length is corruption. */
     static final int MAX_RECORD_BYTES = 64 << 20;
-    private static final int RECORD_HEADER_BYTES = InboxRecords.HEADER_BYTES;
     private static final int COMPACTION_WRITE_BYTES = 64 * 1024;
-
-    private static final byte MSG = InboxRecords.MSG;
-    private static final byte ATTEMPT = InboxRecords.ATTEMPT;
-    private static final byte DONE = InboxRecords.DONE;
-    private static final byte HIGH = InboxRecords.HIGH;
-    private static final byte EPOCH = InboxRecords.EPOCH;
 
     private static final Logger LOG = Logger.getLogger("io.mss.client");
 
@@ -663,12 +656,12 @@ public final class Inbox implements Closeable {
             if (remaining == 0) {
                 return offset;
             }
-            if (remaining < RECORD_HEADER_BYTES) {
+            if (remaining < InboxRecords.HEADER_BYTES) {
                 return offset;
             }
             int length = in.readInt();
             int expectedCrc = in.readInt();
-            if (length <= 0 || length > MAX_RECORD_BYTES || length > remaining - RECORD_HEADER_BYTES) {
+            if (length <= 0 || length > MAX_RECORD_BYTES || length > remaining - InboxRecords.HEADER_BYTES) {
                 return offset;
             }
             byte[] body = new byte[length];
@@ -684,12 +677,12 @@ public final class Inbox implements Closeable {
                 return offset;
             }
             try {
-                apply(body, RECORD_HEADER_BYTES + length);
+                apply(body, InboxRecords.HEADER_BYTES + length);
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.FINE, "undecodable inbox record at offset " + offset, e);
                 return offset;
             }
-            offset += RECORD_HEADER_BYTES + length;
+            offset += InboxRecords.HEADER_BYTES + length;
         }
     }
 
@@ -700,7 +693,7 @@ public final class Inbox implements Closeable {
         long id = in.readLong();
         ScopeQueue q;
         switch (type) {
-            case MSG: {
+            case InboxRecords.MSG: {
                 long createdAt = in.readLong();
                 String receivedAs = readString(in);
                 String payload = readString(in);
@@ -723,7 +716,7 @@ public final class Inbox implements Closeable {
                 }
                 break;
             }
-            case ATTEMPT: {
+            case InboxRecords.ATTEMPT: {
                 int attempts = in.readInt();
                 Entry e = get(key, id);
                 if (e != null) {
@@ -731,7 +724,7 @@ public final class Inbox implements Closeable {
                 }
                 break;
             }
-            case DONE: {
+            case InboxRecords.DONE: {
                 in.readByte();
                 q = scopes.get(key);
                 Entry e = q == null ? null : q.pending.remove(id);
@@ -741,11 +734,11 @@ public final class Inbox implements Closeable {
                 }
                 break;
             }
-            case HIGH:
+            case InboxRecords.HIGH:
                 q = queueOnEpoch(key, readEpoch(in));
                 q.high = Math.max(q.high, id);
                 break;
-            case EPOCH:
+            case InboxRecords.EPOCH:
                 startOver(queue(key), id);
                 break;
             default:
