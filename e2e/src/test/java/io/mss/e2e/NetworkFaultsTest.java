@@ -117,8 +117,19 @@ class NetworkFaultsTest {
                 thread.join();
             }
 
-            await().atMost(Duration.ofSeconds(60)).until(() -> scopesByDevice.entrySet().stream()
-                    .allMatch(e -> e.getValue().stream().allMatch(s -> checker.caughtUp(e.getKey(), s))));
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> scopesByDevice.entrySet().stream()
+                        .allMatch(e -> e.getValue().stream().allMatch(s -> checker.caughtUp(e.getKey(), s))));
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                // say who fell behind, so that a failure of this timing-dependent test can be read
+                scopesByDevice.forEach((device, scopes) -> scopes.stream()
+                        .filter(scope -> !checker.caughtUp(device, scope))
+                        .forEach(scope -> System.out.println("not caught up: device=" + device + " scope=" + scope
+                                + " connected=" + devices.stream().filter(d -> d.deviceId.equals(device))
+                                .map(d -> String.valueOf(d.client.isConnected())).findFirst().orElse("?"))));
+                System.out.println("network faults: seed=" + seed + " " + checker.check(scopesByDevice));
+                throw e;
+            }
             // anything late (a resend the SDK failed to drop) would show up now
             await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
                     .until(() -> checker.check(scopesByDevice).clean());
