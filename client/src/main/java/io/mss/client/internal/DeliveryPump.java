@@ -36,8 +36,8 @@ final class DeliveryPump {
         volatile boolean cancelled;
         /** Set by the callback thread when the callback starts (System.nanoTime, never 0). */
         volatile long startedNanos;
-        /** State thread: when {@link #checkAckTimeouts} next looks at this attempt (System.nanoTime). */
-        long checkAtNanos;
+        /** State thread: the ack timeout, armed at dispatch, counting from the callback's start. */
+        ScheduledFuture<?> timeout;
 
         Delivery(ScopeKey key, SyncMessage message, int attempt, MessageCallback callback) {
             this.key = key;
@@ -65,12 +65,6 @@ final class DeliveryPump {
     private final Map<ScopeKey, Delivery> inFlight = new HashMap<>();
     /** Scopes whose head message waits for its next attempt. */
     private final Map<ScopeKey, ScheduledFuture<?>> retryTimers = new HashMap<>();
-    /**
-     * One timer for the ack timeouts of all attempts in flight, due at the earliest of their
-     * checks: a timer per attempt, armed and cancelled once per message, cost a catch-up more
-     * than the rest of the delivery. Null when none is armed.
-     */
-    private ScheduledFuture<?> ackTimeoutCheck;
 
     DeliveryPump(StateLoop loop, Inbox inbox, ClientConfig config, Map<String, MessageCallback> callbacks,
                  UserSwitch users, BooleanSupplier closing, Runnable removed) {
@@ -118,13 +112,9 @@ final class DeliveryPump {
         }
         Delivery d = new Delivery(key, entry.message(), attempt, callback);
         inFlight.put(key, d);
-        // counted from here rather than posted by the callback thread when it starts: one
-        // state-thread task per message less; checkAckTimeouts counts from the start all the same
-        d.checkAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.ackTimeoutMillis);
-        if (ackTimeoutCheck == null) {
-            // any check already armed is due no later than this attempt's
-            armAckTimeoutCheck(config.ackTimeoutMillis);
-        }
+        // armed here rather than posted by the callback thread when it starts: one state-thread
+        // task per message less; checkAckTimeout counts from the start all the same
+        armAckTimeout(d, config.ackTimeoutMillis);
         loop.dispatch(() -> run(d));
     }
 
@@ -182,54 +172,24 @@ final class DeliveryPump {
         removed.run();
     }
 
-    private void armAckTimeoutCheck(long delayMillis) {
-        ackTimeoutCheck = loop.schedule(this::checkAckTimeouts, delayMillis);
+    private void armAckTimeout(Delivery d, long delayMillis) {
+        d.timeout = loop.schedule(() -> checkAckTimeout(d), delayMillis);
     }
 
-    /**
-     * An attempt fails once the ack timeout passed since its callback started; until it started,
-     * it waits. Then the check is armed again for the earliest attempt still in flight.
-     */
-    private void checkAckTimeouts() {
-        ackTimeoutCheck = null;
-        try {
-            long now = System.nanoTime();
-            long timeout = TimeUnit.MILLISECONDS.toNanos(config.ackTimeoutMillis);
-            for (Delivery d : new ArrayList<>(inFlight.values())) {
-                if (d.checkAtNanos - now > 0) {
-                    continue;
-                }
-                long started = d.startedNanos;
-                long left = started == 0 ? timeout : timeout - (now - started);
-                if (left > 0) {
-                    d.checkAtNanos = now + left;
-                } else {
-                    failed(d, "not acked within " + config.ackTimeoutMillis + " ms");
-                }
-            }
-        } finally {
-            // also after a failure above threw: every attempt in flight keeps its timeout
-            rearmAckTimeoutCheck();
-        }
-    }
-
-    /** Arms the check for the earliest attempt in flight, replacing one a failure's next attempt armed. */
-    private void rearmAckTimeoutCheck() {
-        if (ackTimeoutCheck != null) {
-            ackTimeoutCheck.cancel(false);
-            ackTimeoutCheck = null;
-        }
-        if (inFlight.isEmpty()) {
+    /** The attempt fails once the ack timeout passed since its callback started; until it started, it waits. */
+    private void checkAckTimeout(Delivery d) {
+        if (inFlight.get(d.key) != d) {
             return;
         }
-        // read again: the failures above may have taken a while (a drop's compaction, say)
-        long now = System.nanoTime();
-        long next = Long.MAX_VALUE;
-        for (Delivery d : inFlight.values()) {
-            next = Math.min(next, Math.max(0, d.checkAtNanos - now));
+        long started = d.startedNanos;
+        long left = started == 0 ? config.ackTimeoutMillis
+                : config.ackTimeoutMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        if (left > 0) {
+            armAckTimeout(d, left);
+            return;
         }
-        // rounded up: due at or just after the earliest check, never before it
-        armAckTimeoutCheck(TimeUnit.NANOSECONDS.toMillis(next) + 1);
+        d.timeout = null;
+        failed(d, "not acked within " + config.ackTimeoutMillis + " ms");
     }
 
     private void failed(Delivery d, String reason) {
@@ -315,6 +275,10 @@ final class DeliveryPump {
     private void finish(Delivery d) {
         inFlight.remove(d.key);
         d.cancelled = true;
+        if (d.timeout != null) {
+            d.timeout.cancel(false);
+            d.timeout = null;
+        }
     }
 
     private void cancelRetry(ScopeKey key) {
@@ -345,9 +309,5 @@ final class DeliveryPump {
             retry.cancel(false);
         }
         retryTimers.clear();
-        if (ackTimeoutCheck != null) {
-            ackTimeoutCheck.cancel(false);
-            ackTimeoutCheck = null;
-        }
     }
 }
