@@ -172,14 +172,14 @@ public final class MssServer implements AutoCloseable {
                 bus = RedisBus.connect(config.redisUri, config.clusterName, nodeId, self,
                         java.time.Duration.ofSeconds(config.nodeHeartbeatSeconds), engine.metrics());
                 engine.useBus(bus);
-                reconciler = new Reconciler(engine.dispatcher(), store::lastId, engine::reconcileConfigs,
+                reconciler = new Reconciler(engine.dispatcher(), store::head, engine::reconcileConfigs,
                         java.time.Duration.ofMillis(config.reconcileIntervalMs), engine.metrics());
             } else {
                 bus = new LocalBus(self);
                 if (postgres != null) {
                     // one node on a shared database hears of no other node's commits; should
                     // another be pointed at the same schema by mistake, polling still finds them
-                    reconciler = new Reconciler(engine.dispatcher(), store::lastId, engine::reconcileConfigs,
+                    reconciler = new Reconciler(engine.dispatcher(), store::head, engine::reconcileConfigs,
                             java.time.Duration.ofMillis(config.reconcileIntervalMs), engine.metrics());
                 }
             }

@@ -2,6 +2,7 @@ package io.mss.server.cluster;
 
 import io.mss.server.metrics.MssMetrics;
 import io.mss.server.store.Scope;
+import io.mss.server.store.ScopeHead;
 import io.mss.server.store.StoreException;
 import io.mss.server.sync.Dispatcher;
 import org.slf4j.Logger;
@@ -14,7 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
-import java.util.function.ToLongFunction;
+import java.util.function.Function;
 
 /**
  * Every few seconds, compares each scope this node's sessions read with its head in the store
@@ -22,6 +23,8 @@ import java.util.function.ToLongFunction;
  * a node's publish failing) reaches the devices within one interval. A session that already
  * sent up to the head does nothing. The bizType configurations are compared the same way
  * (one query for all of them): a lost config change reaches the sessions within one interval too.
+ * The head read also names the scope's timeline: sessions on another one start over on it, so a
+ * new timeline no push announced (a commit in doubt settled by a writer) reaches them too.
  *
  * <p>What it catches up is counted ({@code mss_reconciler_catchups_total}): a scope whose head,
  * read at one pass, was still not heard of (no local commit, no bus message) at the next one,
@@ -31,7 +34,7 @@ public final class Reconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
     private final Dispatcher dispatcher;
-    private final ToLongFunction<Scope> lastId;
+    private final Function<Scope, ScopeHead> heads;
     private final IntSupplier reconcileConfigs;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "mss-cluster-reconcile");
@@ -49,11 +52,11 @@ public final class Reconciler implements AutoCloseable {
      * @param reconcileConfigs applies the bizType configurations that changed in the store
      *                         since this node last applied them; returns how many
      */
-    public Reconciler(Dispatcher dispatcher, ToLongFunction<Scope> lastId, IntSupplier reconcileConfigs,
+    public Reconciler(Dispatcher dispatcher, Function<Scope, ScopeHead> heads, IntSupplier reconcileConfigs,
                       Duration interval, MssMetrics metrics) {
         this.dispatcher = dispatcher;
         this.metrics = metrics;
-        this.lastId = lastId;
+        this.heads = heads;
         this.reconcileConfigs = reconcileConfigs;
         timer.scheduleWithFixedDelay(this::reconcile, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -76,10 +79,13 @@ public final class Reconciler implements AutoCloseable {
                 if (known > dispatcher.heard(scope)) {
                     nowCaughtUp.put(key, known);
                 }
-                long head = lastId.applyAsLong(scope);
+                ScopeHead read = heads.apply(scope);
+                long head = read.lastId();
                 if (head > known) {
                     nowUnheard.put(key, head);
                 }
+                // the timeline first: a session that starts over reads from the retained start
+                dispatcher.timeline(scope, read.epoch());
                 if (head > 0) {
                     dispatcher.advanced(scope, head);
                 }

@@ -55,6 +55,7 @@ public final class MssMetrics implements AutoCloseable {
     private final Counter storeFailovers;
     private final Counter busReconnects;
     private final Map<String, Counter> reconcilerCatchups = new ConcurrentHashMap<>();
+    private final Map<String, Counter> inDoubtCommits = new ConcurrentHashMap<>();
     private JvmGcMetrics gcMetrics;
 
     public MssMetrics() {
@@ -218,6 +219,17 @@ public final class MssMetrics implements AutoCloseable {
     /** {@code mss_store_failovers_total}: a commit went to another database host than the one before. */
     public void storeFailedOver() {
         storeFailovers.increment();
+    }
+
+    /**
+     * {@code mss_store_commits_in_doubt_total{outcome}}: a batch whose commit was sent and never
+     * answered, settled once the database answered again: {@code stored} (every oplog of it is
+     * there) or {@code new_timeline} (not stored as written: its scopes start new timelines).
+     */
+    public void commitInDoubtSettled(String outcome) {
+        inDoubtCommits.computeIfAbsent(outcome, o -> Counter.builder("mss.store.commits.in.doubt").tag("outcome", o)
+                .description("batches whose commit was never answered, by how they were settled")
+                .register(registry)).increment();
     }
 
     /** {@code mss_bus_reconnects_total}: the bus's subscription was established again after a lost connection. */

@@ -9,6 +9,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -23,6 +24,9 @@ public abstract class SingleWriter {
     public static final String THREAD_NAME = "mss-store-writer";
 
     private static final Logger log = LoggerFactory.getLogger(SingleWriter.class);
+
+    /** How long the writer waits for an append before it does its {@link #idle} work. */
+    protected static final long IDLE_RETRY_MILLIS = 500;
 
     /** One append waiting for the writer, or (with a {@code task}) a change that must not interleave with appends. */
     protected record Pending(AppendRequest request, CompletableFuture<AppendResult> future, Runnable task) {
@@ -119,6 +123,18 @@ public abstract class SingleWriter {
         return failed;
     }
 
+    /**
+     * Whether the writer has work of its own to retry while nothing is queued (a store settling a
+     * commit whose answer was lost). Writer thread only.
+     */
+    protected boolean hasIdleWork() {
+        return false;
+    }
+
+    /** Called on the writer thread after {@link #IDLE_RETRY_MILLIS} with nothing queued, while {@link #hasIdleWork}. */
+    protected void idle() {
+    }
+
     /** Hands a commit's oplogs to every listener; one that throws harms neither the writer nor the others. */
     protected final void committed(List<Oplog> oplogs) {
         if (oplogs.isEmpty()) {
@@ -165,7 +181,12 @@ public abstract class SingleWriter {
             while (!stopping) {
                 batch.clear();
                 try {
-                    batch.add(queue.take());
+                    Pending first = hasIdleWork() ? queue.poll(IDLE_RETRY_MILLIS, TimeUnit.MILLISECONDS) : queue.take();
+                    if (first == null) {
+                        idle();
+                        continue;
+                    }
+                    batch.add(first);
                 } catch (InterruptedException e) {
                     // nobody is supposed to interrupt the writer; stopping goes through the queue
                     continue;

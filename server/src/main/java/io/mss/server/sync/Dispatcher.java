@@ -140,6 +140,20 @@ public final class Dispatcher {
         }
     }
 
+    /**
+     * The reconciliation read the scope's head on timeline {@code epoch}: sessions on another
+     * timeline start over on it ({@link Session#timeline}). Called off the event loops.
+     */
+    public void timeline(Scope scope, long epoch) {
+        Set<Session> sessions = subscribers.get(scope.key());
+        if (sessions == null || epoch == 0) {
+            return;
+        }
+        for (Session session : sessions) {
+            session.timeline(scope, epoch);
+        }
+    }
+
     /** The store's commit listener: oplogs in commit order, ascending per scope. */
     public void committed(List<Oplog> oplogs) {
         Map<Scope, List<Oplog>> byScope = new LinkedHashMap<>();

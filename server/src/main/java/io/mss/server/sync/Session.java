@@ -434,6 +434,31 @@ public final class Session {
         }
     }
 
+    /**
+     * The scope's head, read from the store by the reconciliation, is on timeline {@code epoch}:
+     * a cursor on another one starts over on it, as at a live commit of the new timeline. This is
+     * how a session learns of a new timeline no push has announced yet (a writer whose commit was
+     * never answered starts one, see the PostgreSQL store). A head of the epoch the cursor just
+     * left is a read from before the switch and changes nothing. Called on any thread.
+     */
+    void timeline(Scope scope, long epoch) {
+        try {
+            channel.eventLoop().execute(() -> {
+                Cursor cursor = byScope.get(scope);
+                if (closed || cursor == null || cursor.starting || !cursor.bizType.persistent()
+                        || cursor.epoch == 0 || epoch == cursor.leftEpoch) {
+                    return;
+                }
+                if (follow(cursor, epoch)) {
+                    drain();
+                    channel.flush();
+                }
+            });
+        } catch (RuntimeException rejected) {
+            // the event loop is shutting down; the session is going away anyway
+        }
+    }
+
     /** A push of a non-persistent bizType: to this session now, or never. Called on any thread. */
     void ephemeral(Scope scope, Oplog oplog, ByteBuf frame) {
         try {

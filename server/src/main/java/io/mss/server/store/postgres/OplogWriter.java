@@ -44,6 +44,8 @@ final class OplogWriter extends SingleWriter {
     private String writingOn;
     /** A batch failed with the database unreachable; the next commit is a reconnect. Writer thread only. */
     private boolean wasUnreachable;
+    /** Batches whose commit was never answered, settled before anything else is written. Writer thread only. */
+    private final CommitsInDoubt inDoubt = new CommitsInDoubt();
 
     OplogWriter(DataSource pool, int maxBatch, Clock clock, Runnable onExit) {
         super(maxBatch, onExit);
@@ -136,7 +138,11 @@ final class OplogWriter extends SingleWriter {
         // the writer's own pool of one: its connection, re-established by the pool after a failure
         Connection connection = pool.getConnection();
         writingOn = hostOf(connection);
+        boolean commitSent = false;
         try {
+            if (!inDoubt.isEmpty()) {
+                settleInDoubt(connection);
+            }
             connection.setAutoCommit(false);
             try {
                 Map<String, long[]> heads = lockScopes(connection, batch);
@@ -170,9 +176,14 @@ final class OplogWriter extends SingleWriter {
                     advanceHeads(connection, heads);
                 }
                 long started = System.nanoTime();
+                commitSent = true;
                 connection.commit();
                 return System.nanoTime() - started;
             } catch (SQLException | RuntimeException e) {
+                if (commitSent) {
+                    // the connection broke with the commit on its way: stored or not, nobody can say yet
+                    inDoubt.add(committed);
+                }
                 committed.clear();
                 try {
                     connection.rollback();
@@ -188,6 +199,42 @@ final class OplogWriter extends SingleWriter {
             } catch (SQLException e) {
                 log.warn("closing the writer's connection failed: {}", e.toString());
             }
+        }
+    }
+
+    /**
+     * Settles the batches in doubt (see {@link CommitsInDoubt}) on {@code connection} before the next
+     * batch; throws, failing that batch as well, while the database cannot be reached.
+     */
+    private void settleInDoubt(Connection connection) throws SQLException {
+        CommitsInDoubt.Settled settled = inDoubt.settle(connection);
+        io.mss.server.metrics.MssMetrics meters = metrics;
+        if (settled.newTimelines().isEmpty()) {
+            log.warn("A commit of {} oplogs was never answered; on {} it is stored: nothing to do",
+                    settled.oplogs(), writingOn);
+        } else {
+            log.warn("A commit of {} oplogs was never answered and is not stored as written on {}: {} scope(s) start"
+                            + " a new timeline, their devices are told FULL_UPDATE ({})", settled.oplogs(), writingOn,
+                    settled.newTimelines().size(), settled.newTimelines());
+        }
+        if (meters != null) {
+            meters.commitInDoubtSettled(settled.newTimelines().isEmpty() ? "stored" : "new_timeline");
+        }
+    }
+
+    /** Nothing queued while a batch is in doubt: settle it anyway, so sessions learn of it without another push. */
+    @Override
+    protected boolean hasIdleWork() {
+        return !inDoubt.isEmpty();
+    }
+
+    @Override
+    protected void idle() {
+        try (Connection connection = pool.getConnection()) {
+            writingOn = hostOf(connection);
+            settleInDoubt(connection);
+        } catch (SQLException | RuntimeException e) {
+            log.debug("settling a commit in doubt failed, will retry: {}", e.toString());
         }
     }
 
