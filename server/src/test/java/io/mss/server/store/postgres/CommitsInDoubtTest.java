@@ -1,0 +1,207 @@
+package io.mss.server.store.postgres;
+
+import io.mss.server.store.AppendRequest;
+import io.mss.server.store.AppendResult;
+import io.mss.server.store.Oplog;
+import io.mss.server.store.Scope;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+import javax.sql.DataSource;
+import java.io.PrintWriter;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+import static io.mss.server.store.postgres.PostgresStoreTest.PASSWORD;
+import static io.mss.server.store.postgres.PostgresStoreTest.URL;
+import static io.mss.server.store.postgres.PostgresStoreTest.USER;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The writer's commits whose answer never came, on a real PostgreSQL: the connection is cut right
+ * after the COMMIT was sent, once with the transaction committed (the answer lost on the way
+ * back) and once with it never stored (as on a primary that died before its standby had it).
+ * Nothing but that one cut is simulated: every statement runs on the database.
+ */
+class CommitsInDoubtTest {
+    private static final Scope SCOPE = Scope.user("ORDERS", "alice");
+    private final String schema = "in_doubt_" + ProcessHandle.current().pid() + "_" + System.nanoTime();
+    private PostgresStore store;
+    private CuttingDataSource cutting;
+    private OplogWriter writer;
+
+    /** What happens to the transaction whose commit is cut. */
+    private enum Cut { NONE, AFTER_COMMIT, BEFORE_COMMIT }
+
+    @BeforeEach
+    void open() {
+        // creates the schema, and reads back what the writer under test stored
+        store = PostgresStore.open(PostgresStore.Options.of(URL, USER, PASSWORD, schema));
+        cutting = new CuttingDataSource(schema);
+        writer = new OplogWriter(cutting, 64, Clock.systemUTC(), () -> { });
+        writer.start();
+    }
+
+    @AfterEach
+    void close() {
+        writer.stop();
+        writer.awaitExit();
+        store.close();
+        PostgresStore.dropSchema(URL, USER, PASSWORD, schema);
+    }
+
+    @Test
+    void aCommitNeverStoredStartsANewTimelineBeforeTheNextAppend() throws Exception {
+        Oplog first = append("a1");
+        append("a2");
+        long epoch = first.epoch();
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+
+        Oplog next = append("a3");
+        assertThat(next.id()).as("the id the lost oplog had goes to the next push").isEqualTo(3);
+        assertThat(next.epoch()).as("on a new timeline").isNotEqualTo(epoch).isNotZero();
+        assertThat(store.head(SCOPE).epoch()).isEqualTo(next.epoch());
+        assertThat(store.read(SCOPE, 0, 10)).extracting(o -> o.id() + ":" + o.payload())
+                .containsExactly("1:a1", "2:a2", "3:a3");
+    }
+
+    @Test
+    void aCommitStoredWhoseAnswerWasLostKeepsTheTimeline() throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.next = Cut.AFTER_COMMIT;
+        assertThatThrownBy(() -> append("a2")).hasRootCauseMessage("connection cut with the commit on its way");
+
+        Oplog next = append("a3");
+        assertThat(next.id()).isEqualTo(3);
+        assertThat(next.epoch()).as("every oplog in doubt is there: the same timeline").isEqualTo(epoch);
+        assertThat(store.read(SCOPE, 0, 10)).extracting(o -> o.id() + ":" + o.payload())
+                .containsExactly("1:a1", "2:a2", "3:a3");
+    }
+
+    @Test
+    void withNoFurtherPushTheWriterSettlesOnItsOwn() throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        // what the reconciliation then reads and tells the sessions
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.head(SCOPE).epoch() != epoch);
+        assertThat(store.head(SCOPE).lastId()).isEqualTo(1);
+    }
+
+    @Test
+    void whileTheDatabaseStaysAwayNothingIsWrittenBeforeTheSettlement() throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        cutting.refuse = true;
+        assertThatThrownBy(() -> append("refused")).isInstanceOf(ExecutionException.class);
+        assertThat(store.head(SCOPE)).extracting(h -> h.epoch() + "/" + h.lastId()).isEqualTo(epoch + "/1");
+        cutting.refuse = false;
+        Oplog next = append("a2");
+        assertThat(next.id()).isEqualTo(2);
+        assertThat(next.epoch()).isNotEqualTo(epoch);
+    }
+
+    private Oplog append(String payload) throws Exception {
+        CompletableFuture<AppendResult> future = new CompletableFuture<>();
+        writer.submit(new AppendRequest(SCOPE, "alice", payload, null, 0, 0, 0), future);
+        return future.get(20, TimeUnit.SECONDS).oplog();
+    }
+
+    /**
+     * Real connections to the schema, one per call, with the next commit cut when told so: the
+     * transaction committed or rolled back on the database, then the connection closed and the
+     * driver's error for a broken connection thrown, as when the network or the server goes.
+     */
+    private static final class CuttingDataSource implements DataSource {
+        private final PGSimpleDataSource real = new PGSimpleDataSource();
+        volatile Cut next = Cut.NONE;
+        /** Connecting fails, as while no primary answers. */
+        volatile boolean refuse;
+
+        CuttingDataSource(String schema) {
+            real.setUrl(URL);
+            real.setUser(USER);
+            real.setPassword(PASSWORD);
+            real.setCurrentSchema(schema);
+        }
+
+        @Override
+        public Connection getConnection() throws SQLException {
+            if (refuse) {
+                throw new SQLException("Connection refused", "08001");
+            }
+            Connection connection = real.getConnection();
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[]{Connection.class},
+                    (proxy, method, args) -> {
+                        if (method.getName().equals("commit") && next != Cut.NONE) {
+                            Cut cut = next;
+                            next = Cut.NONE;
+                            if (cut == Cut.AFTER_COMMIT) {
+                                connection.commit();
+                            } else {
+                                connection.rollback();
+                            }
+                            connection.close();
+                            throw new SQLException("connection cut with the commit on its way", "08006");
+                        }
+                        try {
+                            return method.invoke(connection, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        }
+
+        @Override
+        public Connection getConnection(String username, String password) throws SQLException {
+            return getConnection();
+        }
+
+        @Override
+        public PrintWriter getLogWriter() {
+            return null;
+        }
+
+        @Override
+        public void setLogWriter(PrintWriter out) {
+        }
+
+        @Override
+        public void setLoginTimeout(int seconds) {
+        }
+
+        @Override
+        public int getLoginTimeout() {
+            return 0;
+        }
+
+        @Override
+        public Logger getParentLogger() {
+            return Logger.getGlobal();
+        }
+
+        @Override
+        public <T> T unwrap(Class<T> iface) throws SQLException {
+            throw new SQLException("not a wrapper");
+        }
+
+        @Override
+        public boolean isWrapperFor(Class<?> iface) {
+            return false;
+        }
+    }
+}
