@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class Device implements AutoCloseable {
     final String deviceId;
+    private final String userId;
     final MssClient client;
     final List<SyncMessage> received = new CopyOnWriteArrayList<>();
     final List<String> fullUpdates = new CopyOnWriteArrayList<>();
@@ -29,6 +30,7 @@ final class Device implements AutoCloseable {
     Device(String deviceId, String userId, int port, File cert, Path stateDir, DeliveryChecker checker,
            String osType, String appVersion, String... bizTypes) {
         this.deviceId = deviceId;
+        this.userId = userId;
         this.checker = checker;
         this.client = MssClient.builder()
                 .server("localhost", port)
@@ -48,8 +50,12 @@ final class Device implements AutoCloseable {
                 }
 
                 @Override
-                public void onFullUpdate(String biz) {
-                    fullUpdates.add(biz);
+                public void onFullUpdate(io.mss.client.FullUpdate update) {
+                    fullUpdates.add(update.bizType());
+                    if (update.restart() && update.scope() != null) {
+                        // the scope starts over: what follows is checked as a new pass
+                        checker.restarted(deviceId, scopeOf(update.bizType(), update.scope()));
+                    }
                 }
             });
         }
@@ -81,6 +87,16 @@ final class Device implements AutoCloseable {
             case GLOBAL -> "";
         };
         return DeliveryChecker.scope(message.bizType(), message.scope().name(), owner);
+    }
+
+    /** A FULL_UPDATE names no user: a USER scope is the one of the user the device was made with. */
+    private String scopeOf(String bizType, io.mss.client.Scope scope) {
+        String owner = switch (scope) {
+            case USER -> userId;
+            case DEVICE -> deviceId;
+            case GLOBAL -> "";
+        };
+        return DeliveryChecker.scope(bizType, scope.name(), owner);
     }
 
     @Override
