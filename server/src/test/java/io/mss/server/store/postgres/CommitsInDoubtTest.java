@@ -70,7 +70,7 @@ class CommitsInDoubtTest {
         cutting.next = Cut.BEFORE_COMMIT;
         assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
 
-        Oplog next = append("a3");
+        Oplog next = appendAgain("a3");
         assertThat(next.id()).as("the id the lost oplog had goes to the next push").isEqualTo(3);
         assertThat(next.epoch()).as("on a new timeline").isNotEqualTo(epoch).isNotZero();
         assertThat(store.head(SCOPE).epoch()).isEqualTo(next.epoch());
@@ -84,7 +84,7 @@ class CommitsInDoubtTest {
         cutting.next = Cut.AFTER_COMMIT;
         assertThatThrownBy(() -> append("a2")).hasRootCauseMessage("connection cut with the commit on its way");
 
-        Oplog next = append("a3");
+        Oplog next = appendAgain("a3");
         assertThat(next.id()).isEqualTo(3);
         assertThat(next.epoch()).as("every oplog in doubt is there: the same timeline").isEqualTo(epoch);
         assertThat(store.read(SCOPE, 0, 10)).extracting(o -> o.id() + ":" + o.payload())
@@ -104,15 +104,32 @@ class CommitsInDoubtTest {
     @Test
     void whileTheDatabaseStaysAwayNothingIsWrittenBeforeTheSettlement() throws Exception {
         long epoch = append("a1").epoch();
+        cutting.refuseAfterCut = true; // from the cut on, as a dead primary would, before any settlement
         cutting.next = Cut.BEFORE_COMMIT;
         assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
-        cutting.refuse = true;
         assertThatThrownBy(() -> append("refused")).isInstanceOf(ExecutionException.class);
         assertThat(store.head(SCOPE)).extracting(h -> h.epoch() + "/" + h.lastId()).isEqualTo(epoch + "/1");
         cutting.refuse = false;
-        Oplog next = append("a2");
+        Oplog next = appendAgain("a2");
         assertThat(next.id()).isEqualTo(2);
         assertThat(next.epoch()).isNotEqualTo(epoch);
+    }
+
+    /**
+     * The first append after a cut: one submitted the moment the cut batch failed may be failed with
+     * it (the writer fails what is queued at once when the database is unreachable), as any push in
+     * that moment would be; the pusher retries, and so does this.
+     */
+    private Oplog appendAgain(String payload) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return append(payload);
+            } catch (ExecutionException e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private Oplog append(String payload) throws Exception {
@@ -131,6 +148,8 @@ class CommitsInDoubtTest {
         volatile Cut next = Cut.NONE;
         /** Connecting fails, as while no primary answers. */
         volatile boolean refuse;
+        /** Set {@link #refuse} when the cut happens. */
+        volatile boolean refuseAfterCut;
 
         CuttingDataSource(String schema) {
             real.setUrl(URL);
@@ -156,6 +175,7 @@ class CommitsInDoubtTest {
                                 connection.rollback();
                             }
                             connection.close();
+                            refuse = refuseAfterCut;
                             throw new SQLException("connection cut with the commit on its way", "08006");
                         }
                         try {
