@@ -47,7 +47,7 @@ final class NewTimelinesCommand implements Callable<Integer> {
         if ("postgres".equals(cfg.store)) {
             try (PostgresStore store = PostgresStore.open(new PostgresStore.Options(cfg.postgresUrl, cfg.postgresUser,
                     cfg.postgresPassword, cfg.postgresSchema, 2, 16, java.time.Duration.ofSeconds(5),
-                    Clock.systemUTC()))) {
+                    Clock.systemUTC(), null))) {
                 store.startNewTimelines();
             }
             answer.put("store", "postgres");

@@ -87,6 +87,16 @@ final class Cluster implements AutoCloseable {
         return sum;
     }
 
+    /**
+     * The report is clean; a device told to start over is accepted only where a writer settled a
+     * commit in doubt on a new timeline (which tells exactly the devices of those scopes
+     * FULL_UPDATE with restart), never otherwise.
+     */
+    boolean cleanOrRestartsExplained(DeliveryChecker.Report report) {
+        double newTimelines = metricSum("mss_store_commits_in_doubt_total{outcome=\"new_timeline\"}");
+        return newTimelines > 0 ? report.cleanAcrossRestarts() : report.clean();
+    }
+
     /** Connects an SDK device to a node; the same state dir for the same deviceId, as on a phone. */
     Device connect(String deviceId, String userId, int node, String... bizTypes) {
         ServerProcess server = nodes.get(node);

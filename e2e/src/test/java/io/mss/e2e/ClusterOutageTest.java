@@ -88,7 +88,8 @@ class ClusterOutageTest {
             DeliveryChecker.Report report = cluster.checker.check(scopesByDevice);
             System.out.printf("cluster outage test: acknowledged=%d refusals=%s %s%n", pushers.acknowledged(),
                     pushers.refusals(), report);
-            assertThat(report.clean()).as(report.toString()).isTrue();
+            // stopping PostgreSQL may cut a commit on its way: settled on a new timeline, if not stored
+            assertThat(cluster.cleanOrRestartsExplained(report)).as(report.toString()).isTrue();
             assertThat(pushers.refusals().keySet()).as("every refusal says the store is unavailable")
                     .containsOnly("503 STORE_UNAVAILABLE");
         }

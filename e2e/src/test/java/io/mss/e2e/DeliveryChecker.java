@@ -188,7 +188,7 @@ public final class DeliveryChecker {
         return report;
     }
 
-    /** What a check found. Clean means nothing lost, duplicated, misordered or corrupted. */
+    /** What a check found. Clean means nothing lost, duplicated, misordered or corrupted, and no restart. */
     public static final class Report {
         public long acknowledged;
         public long delivered;
@@ -200,7 +200,17 @@ public final class DeliveryChecker {
         public long restarts;
         public final List<String> problems = new ArrayList<>();
 
+        /** Nothing lost, duplicated, misordered or corrupted, and no device told to start a scope over. */
         public boolean clean() {
+            return cleanAcrossRestarts() && restarts == 0;
+        }
+
+        /**
+         * Nothing lost, duplicated, misordered or corrupted in the last pass over each scope, and none
+         * before a restart corrupted: for where a device may rightly be told FULL_UPDATE with restart
+         * (a commit in doubt settled on a new timeline). Elsewhere a restart is a bug: use {@link #clean}.
+         */
+        public boolean cleanAcrossRestarts() {
             return lost == 0 && duplicated == 0 && misordered == 0 && corrupted == 0;
         }
 

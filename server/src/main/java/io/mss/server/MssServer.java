@@ -111,7 +111,7 @@ public final class MssServer implements AutoCloseable {
         if ("postgres".equals(config.store)) {
             postgres = PostgresStore.open(new PostgresStore.Options(config.postgresUrl, config.postgresUser,
                     config.postgresPassword, config.postgresSchema, config.postgresPoolSize, 1024,
-                    java.time.Duration.ofSeconds(2), clock));
+                    java.time.Duration.ofSeconds(2), clock, dataDir));
             store = postgres;
             // an ack must not wait for the database on an event loop: sync points go in batches
             syncPointWriter = new BatchingSyncPointWriter(postgres, SYNC_POINT_FLUSH);

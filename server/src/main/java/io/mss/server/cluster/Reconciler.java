@@ -79,13 +79,14 @@ public final class Reconciler implements AutoCloseable {
                 if (known > dispatcher.heard(scope)) {
                     nowCaughtUp.put(key, known);
                 }
+                long readStarted = System.nanoTime();
                 ScopeHead read = heads.apply(scope);
                 long head = read.lastId();
                 if (head > known) {
                     nowUnheard.put(key, head);
                 }
                 // the timeline first: a session that starts over reads from the retained start
-                dispatcher.timeline(scope, read.epoch());
+                dispatcher.timeline(scope, read.epoch(), readStarted);
                 if (head > 0) {
                     dispatcher.advanced(scope, head);
                 }

@@ -198,6 +198,10 @@ public abstract class SingleWriter {
                 }
                 commitAround(batch);
             }
+            if (hasIdleWork()) {
+                // one last attempt, so a clean stop leaves nothing for the next start to settle
+                idle();
+            }
         } finally {
             onExit.run();
         }

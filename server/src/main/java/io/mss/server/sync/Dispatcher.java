@@ -141,16 +141,17 @@ public final class Dispatcher {
     }
 
     /**
-     * The reconciliation read the scope's head on timeline {@code epoch}: sessions on another
-     * timeline start over on it ({@link Session#timeline}). Called off the event loops.
+     * The reconciliation read the scope's head on timeline {@code epoch}, in a read that started at
+     * {@code readStarted} ({@link System#nanoTime}): sessions on another timeline start over on it
+     * ({@link Session#timeline}). Called off the event loops.
      */
-    public void timeline(Scope scope, long epoch) {
+    public void timeline(Scope scope, long epoch, long readStarted) {
         Set<Session> sessions = subscribers.get(scope.key());
         if (sessions == null || epoch == 0) {
             return;
         }
         for (Session session : sessions) {
-            session.timeline(scope, epoch);
+            session.timeline(scope, epoch, readStarted);
         }
     }
 

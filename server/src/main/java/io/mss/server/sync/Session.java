@@ -128,6 +128,8 @@ public final class Session {
         long epoch;
         /** The epoch the cursor left at its last restart: acks of it raced the switch and move nothing. */
         long leftEpoch;
+        /** {@link System#nanoTime} when the cursor took its epoch: a head read that started before is older news. */
+        long epochSince;
         /** The epoch of the position the cursor started from (the client's or the stored one); 0: not known. */
         final long startEpoch;
         /** Restarted, and the client has not acked on the new timeline yet. */
@@ -246,6 +248,7 @@ public final class Session {
         } else {
             cursor.epoch = head.epoch();
         }
+        cursor.epochSince = System.nanoTime();
         cutToThreshold(cursor);
     }
 
@@ -295,6 +298,7 @@ public final class Session {
             cursor.leftEpoch = cursor.epoch;
         }
         cursor.epoch = epoch;
+        cursor.epochSince = System.nanoTime();
         cursor.sentUpTo = 0;
         cursor.acked = 0;
         cursor.lastWritten = 0;
@@ -328,6 +332,7 @@ public final class Session {
         if (cursor.epoch == 0) {
             // the cursor's timeline was not known (the scope had no oplog, or no epoch yet): this is it
             cursor.epoch = epoch;
+            cursor.epochSince = System.nanoTime();
             return false;
         }
         restart(cursor, epoch, "epoch", "the scope started a new timeline (epoch " + epoch + ") after epoch "
@@ -438,15 +443,19 @@ public final class Session {
      * The scope's head, read from the store by the reconciliation, is on timeline {@code epoch}:
      * a cursor on another one starts over on it, as at a live commit of the new timeline. This is
      * how a session learns of a new timeline no push has announced yet (a writer whose commit was
-     * never answered starts one, see the PostgreSQL store). A head of the epoch the cursor just
-     * left is a read from before the switch and changes nothing. Called on any thread.
+     * never answered starts one, see the PostgreSQL store). A read that started before the cursor
+     * took its epoch (at its start, or at a restart) may be from before a switch the cursor already
+     * followed: it changes nothing, nor does a head of the epoch the cursor just left. Called on
+     * any thread.
+     *
+     * @param readStarted {@link System#nanoTime} when the head read started
      */
-    void timeline(Scope scope, long epoch) {
+    void timeline(Scope scope, long epoch, long readStarted) {
         try {
             channel.eventLoop().execute(() -> {
                 Cursor cursor = byScope.get(scope);
                 if (closed || cursor == null || cursor.starting || !cursor.bizType.persistent()
-                        || cursor.epoch == 0 || epoch == cursor.leftEpoch) {
+                        || cursor.epoch == 0 || epoch == cursor.leftEpoch || readStarted - cursor.epochSince < 0) {
                     return;
                 }
                 if (follow(cursor, epoch)) {

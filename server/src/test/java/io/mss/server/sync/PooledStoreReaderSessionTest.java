@@ -9,9 +9,7 @@ import io.mss.server.auth.ClientToken;
 import io.mss.server.biz.BizType;
 import io.mss.server.store.Scope;
 import io.mss.server.store.rocksdb.RocksDbStore;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -82,7 +80,7 @@ class PooledStoreReaderSessionTest {
         List<ServerFrame> frames = new ArrayList<>();
         await().atMost(Duration.ofSeconds(5)).until(() -> {
             channel.runPendingTasks();
-            frames.addAll(outbound(channel));
+            frames.addAll(OutboundFrames.take(channel));
             return frames.stream().anyMatch(ServerFrame::hasSyncData);
         });
         assertThat(started).isCompleted();
@@ -104,24 +102,5 @@ class PooledStoreReaderSessionTest {
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
-    }
-
-    private static List<ServerFrame> outbound(EmbeddedChannel channel) {
-        List<ServerFrame> frames = new ArrayList<>();
-        Object message;
-        while ((message = channel.readOutbound()) != null) {
-            if (message instanceof ServerFrame frame) {
-                frames.add(frame);
-            } else if (message instanceof ByteBuf buffer) {
-                try {
-                    frames.add(ServerFrame.parseFrom(io.netty.buffer.ByteBufUtil.getBytes(buffer)));
-                } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-                    throw new AssertionError(e);
-                } finally {
-                    ReferenceCountUtil.release(buffer);
-                }
-            }
-        }
-        return frames;
     }
 }

@@ -1,8 +1,21 @@
 package io.mss.server.store.postgres;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.ScopeHead;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -26,20 +39,103 @@ import java.util.Set;
  * it reaches next: a scope whose oplogs are all there as written keeps its timeline (the commit
  * replicated; only the answer was lost); any other scope starts a new timeline (a new epoch, ids
  * go on from its head), so every session on it tells its device FULL_UPDATE and starts over from
- * the scope's retained start, on what the database really holds. Writer thread only.
+ * the scope's retained start, on what the database really holds.
+ *
+ * <p>What is in doubt is kept in a file of the node's data dir ({@link #FILE_NAME}), written and
+ * fsync'd before the batch is answered 503, and read back at start: a node stopped or killed
+ * before it could settle settles when it comes back. A node that never comes back leaves its
+ * batches unsettled (docs/cluster.md). Writer thread only.
  */
 final class CommitsInDoubt {
+
+    /** The file in the data dir that holds the batches in doubt, while there are any. */
+    static final String FILE_NAME = "commits-in-doubt.json";
+
+    private static final Logger log = LoggerFactory.getLogger(CommitsInDoubt.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** How a settlement ended. */
     record Settled(int oplogs, Set<String> stored, Set<String> newTimelines) {
     }
 
-    /** scope key -> the oplogs of batches in doubt, in id order */
-    private final Map<String, List<Oplog>> byScope = new LinkedHashMap<>();
+    /** What settling needs of one oplog in doubt: where it would be and what it would hold. */
+    record Entry(String scopeKey, long id, String payload, long createdAt) {
+    }
 
+    /** Where the entries are kept across a restart; null: in memory only. */
+    private final Path file;
+    /** scope key -> the oplogs of batches in doubt, in id order */
+    private final Map<String, List<Entry>> byScope = new LinkedHashMap<>();
+
+    /** Reads what a previous run of this node left in doubt in {@code file} (null: keep nothing on disk). */
+    CommitsInDoubt(Path file) {
+        this.file = file;
+        if (file != null && Files.exists(file)) {
+            try {
+                List<Entry> left = JSON.readValue(file.toFile(), new TypeReference<List<Entry>>() { });
+                left.forEach(this::put);
+                log.warn("{} oplogs of commits never answered before this node stopped ({}): settled before the"
+                        + " first append", left.size(), file);
+            } catch (IOException e) {
+                // settling on a guess could renew the wrong scopes or none: a person has to look
+                throw new IllegalStateException("cannot read the commits in doubt in " + file + ": " + e.getMessage()
+                        + "; it lists oplogs whose commit was never answered (docs/cluster.md)", e);
+            }
+        }
+    }
+
+    /** Adds a batch whose commit was never answered, and keeps the whole set on disk before returning. */
     void add(List<Oplog> oplogs) {
         for (Oplog oplog : oplogs) {
-            byScope.computeIfAbsent(oplog.scope().key(), k -> new ArrayList<>()).add(oplog);
+            put(new Entry(oplog.scope().key(), oplog.id(), oplog.payload(), oplog.createdAt()));
+        }
+        save();
+    }
+
+    private void put(Entry entry) {
+        byScope.computeIfAbsent(entry.scopeKey(), k -> new ArrayList<>()).add(entry);
+    }
+
+    /** The scope keys in doubt, for a message. */
+    Set<String> scopeKeys() {
+        return byScope.keySet();
+    }
+
+    /** Replaces the file with the current set, durably (fsync of the file and of its directory); removes it when empty. */
+    private void save() {
+        if (file == null) {
+            return;
+        }
+        try {
+            if (byScope.isEmpty()) {
+                Files.deleteIfExists(file);
+            } else {
+                List<Entry> all = new ArrayList<>();
+                byScope.values().forEach(all::addAll);
+                Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
+                try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+                    ByteBuffer bytes = ByteBuffer.wrap(JSON.writeValueAsBytes(all));
+                    while (bytes.hasRemaining()) {
+                        channel.write(bytes);
+                    }
+                    channel.force(true);
+                }
+                try {
+                    // payloads are the business's data
+                    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+                } catch (UnsupportedOperationException ignored) {
+                    // not a POSIX file system
+                }
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+                dir.force(true);
+            }
+        } catch (IOException e) {
+            // still settled by this run; only a stop before that would forget them
+            log.error("cannot keep the commits in doubt in {}: {}; a restart before they are settled forgets {}",
+                    file, e.toString(), byScope.keySet());
         }
     }
 
@@ -84,6 +180,7 @@ final class CommitsInDoubt {
             int oplogs = byScope.values().stream().mapToInt(List::size).sum();
             Set<String> newTimelines = new HashSet<>(incomplete);
             byScope.clear();
+            save();
             return new Settled(oplogs, stored, newTimelines);
         } catch (SQLException | RuntimeException e) {
             try {
@@ -95,7 +192,12 @@ final class CommitsInDoubt {
         }
     }
 
-    /** Locks the rows of the scopes that exist, in byte order as every writer does; returns their keys. */
+    /**
+     * Locks the rows of the scopes that exist, in byte order as every writer does; returns their keys.
+     * The row locks also give the settlement a transaction id, so its commit waits for the synchronous
+     * standby like any write: once it returns, the WAL before it (the rows found "stored") is on the
+     * standby too, even when this is still the primary that took the cut commit.
+     */
     private static Set<String> lock(Connection connection, String[] keys) throws SQLException {
         Set<String> existing = new HashSet<>();
         try (PreparedStatement lock = connection.prepareStatement("SELECT scope_key FROM scope_head"
@@ -112,18 +214,18 @@ final class CommitsInDoubt {
 
     /** The scopes with an oplog in doubt that is not stored under its id with its payload and time. */
     private Set<String> incompleteScopes(Connection connection) throws SQLException {
-        List<Oplog> all = new ArrayList<>();
+        List<Entry> all = new ArrayList<>();
         byScope.values().forEach(all::addAll);
         String[] scopeKeys = new String[all.size()];
         Long[] ids = new Long[all.size()];
         String[] payloads = new String[all.size()];
         Long[] createdAts = new Long[all.size()];
         for (int i = 0; i < all.size(); i++) {
-            Oplog oplog = all.get(i);
-            scopeKeys[i] = oplog.scope().key();
-            ids[i] = oplog.id();
-            payloads[i] = oplog.payload();
-            createdAts[i] = oplog.createdAt();
+            Entry entry = all.get(i);
+            scopeKeys[i] = entry.scopeKey();
+            ids[i] = entry.id();
+            payloads[i] = entry.payload();
+            createdAts[i] = entry.createdAt();
         }
         Map<String, Integer> found = new LinkedHashMap<>();
         try (PreparedStatement find = connection.prepareStatement("SELECT d.s, count(*) FROM unnest(?::text[],"

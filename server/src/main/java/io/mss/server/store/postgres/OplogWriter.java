@@ -33,6 +33,7 @@ import java.util.Map;
 final class OplogWriter extends SingleWriter {
 
     private static final Logger log = LoggerFactory.getLogger(OplogWriter.class);
+    private static final long SETTLE_WARNING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     volatile io.mss.server.metrics.MssMetrics metrics;
 
@@ -45,12 +46,15 @@ final class OplogWriter extends SingleWriter {
     /** A batch failed with the database unreachable; the next commit is a reconnect. Writer thread only. */
     private boolean wasUnreachable;
     /** Batches whose commit was never answered, settled before anything else is written. Writer thread only. */
-    private final CommitsInDoubt inDoubt = new CommitsInDoubt();
+    private final CommitsInDoubt inDoubt;
+    /** When a failed settlement was last logged: a retry every half second must not flood the log. Writer thread only. */
+    private long lastSettleWarning = System.nanoTime() - SETTLE_WARNING_NANOS;
 
-    OplogWriter(DataSource pool, int maxBatch, Clock clock, Runnable onExit) {
+    OplogWriter(DataSource pool, int maxBatch, Clock clock, CommitsInDoubt inDoubt, Runnable onExit) {
         super(maxBatch, onExit);
         this.pool = pool;
         this.clock = clock;
+        this.inDoubt = inDoubt;
     }
 
     @Override
@@ -234,7 +238,12 @@ final class OplogWriter extends SingleWriter {
             writingOn = hostOf(connection);
             settleInDoubt(connection);
         } catch (SQLException | RuntimeException e) {
-            log.debug("settling a commit in doubt failed, will retry: {}", e.toString());
+            long now = System.nanoTime();
+            if (now - lastSettleWarning >= SETTLE_WARNING_NANOS) {
+                lastSettleWarning = now;
+                log.warn("settling the commits in doubt of {} failed, retrying every {} ms: {}", inDoubt.scopeKeys(),
+                        IDLE_RETRY_MILLIS, e.toString());
+            }
         }
     }
 

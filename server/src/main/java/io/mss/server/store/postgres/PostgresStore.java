@@ -23,6 +23,7 @@ import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -59,9 +60,11 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
      *                 deployments or test runs share one database
      * @param poolSize connections per node: the writer takes one, readers and acks the rest
      * @param maxBatch the most appends committed in one transaction
+     * @param dataDir  the node's data dir, where the writer keeps commits in doubt across a restart
+     *                 ({@link CommitsInDoubt}); null keeps them in memory only (tools, tests)
      */
     public record Options(String jdbcUrl, String user, String password, String schema, int poolSize, int maxBatch,
-                          Duration connectTimeout, Clock clock) {
+                          Duration connectTimeout, Clock clock, Path dataDir) {
 
         public Options {
             Objects.requireNonNull(jdbcUrl, "jdbcUrl");
@@ -76,15 +79,20 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         }
 
         public static Options of(String jdbcUrl, String user, String password, String schema) {
-            return new Options(jdbcUrl, user, password, schema, 10, 1024, Duration.ofSeconds(2), Clock.systemUTC());
+            return new Options(jdbcUrl, user, password, schema, 10, 1024, Duration.ofSeconds(2), Clock.systemUTC(),
+                    null);
         }
 
         public Options withPoolSize(int poolSize) {
-            return new Options(jdbcUrl, user, password, schema, poolSize, maxBatch, connectTimeout, clock);
+            return new Options(jdbcUrl, user, password, schema, poolSize, maxBatch, connectTimeout, clock, dataDir);
+        }
+
+        public Options withDataDir(Path dataDir) {
+            return new Options(jdbcUrl, user, password, schema, poolSize, maxBatch, connectTimeout, clock, dataDir);
         }
 
         public Options withClock(Clock clock) {
-            return new Options(jdbcUrl, user, password, schema, poolSize, maxBatch, connectTimeout, clock);
+            return new Options(jdbcUrl, user, password, schema, poolSize, maxBatch, connectTimeout, clock, dataDir);
         }
     }
 
@@ -122,7 +130,9 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         this.pool = pool;
         this.writerPool = writerPool;
         this.checkPool = checkPool;
-        this.writer = new OplogWriter(writerPool, options.maxBatch(), options.clock(), this::writerExited);
+        this.writer = new OplogWriter(writerPool, options.maxBatch(), options.clock(),
+                new CommitsInDoubt(options.dataDir() == null ? null : options.dataDir().resolve(CommitsInDoubt.FILE_NAME)),
+                this::writerExited);
     }
 
     /**

@@ -7,12 +7,15 @@ import io.mss.server.store.Scope;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.postgresql.ds.PGSimpleDataSource;
 
 import javax.sql.DataSource;
 import java.io.PrintWriter;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -41,6 +44,9 @@ class CommitsInDoubtTest {
     private PostgresStore store;
     private CuttingDataSource cutting;
     private OplogWriter writer;
+    @TempDir
+    Path dataDir;
+    private Path inDoubtFile;
 
     /** What happens to the transaction whose commit is cut. */
     private enum Cut { NONE, AFTER_COMMIT, BEFORE_COMMIT }
@@ -50,14 +56,22 @@ class CommitsInDoubtTest {
         // creates the schema, and reads back what the writer under test stored
         store = PostgresStore.open(PostgresStore.Options.of(URL, USER, PASSWORD, schema));
         cutting = new CuttingDataSource(schema);
-        writer = new OplogWriter(cutting, 64, Clock.systemUTC(), () -> { });
-        writer.start();
+        inDoubtFile = dataDir.resolve(CommitsInDoubt.FILE_NAME);
+        writer = startWriter();
+    }
+
+    private OplogWriter startWriter() {
+        OplogWriter started = new OplogWriter(cutting, 64, Clock.systemUTC(), new CommitsInDoubt(inDoubtFile), () -> { });
+        started.start();
+        return started;
     }
 
     @AfterEach
     void close() {
-        writer.stop();
-        writer.awaitExit();
+        if (writer != null) {
+            writer.stop();
+            writer.awaitExit();
+        }
         store.close();
         PostgresStore.dropSchema(URL, USER, PASSWORD, schema);
     }
@@ -113,6 +127,48 @@ class CommitsInDoubtTest {
         Oplog next = appendAgain("a2");
         assertThat(next.id()).isEqualTo(2);
         assertThat(next.epoch()).isNotEqualTo(epoch);
+    }
+
+    @Test
+    void aNodeStoppedBeforeItCouldSettleSettlesWhenItStartsAgain() throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.refuseAfterCut = true;
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        assertThat(inDoubtFile).as("kept on disk before the push is answered").exists();
+        writer.stop();
+        writer.awaitExit();
+        assertThat(store.head(SCOPE).epoch()).as("the stop could not settle it").isEqualTo(epoch);
+        assertThat(inDoubtFile).exists();
+
+        cutting.refuse = false;
+        writer = startWriter();
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.head(SCOPE).epoch() != epoch);
+        assertThat(inDoubtFile).as("settled: nothing left in doubt").doesNotExist();
+        Oplog next = append("a2");
+        assertThat(next.id()).isEqualTo(2);
+        assertThat(next.epoch()).isEqualTo(store.head(SCOPE).epoch());
+    }
+
+    @Test
+    void aStopSettlesWhatIsInDoubtBeforeTheWriterExits() throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.next = Cut.BEFORE_COMMIT;
+        CompletableFuture<AppendResult> lost = new CompletableFuture<>();
+        writer.submit(new AppendRequest(SCOPE, "alice", "lost", null, 0, 0, 0), lost);
+        writer.stop(); // queued right behind it: no append and no idle wait comes between
+        writer.awaitExit();
+        writer = null;
+        assertThat(lost).isCompletedExceptionally();
+        assertThat(store.head(SCOPE).epoch()).as("settled on the way out").isNotEqualTo(epoch);
+        assertThat(inDoubtFile).doesNotExist();
+    }
+
+    @Test
+    void anUnreadableFileOfCommitsInDoubtStopsTheStart() throws Exception {
+        Files.writeString(inDoubtFile, "[{\"scopeKey\":");
+        assertThatThrownBy(() -> new CommitsInDoubt(inDoubtFile)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(inDoubtFile.toString()).hasMessageContaining("never answered");
     }
 
     /**

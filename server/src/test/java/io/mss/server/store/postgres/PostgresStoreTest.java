@@ -207,7 +207,7 @@ class PostgresStoreTest extends OplogStoreContract<PostgresStore> {
             String url = "jdbc:postgresql://127.0.0.1:" + proxy.port() + target.getPath();
             // small batches: failing them one connect timeout each would take minutes
             PostgresStore.Options options = new PostgresStore.Options(url, USER, PASSWORD, SCHEMAS.get(dir), 2, 10,
-                    Duration.ofSeconds(2), java.time.Clock.systemUTC());
+                    Duration.ofSeconds(2), java.time.Clock.systemUTC(), null);
             try (PostgresStore cutOff = PostgresStore.open(options)) {
                 assertThat(cutOff.append(request(ALICE, "before", null)).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS)
                         .oplog().id()).isEqualTo(1);
