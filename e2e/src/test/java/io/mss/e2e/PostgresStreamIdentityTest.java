@@ -71,6 +71,7 @@ class PostgresStreamIdentityTest extends StreamIdentityContract {
             assertThat(RawDevice.oplogs(phone.untilOplogs(1))).extracting(o -> o.getId() + ":" + o.getPayload())
                     .containsExactly("4:b 1");
         }
-        assertThat(metrics()).contains("mss_full_updates_total{reason=\"epoch\"}");
+        assertThat(metrics()).contains("mss_full_updates_total{reason=\"epoch\"}")
+                .as("nothing in doubt on this node").contains("mss_store_commits_in_doubt_pending 0.0");
     }
 }

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -230,6 +231,18 @@ public final class MssMetrics implements AutoCloseable {
         inDoubtCommits.computeIfAbsent(outcome, o -> Counter.builder("mss.store.commits.in.doubt").tag("outcome", o)
                 .description("batches whose commit was never answered, by how they were settled")
                 .register(registry)).increment();
+    }
+
+    /**
+     * {@code mss_store_commits_in_doubt_pending}: oplogs of commits never answered that this node
+     * has not settled yet; while above 0, other nodes may append on the timeline in doubt.
+     */
+    public void commitsInDoubtPending(IntSupplier pending) {
+        Gauge.builder("mss.store.commits.in.doubt.pending", pending, IntSupplier::getAsInt)
+                .description("oplogs of commits never answered, not settled yet")
+                // a method reference the caller keeps nowhere: a weak one would read NaN after a GC
+                .strongReference(true)
+                .register(registry);
     }
 
     /** {@code mss_bus_reconnects_total}: the bus's subscription was established again after a lost connection. */

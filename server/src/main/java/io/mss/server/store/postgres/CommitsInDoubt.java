@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.ScopeHead;
+import io.mss.server.store.StoreException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -21,6 +23,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,57 +47,128 @@ import java.util.Set;
  *
  * <p>What is in doubt is kept in a file of the node's data dir ({@link #FILE_NAME}), written and
  * fsync'd before the batch is answered 503, and read back at start: a node stopped or killed
- * before it could settle settles when it comes back. A node that never comes back leaves its
- * batches unsettled (docs/cluster.md). Writer thread only.
+ * before it could settle settles when it comes back. Files named {@code commits-in-doubt.*.json}
+ * (another node's, copied in because that node will not come back) are read with it. A lock file
+ * keeps a second node off the same data dir. Writer thread only, except {@link #pending}.
  */
-final class CommitsInDoubt {
+final class CommitsInDoubt implements AutoCloseable {
 
     /** The file in the data dir that holds the batches in doubt, while there are any. */
     static final String FILE_NAME = "commits-in-doubt.json";
+    private static final String LOCK_NAME = "commits-in-doubt.lock";
+    private static final String OTHER_FILES = "commits-in-doubt.*.json";
 
     private static final Logger log = LoggerFactory.getLogger(CommitsInDoubt.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** How a settlement ended. */
+    /** How a settlement ended: scopes kept as they are, and scopes that started a new timeline. */
     record Settled(int oplogs, Set<String> stored, Set<String> newTimelines) {
     }
 
-    /** What settling needs of one oplog in doubt: where it would be and what it would hold. */
-    record Entry(String scopeKey, long id, String payload, long createdAt) {
+    /**
+     * What settling needs of one oplog in doubt: where it would be, on which timeline, and what it
+     * would hold.
+     */
+    record Entry(String scopeKey, long epoch, long id, String payload, long createdAt) {
     }
 
-    /** Where the entries are kept across a restart; null: in memory only. */
-    private final Path file;
+    /** The data dir the entries are kept in across a restart; null: in memory only. */
+    private final Path dir;
+    private final FileChannel lockChannel;
     /** scope key -> the oplogs of batches in doubt, in id order */
     private final Map<String, List<Entry>> byScope = new LinkedHashMap<>();
+    /** How many oplogs are in doubt, for the gauge; written on the writer thread only. */
+    private volatile int pending;
 
-    /** Reads what a previous run of this node left in doubt in {@code file} (null: keep nothing on disk). */
-    CommitsInDoubt(Path file) {
-        this.file = file;
-        if (file != null && Files.exists(file)) {
-            try {
-                List<Entry> left = JSON.readValue(file.toFile(), new TypeReference<List<Entry>>() { });
-                left.forEach(this::put);
-                log.warn("{} oplogs of commits never answered before this node stopped ({}): settled before the"
-                        + " first append", left.size(), file);
-            } catch (IOException e) {
-                // settling on a guess could renew the wrong scopes or none: a person has to look
-                throw new IllegalStateException("cannot read the commits in doubt in " + file + ": " + e.getMessage()
-                        + "; it lists oplogs whose commit was never answered (docs/cluster.md)", e);
+    /**
+     * Takes the data dir for this node and reads what a previous run left in doubt there.
+     *
+     * @param dir the node's data dir; null keeps nothing on disk (tools, tests)
+     * @throws StoreException when another node holds the data dir, or a file cannot be read
+     */
+    CommitsInDoubt(Path dir) {
+        this.dir = dir;
+        if (dir == null) {
+            lockChannel = null;
+            return;
+        }
+        lockChannel = lock(dir);
+        try {
+            List<Path> files = new ArrayList<>();
+            if (Files.exists(dir.resolve(FILE_NAME))) {
+                files.add(dir.resolve(FILE_NAME));
             }
+            try (DirectoryStream<Path> others = Files.newDirectoryStream(dir, OTHER_FILES)) {
+                others.forEach(files::add);
+            }
+            for (Path file : files) {
+                List<Entry> left = read(file);
+                left.forEach(this::put);
+                log.warn("{} oplogs of commits never answered, from {}: settled before the first append", left.size(),
+                        file);
+            }
+            if (files.size() > 1 || (files.size() == 1 && !files.get(0).endsWith(FILE_NAME))) {
+                // one file from now on; the others are in it
+                save();
+                for (Path file : files) {
+                    if (!file.endsWith(FILE_NAME)) {
+                        Files.delete(file);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e instanceof StoreException se ? se
+                    : new StoreException("cannot read the commits in doubt in " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    /** Adds a batch whose commit was never answered, and keeps the whole set on disk before returning. */
+    private static FileChannel lock(Path dir) {
+        FileChannel channel = null;
+        try {
+            Files.createDirectories(dir);
+            channel = FileChannel.open(dir.resolve(LOCK_NAME), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            if (channel.tryLock() != null) {
+                return channel;
+            }
+        } catch (java.nio.channels.OverlappingFileLockException held) {
+            // held by this process already: another store on the same data dir
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new StoreException("cannot lock " + dir.resolve(LOCK_NAME) + ": " + e.getMessage(), e);
+        }
+        closeQuietly(channel);
+        throw new StoreException("the data dir " + dir + " is in use by another MSS node; give each node its own"
+                + " --data-dir (it keeps the node's commits in doubt)");
+    }
+
+    private static List<Entry> read(Path file) {
+        try {
+            return JSON.readValue(file.toFile(), new TypeReference<List<Entry>>() { });
+        } catch (IOException e) {
+            // settling on a guess could renew the wrong scopes or none: a person has to look
+            throw new StoreException("cannot read the commits in doubt in " + file + ": " + e.getMessage()
+                    + "; it lists oplogs whose commit was never answered (docs/cluster.md)", e);
+        }
+    }
+
+    /** Adds a batch whose commit was never answered, and tries to keep the whole set on disk before returning. */
     void add(List<Oplog> oplogs) {
         for (Oplog oplog : oplogs) {
-            put(new Entry(oplog.scope().key(), oplog.id(), oplog.payload(), oplog.createdAt()));
+            put(new Entry(oplog.scope().key(), oplog.epoch(), oplog.id(), oplog.payload(), oplog.createdAt()));
         }
-        save();
+        try {
+            save();
+        } catch (IOException e) {
+            // still settled by this run; only a stop before that forgets them
+            log.error("cannot keep the commits in doubt in {}: {}; a restart before they are settled forgets {}",
+                    dir, e.toString(), byScope.keySet());
+        }
     }
 
     private void put(Entry entry) {
         byScope.computeIfAbsent(entry.scopeKey(), k -> new ArrayList<>()).add(entry);
+        pending++;
     }
 
     /** The scope keys in doubt, for a message. */
@@ -101,87 +176,107 @@ final class CommitsInDoubt {
         return byScope.keySet();
     }
 
-    /** Replaces the file with the current set, durably (fsync of the file and of its directory); removes it when empty. */
-    private void save() {
-        if (file == null) {
-            return;
-        }
-        try {
-            if (byScope.isEmpty()) {
-                Files.deleteIfExists(file);
-            } else {
-                List<Entry> all = new ArrayList<>();
-                byScope.values().forEach(all::addAll);
-                Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
-                try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    ByteBuffer bytes = ByteBuffer.wrap(JSON.writeValueAsBytes(all));
-                    while (bytes.hasRemaining()) {
-                        channel.write(bytes);
-                    }
-                    channel.force(true);
-                }
-                try {
-                    // payloads are the business's data
-                    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                } catch (UnsupportedOperationException ignored) {
-                    // not a POSIX file system
-                }
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            }
-            try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-                dir.force(true);
-            }
-        } catch (IOException e) {
-            // still settled by this run; only a stop before that would forget them
-            log.error("cannot keep the commits in doubt in {}: {}; a restart before they are settled forgets {}",
-                    file, e.toString(), byScope.keySet());
-        }
+    /** Oplogs in doubt, for the gauge. Any thread. */
+    int pending() {
+        return pending;
     }
 
     boolean isEmpty() {
         return byScope.isEmpty();
     }
 
+    /** Replaces the file with the current set, durably (fsync of the file and of its directory); removes it when empty. */
+    private void save() throws IOException {
+        if (dir == null) {
+            return;
+        }
+        Path file = dir.resolve(FILE_NAME);
+        if (byScope.isEmpty()) {
+            Files.deleteIfExists(file);
+        } else {
+            List<Entry> all = new ArrayList<>();
+            byScope.values().forEach(all::addAll);
+            Path tmp = dir.resolve(FILE_NAME + ".tmp");
+            // created owner-only, before a byte is in it: payloads are the business's data
+            Files.deleteIfExists(tmp);
+            try (FileChannel channel = createOwnerOnly(tmp)) {
+                ByteBuffer bytes = ByteBuffer.wrap(JSON.writeValueAsBytes(all));
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
+                channel.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+            directory.force(true);
+        }
+    }
+
+    private static FileChannel createOwnerOnly(Path file) throws IOException {
+        Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            return FileChannel.open(file, options, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException notPosix) {
+            return FileChannel.open(file, options);
+        }
+    }
+
     /**
      * Settles everything in doubt in one transaction of its own on {@code connection} (left in
      * manual commit): locks the scopes' rows, finds which oplogs are stored as written, draws new
-     * epochs for the other scopes that exist. Nothing is forgotten unless the transaction commits.
+     * epochs for the other scopes that exist. A scope already on another timeline than its entries'
+     * was settled before (a settlement whose file removal did not happen): it is left alone, as a
+     * second new timeline would only reload its devices again. Nothing is forgotten unless the
+     * transaction commits.
      */
     Settled settle(Connection connection) throws SQLException {
         connection.setAutoCommit(false);
         try {
             String[] keys = byScope.keySet().toArray(String[]::new);
-            Set<String> existing = lock(connection, keys);
+            Map<String, Long> epochs = lock(connection, keys);
             Set<String> incomplete = incompleteScopes(connection);
             List<String> renew = new ArrayList<>();
             Set<String> stored = new HashSet<>();
             for (String key : keys) {
-                if (!incomplete.contains(key)) {
-                    stored.add(key);
-                } else if (existing.contains(key)) {
-                    renew.add(key);
+                Long epoch = epochs.get(key);
+                long entriesEpoch = byScope.get(key).get(0).epoch();
+                if (epoch == null) {
+                    continue; // no row at all: its next append starts it with a fresh epoch
                 }
-                // a scope whose row is not there at all starts with a fresh epoch at its next append
+                if (entriesEpoch != 0 && epoch != entriesEpoch) {
+                    continue; // settled before
+                }
+                if (incomplete.contains(key)) {
+                    renew.add(key);
+                } else {
+                    stored.add(key);
+                }
             }
             if (!renew.isEmpty()) {
-                Long[] epochs = new Long[renew.size()];
-                for (int i = 0; i < epochs.length; i++) {
-                    epochs[i] = ScopeHead.newEpoch();
+                Long[] newEpochs = new Long[renew.size()];
+                for (int i = 0; i < newEpochs.length; i++) {
+                    newEpochs[i] = ScopeHead.newEpoch();
                 }
                 try (PreparedStatement update = connection.prepareStatement("UPDATE scope_head h SET epoch = v.e"
                         + " FROM unnest(?::text[], ?::bigint[]) AS v(k, e) WHERE h.scope_key = v.k")) {
                     update.setArray(1, connection.createArrayOf("text", renew.toArray(String[]::new)));
-                    update.setArray(2, connection.createArrayOf("bigint", epochs));
+                    update.setArray(2, connection.createArrayOf("bigint", newEpochs));
                     update.executeUpdate();
                 }
             }
             connection.commit();
-            int oplogs = byScope.values().stream().mapToInt(List::size).sum();
-            Set<String> newTimelines = new HashSet<>(incomplete);
+            int oplogs = pending;
             byScope.clear();
-            save();
-            return new Settled(oplogs, stored, newTimelines);
+            pending = 0;
+            try {
+                save();
+            } catch (IOException e) {
+                // settled all the same; the next start finds the scopes on their new timelines and leaves them
+                log.warn("cannot remove {} after settling it: {}", dir.resolve(FILE_NAME), e.toString());
+            }
+            return new Settled(oplogs, stored, new HashSet<>(renew));
         } catch (SQLException | RuntimeException e) {
             try {
                 connection.rollback();
@@ -192,24 +287,40 @@ final class CommitsInDoubt {
         }
     }
 
+    /** Lets another store take the data dir. */
+    @Override
+    public void close() {
+        closeQuietly(lockChannel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the lock goes with the channel, or with the process
+            }
+        }
+    }
+
     /**
-     * Locks the rows of the scopes that exist, in byte order as every writer does; returns their keys.
+     * Locks the rows of the scopes that exist, in byte order as every writer does; returns their epochs.
      * The row locks also give the settlement a transaction id, so its commit waits for the synchronous
      * standby like any write: once it returns, the WAL before it (the rows found "stored") is on the
      * standby too, even when this is still the primary that took the cut commit.
      */
-    private static Set<String> lock(Connection connection, String[] keys) throws SQLException {
-        Set<String> existing = new HashSet<>();
-        try (PreparedStatement lock = connection.prepareStatement("SELECT scope_key FROM scope_head"
+    private static Map<String, Long> lock(Connection connection, String[] keys) throws SQLException {
+        Map<String, Long> epochs = new HashMap<>();
+        try (PreparedStatement lock = connection.prepareStatement("SELECT scope_key, epoch FROM scope_head"
                 + " WHERE scope_key = ANY(?::text[]) ORDER BY scope_key COLLATE \"C\" FOR UPDATE")) {
             lock.setArray(1, connection.createArrayOf("text", keys));
             try (ResultSet rs = lock.executeQuery()) {
                 while (rs.next()) {
-                    existing.add(rs.getString(1));
+                    epochs.put(rs.getString(1), rs.getLong(2));
                 }
             }
         }
-        return existing;
+        return epochs;
     }
 
     /** The scopes with an oplog in doubt that is not stored under its id with its payload and time. */

@@ -35,7 +35,10 @@ final class OplogWriter extends SingleWriter {
     private static final Logger log = LoggerFactory.getLogger(OplogWriter.class);
     private static final long SETTLE_WARNING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
-    volatile io.mss.server.metrics.MssMetrics metrics;
+    private volatile io.mss.server.metrics.MssMetrics metrics;
+    /** Settlements made before the metrics were attached (at start, of what a previous run left). */
+    private final java.util.concurrent.atomic.AtomicInteger unreportedStored = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger unreportedNewTimelines = new java.util.concurrent.atomic.AtomicInteger();
 
     private final DataSource pool;
     private final Clock clock;
@@ -212,17 +215,36 @@ final class OplogWriter extends SingleWriter {
      */
     private void settleInDoubt(Connection connection) throws SQLException {
         CommitsInDoubt.Settled settled = inDoubt.settle(connection);
-        io.mss.server.metrics.MssMetrics meters = metrics;
         if (settled.newTimelines().isEmpty()) {
-            log.warn("A commit of {} oplogs was never answered; on {} it is stored: nothing to do",
+            log.warn("A commit of {} oplogs was never answered; on {} it is stored (or was settled before): nothing"
+                            + " to do",
                     settled.oplogs(), writingOn);
         } else {
             log.warn("A commit of {} oplogs was never answered and is not stored as written on {}: {} scope(s) start"
                             + " a new timeline, their devices are told FULL_UPDATE ({})", settled.oplogs(), writingOn,
                     settled.newTimelines().size(), settled.newTimelines());
         }
-        if (meters != null) {
-            meters.commitInDoubtSettled(settled.newTimelines().isEmpty() ? "stored" : "new_timeline");
+        (settled.newTimelines().isEmpty() ? unreportedStored : unreportedNewTimelines).incrementAndGet();
+        reportSettlements();
+    }
+
+    /** Attaches the metrics, and counts what was settled before. Any thread. */
+    void meterInto(io.mss.server.metrics.MssMetrics meters) {
+        metrics = meters;
+        reportSettlements();
+    }
+
+    /** Counts each settlement once, whichever of the writer and {@link #meterInto} gets there first. */
+    private void reportSettlements() {
+        io.mss.server.metrics.MssMetrics meters = metrics;
+        if (meters == null) {
+            return;
+        }
+        for (int n = unreportedStored.getAndSet(0); n > 0; n--) {
+            meters.commitInDoubtSettled("stored");
+        }
+        for (int n = unreportedNewTimelines.getAndSet(0); n > 0; n--) {
+            meters.commitInDoubtSettled("new_timeline");
         }
     }
 

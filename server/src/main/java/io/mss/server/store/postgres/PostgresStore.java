@@ -117,6 +117,8 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
     /** One connection for the readiness check, so a busy reader pool is not reported as down. */
     private final HikariDataSource checkPool;
     private final OplogWriter writer;
+    /** The writer's commits in doubt; closed (its data dir lock released) when the writer exits. */
+    private final CommitsInDoubt inDoubt;
     private final RecordWriter records = new RecordWriter(this::append);
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
@@ -130,9 +132,8 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         this.pool = pool;
         this.writerPool = writerPool;
         this.checkPool = checkPool;
-        this.writer = new OplogWriter(writerPool, options.maxBatch(), options.clock(),
-                new CommitsInDoubt(options.dataDir() == null ? null : options.dataDir().resolve(CommitsInDoubt.FILE_NAME)),
-                this::writerExited);
+        this.inDoubt = new CommitsInDoubt(options.dataDir());
+        this.writer = new OplogWriter(writerPool, options.maxBatch(), options.clock(), inDoubt, this::writerExited);
     }
 
     /**
@@ -255,7 +256,8 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
 
     @Override
     public void meterInto(io.mss.server.metrics.MssMetrics metrics) {
-        writer.metrics = metrics;
+        writer.meterInto(metrics);
+        metrics.commitsInDoubtPending(inDoubt::pending);
     }
 
     @Override
@@ -765,6 +767,7 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
         synchronized (lifecycle) {
             acceptingAppends = false;
         }
+        inDoubt.close();
         writer.failQueued(new StoreException("store at " + options.jdbcUrl() + " is closed"));
         boolean closing;
         synchronized (lifecycle) {

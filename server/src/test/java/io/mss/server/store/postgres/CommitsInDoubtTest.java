@@ -4,6 +4,7 @@ import io.mss.server.store.AppendRequest;
 import io.mss.server.store.AppendResult;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.Scope;
+import io.mss.server.store.StoreException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,17 +61,24 @@ class CommitsInDoubtTest {
         writer = startWriter();
     }
 
+    /** A writer on {@link #dataDir}; its commits in doubt are closed when it exits, as the store does. */
     private OplogWriter startWriter() {
-        OplogWriter started = new OplogWriter(cutting, 64, Clock.systemUTC(), new CommitsInDoubt(inDoubtFile), () -> { });
+        CommitsInDoubt inDoubt = new CommitsInDoubt(dataDir);
+        OplogWriter started = new OplogWriter(cutting, 64, Clock.systemUTC(), inDoubt, inDoubt::close);
         started.start();
         return started;
+    }
+
+    private void stopWriter() {
+        writer.stop();
+        writer.awaitExit();
+        writer = null;
     }
 
     @AfterEach
     void close() {
         if (writer != null) {
-            writer.stop();
-            writer.awaitExit();
+            stopWriter();
         }
         store.close();
         PostgresStore.dropSchema(URL, USER, PASSWORD, schema);
@@ -136,8 +144,7 @@ class CommitsInDoubtTest {
         cutting.next = Cut.BEFORE_COMMIT;
         assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
         assertThat(inDoubtFile).as("kept on disk before the push is answered").exists();
-        writer.stop();
-        writer.awaitExit();
+        stopWriter();
         assertThat(store.head(SCOPE).epoch()).as("the stop could not settle it").isEqualTo(epoch);
         assertThat(inDoubtFile).exists();
 
@@ -156,19 +163,63 @@ class CommitsInDoubtTest {
         cutting.next = Cut.BEFORE_COMMIT;
         CompletableFuture<AppendResult> lost = new CompletableFuture<>();
         writer.submit(new AppendRequest(SCOPE, "alice", "lost", null, 0, 0, 0), lost);
-        writer.stop(); // queued right behind it: no append and no idle wait comes between
-        writer.awaitExit();
-        writer = null;
+        stopWriter(); // queued right behind it: no append and no idle wait comes between
         assertThat(lost).isCompletedExceptionally();
         assertThat(store.head(SCOPE).epoch()).as("settled on the way out").isNotEqualTo(epoch);
         assertThat(inDoubtFile).doesNotExist();
     }
 
     @Test
-    void anUnreadableFileOfCommitsInDoubtStopsTheStart() throws Exception {
-        Files.writeString(inDoubtFile, "[{\"scopeKey\":");
-        assertThatThrownBy(() -> new CommitsInDoubt(inDoubtFile)).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining(inDoubtFile.toString()).hasMessageContaining("never answered");
+    void anUnreadableFileOfCommitsInDoubtStopsTheStart(@TempDir Path otherDir) throws Exception {
+        Path file = otherDir.resolve(CommitsInDoubt.FILE_NAME);
+        Files.writeString(file, "[{\"scopeKey\":");
+        assertThatThrownBy(() -> new CommitsInDoubt(otherDir)).isInstanceOf(StoreException.class)
+                .hasMessageContaining(file.toString()).hasMessageContaining("never answered");
+    }
+
+    @Test
+    void aSecondNodeOnTheSameDataDirIsRefused() {
+        assertThatThrownBy(() -> new CommitsInDoubt(dataDir)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("in use by another MSS node");
+    }
+
+    @Test
+    void theFileOfANodeThatWillNotComeBackIsSettledByAnother(@TempDir Path otherNode) throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.refuseAfterCut = true;
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        stopWriter();
+        // node 3 is gone for good: its file goes into the data dir of a node about to start
+        Files.move(inDoubtFile, otherNode.resolve("commits-in-doubt.node3.json"));
+        cutting.refuse = false;
+        CommitsInDoubt inDoubt = new CommitsInDoubt(otherNode);
+        assertThat(otherNode.resolve(CommitsInDoubt.FILE_NAME)).as("taken into the node's own file").exists();
+        assertThat(otherNode.resolve("commits-in-doubt.node3.json")).doesNotExist();
+        writer = new OplogWriter(cutting, 64, Clock.systemUTC(), inDoubt, inDoubt::close);
+        writer.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.head(SCOPE).epoch() != epoch);
+        assertThat(otherNode.resolve(CommitsInDoubt.FILE_NAME)).doesNotExist();
+    }
+
+    @Test
+    void aScopeSettledBeforeIsNotStartedOverAgain(@TempDir Path elsewhere) throws Exception {
+        long epoch = append("a1").epoch();
+        cutting.refuseAfterCut = true;
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        Path kept = elsewhere.resolve("kept.json");
+        Files.copy(inDoubtFile, kept);
+        cutting.refuse = false;
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.head(SCOPE).epoch() != epoch);
+        long renewed = store.head(SCOPE).epoch();
+        assertThat(appendAgain("a2").id()).as("the lost id, on the new timeline").isEqualTo(2);
+        stopWriter();
+        // as if the file's removal after that settlement had not happened
+        Files.move(kept, inDoubtFile);
+        writer = startWriter();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inDoubtFile));
+        assertThat(store.head(SCOPE).epoch()).as("already on a timeline of its own").isEqualTo(renewed);
     }
 
     /**
