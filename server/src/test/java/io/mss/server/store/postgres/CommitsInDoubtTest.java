@@ -126,9 +126,7 @@ class CommitsInDoubtTest {
     @Test
     void whileTheDatabaseStaysAwayNothingIsWrittenBeforeTheSettlement() throws Exception {
         long epoch = append("a1").epoch();
-        cutting.refuseAfterCut = true; // from the cut on, as a dead primary would, before any settlement
-        cutting.next = Cut.BEFORE_COMMIT;
-        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        cutNeverStoredAndStayAway();
         assertThatThrownBy(() -> append("refused")).isInstanceOf(ExecutionException.class);
         assertThat(store.head(SCOPE)).extracting(h -> h.epoch() + "/" + h.lastId()).isEqualTo(epoch + "/1");
         cutting.refuse = false;
@@ -140,9 +138,7 @@ class CommitsInDoubtTest {
     @Test
     void aNodeStoppedBeforeItCouldSettleSettlesWhenItStartsAgain() throws Exception {
         long epoch = append("a1").epoch();
-        cutting.refuseAfterCut = true;
-        cutting.next = Cut.BEFORE_COMMIT;
-        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        cutNeverStoredAndStayAway();
         assertThat(inDoubtFile).as("kept on disk before the push is answered").exists();
         stopWriter();
         assertThat(store.head(SCOPE).epoch()).as("the stop could not settle it").isEqualTo(epoch);
@@ -186,9 +182,7 @@ class CommitsInDoubtTest {
     @Test
     void theFileOfANodeThatWillNotComeBackIsSettledByAnother(@TempDir Path otherNode) throws Exception {
         long epoch = append("a1").epoch();
-        cutting.refuseAfterCut = true;
-        cutting.next = Cut.BEFORE_COMMIT;
-        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        cutNeverStoredAndStayAway();
         stopWriter();
         // node 3 is gone for good: its file goes into the data dir of a node about to start
         Files.move(inDoubtFile, otherNode.resolve("commits-in-doubt.node3.json"));
@@ -205,9 +199,7 @@ class CommitsInDoubtTest {
     @Test
     void aScopeSettledBeforeIsNotStartedOverAgain(@TempDir Path elsewhere) throws Exception {
         long epoch = append("a1").epoch();
-        cutting.refuseAfterCut = true;
-        cutting.next = Cut.BEFORE_COMMIT;
-        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
+        cutNeverStoredAndStayAway();
         Path kept = elsewhere.resolve("kept.json");
         Files.copy(inDoubtFile, kept);
         cutting.refuse = false;
@@ -220,6 +212,17 @@ class CommitsInDoubtTest {
         writer = startWriter();
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inDoubtFile));
         assertThat(store.head(SCOPE).epoch()).as("already on a timeline of its own").isEqualTo(renewed);
+    }
+
+    /**
+     * Appends "lost" with its commit cut before it is stored, and refuses connections from the cut
+     * on, as a dead primary would, before any settlement; {@code cutting.refuse = false} brings
+     * the database back.
+     */
+    private void cutNeverStoredAndStayAway() {
+        cutting.refuseAfterCut = true;
+        cutting.next = Cut.BEFORE_COMMIT;
+        assertThatThrownBy(() -> append("lost")).hasRootCauseMessage("connection cut with the commit on its way");
     }
 
     /**
