@@ -21,7 +21,7 @@ import java.util.logging.Logger;
  * {@code reconnectTask} is set.
  * State thread only, except {@link #isConnected}.
  */
-final class ConnectionManager {
+final class ConnectionManager implements ConnectionControl {
     /** When the server's Welcome leaves the heartbeat interval at 0. */
     static final long DEFAULT_HEARTBEAT_MILLIS = 30_000;
 
@@ -84,7 +84,8 @@ final class ConnectionManager {
     }
 
     /** The connection frames are taken from, or null. */
-    Connection current() {
+    @Override
+    public Connection current() {
         loop.checkThread();
         return current;
     }
@@ -218,12 +219,14 @@ final class ConnectionManager {
         }
     }
 
-    void lost(Connection c, String reason, boolean fatal) {
+    @Override
+    public void lost(Connection c, String reason, boolean fatal) {
         lost(c, reason, fatal, ConnectFailure.Reason.OTHER, reason, null, null);
     }
 
     /** The server said no; with retry = false the client waits for the app to act. */
-    void refused(Connection c, String reason, boolean retry, String serverErrorCode) {
+    @Override
+    public void refused(Connection c, String reason, boolean retry, String serverErrorCode) {
         loop.checkThread();
         if (!retry) {
             halted = true;
@@ -277,7 +280,8 @@ final class ConnectionManager {
     }
 
     /** The server accepted the Hello. */
-    void welcomed(Connection c, Welcome w) {
+    @Override
+    public void welcomed(Connection c, Welcome w) {
         loop.checkThread();
         if (c.welcomed) {
             return;

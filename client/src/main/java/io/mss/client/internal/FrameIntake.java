@@ -47,7 +47,7 @@ final class FrameIntake implements ConnectionManager.Session {
     private final Map<String, MessageCallback> callbacks;
     private final UserSwitch users;
     private final BooleanSupplier closing;
-    private ConnectionManager connections;
+    private ConnectionControl connections;
     private AckFlusher acks;
     private DeliveryPump pump;
     private UpstreamRequests upstream;
@@ -66,7 +66,7 @@ final class FrameIntake implements ConnectionManager.Session {
     }
 
     /** The pieces this one hands to; they are built with this one, hence not in the constructor. */
-    void wire(ConnectionManager connections, AckFlusher acks, DeliveryPump pump, UpstreamRequests upstream,
+    void wire(ConnectionControl connections, AckFlusher acks, DeliveryPump pump, UpstreamRequests upstream,
               FullUpdates fullUpdates) {
         this.connections = connections;
         this.acks = acks;

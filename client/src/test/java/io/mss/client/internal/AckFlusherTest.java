@@ -35,17 +35,7 @@ class AckFlusherTest {
     }
 
     AckFlusher flusher(SyncPointStore store) {
-        return new AckFlusher(loop, store, false, new AckFlusher.Sink() {
-            @Override
-            public Connection welcomed() {
-                return session;
-            }
-
-            @Override
-            public void sendAck(Connection c, Ack ack) {
-                sent.add(ack);
-            }
-        });
+        return OnStateThread.flusher(loop, store, () -> session, sent);
     }
 
     @Test

@@ -61,16 +61,7 @@ class DeliveryPumpTest {
     @AfterEach
     void stop() throws Exception {
         closing.set(true);
-        OnStateThread.run(loop, () -> {
-            pump.close();
-            try {
-                inbox.close();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        loop.shutdown();
-        callbackThread.shutdown();
+        OnStateThread.shutDown(loop, pump, inbox, callbackThread);
     }
 
     static SyncMessage order(long id) {

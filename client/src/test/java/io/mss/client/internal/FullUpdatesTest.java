@@ -4,7 +4,6 @@ import io.mss.client.FullUpdate;
 import io.mss.client.MessageCallback;
 import io.mss.client.Scope;
 import io.mss.client.SyncMessage;
-import io.mss.client.internal.proto.Ack;
 import io.mss.client.internal.proto.Command;
 import io.mss.client.internal.proto.CommandType;
 import io.mss.client.internal.proto.Hello;
@@ -17,7 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.File;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -63,17 +61,12 @@ class FullUpdatesTest {
     void start() throws Exception {
         inbox = Inbox.open(new File(dir, "inbox"));
         store = SyncPointStore.open(new File(dir, "points"));
-        ClientConfig config = new ClientConfig();
-        config.host = "127.0.0.1";
-        config.port = 1;
-        config.deviceId = "phone-1";
-        config.tokenProvider = (deviceId, userId) -> "token";
-        config.insecureTrustAll = true;
+        ClientConfig config = OnStateThread.offlineConfig();
         UserSwitch users = new UserSwitch(loop, (reason, changed) -> { });
         users.request("ivy", "");
         // never started: a restart only tells it to drop a connection when the inbox cannot be written
-        ConnectionManager connections = new ConnectionManager(loop, config, Tls.from(config),
-                new Backoff(20, 80, new Random(1)), closing::get, new ConnectionManager.Session() {
+        ConnectionManager connections = OnStateThread.neverStarted(loop, config, closing::get,
+                new ConnectionManager.Session() {
                     @Override
                     public void hello(Connection c, Hello.Builder hello) {
                     }
@@ -90,16 +83,7 @@ class FullUpdatesTest {
                     public void ended(Connection c) {
                     }
                 });
-        AckFlusher acks = new AckFlusher(loop, store, false, new AckFlusher.Sink() {
-            @Override
-            public Connection welcomed() {
-                return session;
-            }
-
-            @Override
-            public void sendAck(Connection c, Ack ack) {
-            }
-        });
+        AckFlusher acks = OnStateThread.flusher(loop, store, () -> session, new java.util.ArrayList<>());
         DeliveryPump pump = new DeliveryPump(loop, inbox, config, callbacks, users, closing::get, () -> { });
         fullUpdates = new FullUpdates(loop, inbox, store, callbacks, closing::get, connections, acks, pump, () -> { });
         OnStateThread.run(loop, () -> {
@@ -117,15 +101,7 @@ class FullUpdatesTest {
     @AfterEach
     void stop() throws Exception {
         closing.set(true);
-        OnStateThread.run(loop, () -> {
-            try {
-                inbox.close();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        loop.shutdown();
-        callbackThread.shutdown();
+        OnStateThread.shutDown(loop, null, inbox, callbackThread);
     }
 
     static SyncMessage order(Scope scope, long id, long epoch) {
