@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -34,9 +34,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * The frame intake over a real inbox and sync point file, a real state thread, ack flusher and
  * delivery pump, without a server: frames are put in a connection's inbound queue as its reader
- * would. What it takes is stored and acked before the app sees it; while the app is
+ * would. What it takes is stored, and acked without waiting for the app; while the app is
  * {@link FrameIntake#MAX_UNDELIVERED} messages behind, frames stay in the queue (so the reader
- * blocks and TCP slows the server) until the app has caught up to half of that.
+ * blocks and TCP slows the server) until the app is less than half of that behind.
  */
 class FrameIntakeTest {
     private static final int PER_FRAME = 1_000;
@@ -50,8 +50,8 @@ class FrameIntakeTest {
     final List<Long> delivered = new CopyOnWriteArrayList<>();
     final List<Ack> acksSent = new CopyOnWriteArrayList<>();
     final List<String> lost = new CopyOnWriteArrayList<>();
-    /** The app's callback waits on this before it acks: a slow app. */
-    final CountDownLatch appMayGoOn = new CountDownLatch(1);
+    /** The app acks one message per permit: a slow app, as slow as the test wants. */
+    final Semaphore appMayAck = new Semaphore(0);
     final Connection c = OnStateThread.welcomed("ivy", 2);
     Inbox inbox;
     SyncPointStore store;
@@ -98,9 +98,12 @@ class FrameIntakeTest {
             @Override
             public void onMessage(SyncMessage message) {
                 try {
-                    appMayGoOn.await(30, TimeUnit.SECONDS);
+                    if (!appMayAck.tryAcquire(60, TimeUnit.SECONDS)) {
+                        return; // the test is over; never acked
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                    return;
                 }
                 delivered.add(message.id());
                 pump.reportAcked(message);
@@ -110,7 +113,7 @@ class FrameIntakeTest {
 
     @AfterEach
     void stop() throws Exception {
-        appMayGoOn.countDown();
+        appMayAck.release(1_000_000);
         closing.set(true);
         OnStateThread.shutDown(loop, pump, inbox, callbackThread);
     }
@@ -137,7 +140,7 @@ class FrameIntakeTest {
     }
 
     @Test
-    void framesAreStoredAndAckedBeforeTheAppSeesThemThenDeliveredInOrder() throws Exception {
+    void framesAreStoredAndAckedWithoutWaitingForTheAppThenDeliveredInOrder() throws Exception {
         readerQueues(frame(1, 3), frame(4, 2));
         assertThat(c.inbound).isEmpty();
         assertThat(storedSyncPoint()).as("raised from the inbox's own record").isEqualTo(5L);
@@ -145,34 +148,44 @@ class FrameIntakeTest {
         assertThat(acksSent.get(acksSent.size() - 1).getSyncPoints(0).getId()).isEqualTo(5);
         assertThat(delivered).as("the app has not acked anything yet").isEmpty();
 
-        appMayGoOn.countDown();
+        appMayAck.release(5);
         await().atMost(Duration.ofSeconds(10)).until(() -> delivered.size() == 5);
         assertThat(delivered).containsExactly(1L, 2L, 3L, 4L, 5L);
         assertThat(lost).isEmpty();
     }
 
     @Test
-    void aSlowAppLeavesFramesInTheReadersQueueUntilItHasCaughtUpHalfWay() throws Exception {
-        int frames = FrameIntake.MAX_UNDELIVERED / PER_FRAME;
-        for (int i = 0; i < frames; i++) {
+    void aSlowAppLeavesFramesInTheReadersQueueUntilItIsLessThanHalfTheBudgetBehind() throws Exception {
+        int budget = FrameIntake.MAX_UNDELIVERED;
+        for (int i = 0; i < budget / PER_FRAME; i++) {
             readerQueues(frame(1 + (long) i * PER_FRAME, PER_FRAME));
         }
         // one more frame than the budget: it waits in the queue, neither stored nor acked
-        ServerFrame beyond = frame(1 + (long) frames * PER_FRAME, PER_FRAME);
+        ServerFrame beyond = frame(1 + (long) budget, PER_FRAME);
         readerQueues(beyond);
         assertThat(c.inbound).containsExactly(beyond);
-        assertThat(storedSyncPoint()).isEqualTo((long) FrameIntake.MAX_UNDELIVERED);
-        assertThat(OnStateThread.call(loop, () -> inbox.pendingCount())).isEqualTo(FrameIntake.MAX_UNDELIVERED);
+        assertThat(storedSyncPoint()).isEqualTo((long) budget);
+        assertThat(pending()).isEqualTo(budget);
 
-        appMayGoOn.countDown();
-        // taken again once the app is below half of the budget, and everything arrives once, in order
-        await().atMost(Duration.ofSeconds(60)).until(() -> delivered.size() == FrameIntake.MAX_UNDELIVERED + PER_FRAME);
-        assertThat(c.inbound).isEmpty();
+        // exactly half the budget behind: still waiting
+        appMayAck.release(budget / 2);
+        await().atMost(Duration.ofSeconds(60)).until(() -> pending() == budget / 2);
+        assertThat(c.inbound).as("half behind is not less than half").containsExactly(beyond);
+        // one more acked: taken
+        appMayAck.release(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.inbound.isEmpty());
+        assertThat(storedSyncPoint()).isEqualTo((long) budget + PER_FRAME);
+
+        appMayAck.release(budget);
+        await().atMost(Duration.ofSeconds(60)).until(() -> delivered.size() == budget + PER_FRAME);
         for (int i = 0; i < delivered.size(); i++) {
             assertThat(delivered.get(i)).isEqualTo(i + 1L);
         }
-        assertThat(storedSyncPoint()).isEqualTo((long) FrameIntake.MAX_UNDELIVERED + PER_FRAME);
         assertThat(lost).isEmpty();
+    }
+
+    int pending() throws Exception {
+        return OnStateThread.call(loop, () -> inbox.pendingCount());
     }
 
     @Test

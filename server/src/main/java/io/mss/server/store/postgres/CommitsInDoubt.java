@@ -60,6 +60,8 @@ final class CommitsInDoubt implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CommitsInDoubt.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The lock files this process holds. */
+    private static final Set<Path> LOCKED_HERE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** How a settlement ended: scopes kept as they are, and scopes that started a new timeline. */
     record Settled(int oplogs, Set<String> stored, Set<String> newTimelines) {
@@ -75,6 +77,7 @@ final class CommitsInDoubt implements AutoCloseable {
     /** The data dir the entries are kept in across a restart; null: in memory only. */
     private final Path dir;
     private final FileChannel lockChannel;
+    private final Path lockFile;
     /** scope key -> the oplogs of batches in doubt, in id order */
     private final Map<String, List<Entry>> byScope = new LinkedHashMap<>();
     /** How many oplogs are in doubt, for the gauge; written on the writer thread only. */
@@ -90,9 +93,11 @@ final class CommitsInDoubt implements AutoCloseable {
         this.dir = dir;
         if (dir == null) {
             lockChannel = null;
+            lockFile = null;
             return;
         }
-        lockChannel = lock(dir);
+        lockFile = lockedFile(dir);
+        lockChannel = lock(lockFile, dir);
         try {
             List<Path> files = new ArrayList<>();
             if (Files.exists(dir.resolve(FILE_NAME))) {
@@ -123,22 +128,40 @@ final class CommitsInDoubt implements AutoCloseable {
         }
     }
 
-    private static FileChannel lock(Path dir) {
+    private static FileChannel lock(Path lockFile, Path dir) {
+        // checked before a channel is opened: closing a second channel on the file would drop the
+        // first one's lock (POSIX locks belong to the process), so this process opens one at most
+        if (!LOCKED_HERE.add(lockFile)) {
+            throw inUse(dir);
+        }
         FileChannel channel = null;
         try {
-            Files.createDirectories(dir);
-            channel = FileChannel.open(dir.resolve(LOCK_NAME), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             if (channel.tryLock() != null) {
                 return channel;
             }
-        } catch (java.nio.channels.OverlappingFileLockException held) {
-            // held by this process already: another store on the same data dir
         } catch (IOException e) {
             closeQuietly(channel);
-            throw new StoreException("cannot lock " + dir.resolve(LOCK_NAME) + ": " + e.getMessage(), e);
+            LOCKED_HERE.remove(lockFile);
+            throw new StoreException("cannot lock " + lockFile + ": " + e.getMessage(), e);
         }
         closeQuietly(channel);
-        throw new StoreException("the data dir " + dir + " is in use by another MSS node; give each node its own"
+        LOCKED_HERE.remove(lockFile);
+        throw inUse(dir);
+    }
+
+    /** The lock file of {@code dir}, by its real path, so that two spellings of one dir are one lock. */
+    private static Path lockedFile(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            return dir.toRealPath().resolve(LOCK_NAME);
+        } catch (IOException e) {
+            throw new StoreException("cannot lock " + dir.resolve(LOCK_NAME) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static StoreException inUse(Path dir) {
+        return new StoreException("the data dir " + dir + " is in use by another MSS node; give each node its own"
                 + " --data-dir (it keeps the node's commits in doubt)");
     }
 
@@ -226,28 +249,36 @@ final class CommitsInDoubt implements AutoCloseable {
     /**
      * Settles everything in doubt in one transaction of its own on {@code connection} (left in
      * manual commit): locks the scopes' rows, finds which oplogs are stored as written, draws new
-     * epochs for the other scopes that exist. A scope already on another timeline than its entries'
-     * was settled before (a settlement whose file removal did not happen): it is left alone, as a
-     * second new timeline would only reload its devices again. Nothing is forgotten unless the
-     * transaction commits.
+     * epochs for the other scopes that exist. An entry written on another timeline than the scope's
+     * now was settled before (a settlement whose file removal did not happen, or another node's
+     * file holding an older batch): it is left out, as a second new timeline would only reload the
+     * devices again; a scope's entries of its current timeline are settled as usual. Nothing is
+     * forgotten unless the transaction commits.
      */
     Settled settle(Connection connection) throws SQLException {
         connection.setAutoCommit(false);
         try {
             String[] keys = byScope.keySet().toArray(String[]::new);
             Map<String, Long> epochs = lock(connection, keys);
-            Set<String> incomplete = incompleteScopes(connection);
-            List<String> renew = new ArrayList<>();
-            Set<String> stored = new HashSet<>();
+            // per scope, the entries still on the scope's timeline: one written on another epoch was
+            // settled before (a settlement whose file removal did not happen, or another node's)
+            Map<String, List<Entry>> current = new LinkedHashMap<>();
             for (String key : keys) {
                 Long epoch = epochs.get(key);
-                long entriesEpoch = byScope.get(key).get(0).epoch();
                 if (epoch == null) {
                     continue; // no row at all: its next append starts it with a fresh epoch
                 }
-                if (entriesEpoch != 0 && epoch != entriesEpoch) {
-                    continue; // settled before
+                for (Entry entry : byScope.get(key)) {
+                    // epoch 0 on either side (a row or an entry from the previous version) proves nothing
+                    if (entry.epoch() == 0 || epoch == 0 || entry.epoch() == epoch) {
+                        current.computeIfAbsent(key, k -> new ArrayList<>()).add(entry);
+                    }
                 }
+            }
+            Set<String> incomplete = incompleteScopes(connection, current);
+            List<String> renew = new ArrayList<>();
+            Set<String> stored = new HashSet<>();
+            for (String key : current.keySet()) {
                 if (incomplete.contains(key)) {
                     renew.add(key);
                 } else {
@@ -287,10 +318,13 @@ final class CommitsInDoubt implements AutoCloseable {
         }
     }
 
-    /** Lets another store take the data dir. */
+    /** Lets another store take the data dir. Idempotent. */
     @Override
     public void close() {
-        closeQuietly(lockChannel);
+        if (lockChannel != null && lockChannel.isOpen()) {
+            closeQuietly(lockChannel);
+            LOCKED_HERE.remove(lockFile);
+        }
     }
 
     private static void closeQuietly(FileChannel channel) {
@@ -323,10 +357,14 @@ final class CommitsInDoubt implements AutoCloseable {
         return epochs;
     }
 
-    /** The scopes with an oplog in doubt that is not stored under its id with its payload and time. */
-    private Set<String> incompleteScopes(Connection connection) throws SQLException {
+    /** The scopes with an entry that is not stored under its id with its payload and time. */
+    private static Set<String> incompleteScopes(Connection connection, Map<String, List<Entry>> entries)
+            throws SQLException {
         List<Entry> all = new ArrayList<>();
-        byScope.values().forEach(all::addAll);
+        entries.values().forEach(all::addAll);
+        if (all.isEmpty()) {
+            return Set.of();
+        }
         String[] scopeKeys = new String[all.size()];
         Long[] ids = new Long[all.size()];
         String[] payloads = new String[all.size()];
@@ -353,7 +391,7 @@ final class CommitsInDoubt implements AutoCloseable {
             }
         }
         Set<String> incomplete = new HashSet<>();
-        byScope.forEach((key, oplogs) -> {
+        entries.forEach((key, oplogs) -> {
             if (found.getOrDefault(key, 0) < oplogs.size()) {
                 incomplete.add(key);
             }

@@ -127,12 +127,12 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
     private boolean closeRequested;
 
     private PostgresStore(Options options, HikariDataSource pool, HikariDataSource writerPool,
-                          HikariDataSource checkPool) {
+                          HikariDataSource checkPool, CommitsInDoubt inDoubt) {
         this.options = options;
         this.pool = pool;
         this.writerPool = writerPool;
         this.checkPool = checkPool;
-        this.inDoubt = new CommitsInDoubt(options.dataDir());
+        this.inDoubt = inDoubt;
         this.writer = new OplogWriter(writerPool, options.maxBatch(), options.clock(), inDoubt, this::writerExited);
     }
 
@@ -153,7 +153,10 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
             closeAll(pool, writerPool, checkPool);
             throw new StoreException("could not connect to PostgreSQL at " + options.jdbcUrl() + ": " + e.getMessage(), e);
         }
+        CommitsInDoubt inDoubt = null;
         try {
+            // first: a second node on this data dir is refused before it touches the schema
+            inDoubt = new CommitsInDoubt(options.dataDir());
             Flyway.configure()
                     // its own connections (it takes two at once): the pools are sized for running
                     .dataSource(options.jdbcUrl(), options.user(), options.password())
@@ -162,7 +165,7 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
                     .locations("classpath:db/postgres")
                     .load()
                     .migrate();
-            PostgresStore store = new PostgresStore(options, pool, writerPool, checkPool);
+            PostgresStore store = new PostgresStore(options, pool, writerPool, checkPool, inDoubt);
             store.writer.start();
             store.records.start();
             log.info("PostgreSQL store at {} (schema {}), pool of {}", options.jdbcUrl(), options.schema(),
@@ -170,10 +173,16 @@ public final class PostgresStore implements OplogStore, SyncPointStore, BizTypeS
             return store;
         } catch (RuntimeException e) {
             closeAll(pool, writerPool, checkPool);
+            if (inDoubt != null) {
+                inDoubt.close();
+            }
             throw e instanceof StoreException ? e
                     : new StoreException("could not migrate the schema " + options.schema() + ": " + e.getMessage(), e);
         } catch (Error e) {
             closeAll(pool, writerPool, checkPool);
+            if (inDoubt != null) {
+                inDoubt.close();
+            }
             throw e;
         }
     }

@@ -197,6 +197,28 @@ class CommitsInDoubtTest {
     }
 
     @Test
+    void aScopeWithEntriesOfAnOldAndOfItsCurrentTimelineIsSettledOnTheCurrentOnes(@TempDir Path otherNode)
+            throws Exception {
+        long epoch = append("a1").epoch();
+        // this node's own file: a batch of a timeline the scope has left (settled long ago)
+        Files.writeString(otherNode.resolve(CommitsInDoubt.FILE_NAME), "[{\"scopeKey\":\"" + SCOPE.key()
+                + "\",\"epoch\":" + (epoch + 1) + ",\"id\":1,\"payload\":\"old\",\"createdAt\":1}]");
+        // another node's file, copied in: a batch of the current timeline that was never stored
+        Files.writeString(otherNode.resolve("commits-in-doubt.node3.json"), "[{\"scopeKey\":\"" + SCOPE.key()
+                + "\",\"epoch\":" + epoch + ",\"id\":2,\"payload\":\"lost\",\"createdAt\":1}]");
+        CommitsInDoubt inDoubt = new CommitsInDoubt(otherNode);
+        OplogWriter other = new OplogWriter(cutting, 64, Clock.systemUTC(), inDoubt, inDoubt::close);
+        other.start();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.head(SCOPE).epoch() != epoch);
+            assertThat(otherNode.resolve(CommitsInDoubt.FILE_NAME)).doesNotExist();
+        } finally {
+            other.stop();
+            other.awaitExit();
+        }
+    }
+
+    @Test
     void aScopeSettledBeforeIsNotStartedOverAgain(@TempDir Path elsewhere) throws Exception {
         long epoch = append("a1").epoch();
         cutNeverStoredAndStayAway();
