@@ -17,7 +17,6 @@ import io.mss.server.store.DeliveryFilter;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
-import io.mss.server.store.StoreException;
 import io.mss.server.store.SyncPointStore;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -27,7 +26,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -41,29 +39,26 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Appends pushes, and opens and closes sessions. Pushes become oplogs in the store; the
  * store's commit listener feeds the {@link Dispatcher}, which hands them to sessions.
  *
- * <p>Also owns what spans sessions: which device of a user holds a single-device scope, how
- * often a device was sent an oplog it never acked (the poison cutoff), threshold trimming and
- * the retention purge (on one maintenance thread, never on the store's writer).
+ * <p>Also owns what spans sessions: which device of a user holds a single-device scope, and
+ * the pieces it wires up: the bizType configurations this node applied ({@link BizTypeConfigs}),
+ * how often a device was sent an oplog it never acked ({@link PoisonCutoff}), and threshold
+ * trimming and the retention purge ({@link Maintenance}, on one maintenance thread, never on the
+ * store's writer).
  */
 public final class SyncEngine implements AutoCloseable {
     /** An oplog sent this many times to a device without an ack is skipped for that device. */
     public static final int POISON_CUTOFF_ATTEMPTS = 6;
     private static final Logger log = LoggerFactory.getLogger(SyncEngine.class);
     private static final Logger events = LoggerFactory.getLogger("mss.events");
-    private static final long DAY_MS = 24L * 3600 * 1000;
 
     private final OplogStore oplogs;
     private final SyncPointStore syncPoints;
-    private final BizTypeStore bizTypes;
     private final Dispatcher dispatcher;
     private final Clock clock;
     private final int maxOplogsPerFrame;
@@ -73,39 +68,29 @@ public final class SyncEngine implements AutoCloseable {
     private final List<AckListener> ackListeners = new CopyOnWriteArrayList<>();
     /** Single-device scopes: the session of the user's most recently connected device. */
     private final Map<Scope, Session> singleDeviceHolders = new ConcurrentHashMap<>();
-    /** deviceId|scope -> the first unacked oplog sent to it, and how many sessions were sent it. */
-    private final Map<String, long[]> deliveryAttempts = new ConcurrentHashMap<>();
-    private final AtomicLong poisonCutoffs = new AtomicLong();
+    private final PoisonCutoff poison;
     private final AtomicLong commitBatches = new AtomicLong();
     /**
      * Non-persistent scopes: ids from the clock, so they keep growing across restarts. They are
      * not oplog ids: sent flagged ephemeral, never a cursor's position or a sync point.
      */
     private final Map<Scope, AtomicLong> ephemeralIds = new ConcurrentHashMap<>();
-    /** THRESHOLD scopes whose oldest oplogs are due for trimming, with the newest id seen. */
-    private final Map<Scope, Long> trimDue = new ConcurrentHashMap<>();
     /** Where sessions read the store: on their event loop (embedded store) or on reader threads. */
     private volatile StoreReader reader = StoreReader.inline();
     /** Tells other nodes what changed here; a no-op on a single node. */
     private volatile ClusterBus bus = new LocalBus(() -> null);
-    /**
-     * The bizType configurations this node applied (empty: none with that id), so that
-     * handshakes, acks and commits do not ask the store each time. Refreshed by every config
-     * change, local or from the bus, and checked against the store by the reconciliation.
-     */
-    private final Map<String, Optional<BizType>> configs = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread thread = new Thread(r, "mss-maintenance");
-        thread.setDaemon(true);
-        return thread;
-    });
+    /** The bizType configurations this node applied: see {@link BizTypeConfigs}. */
+    private final BizTypeConfigs configs;
+    private final Maintenance maintenance;
 
     public SyncEngine(OplogStore oplogs, SyncPointStore syncPoints, BizTypeStore bizTypes, Clock clock,
                       int maxOplogsPerFrame, int maxFrameBytes) {
         this.oplogs = oplogs;
         this.syncPoints = syncPoints;
-        this.bizTypes = bizTypes;
         this.clock = clock;
+        this.configs = new BizTypeConfigs(bizTypes);
+        this.poison = new PoisonCutoff(syncPoints, metrics);
+        this.maintenance = new Maintenance(oplogs, bizTypes, configs, clock);
         this.maxOplogsPerFrame = maxOplogsPerFrame;
         // half the cap leaves room for framing and for our estimate being off
         this.frameBudgetBytes = maxFrameBytes / 2;
@@ -113,9 +98,9 @@ public final class SyncEngine implements AutoCloseable {
         oplogs.onCommit(dispatcher::committed);
         // before trimming: a failing trimming lookup must not keep other nodes from hearing of the commit
         oplogs.onCommit(this::announceCommit);
-        oplogs.onCommit(this::noteTrimming);
+        oplogs.onCommit(maintenance::noteTrimming);
         oplogs.onCommit(committed -> commitBatches.incrementAndGet());
-        maintenance.scheduleWithFixedDelay(this::trimDueScopes, 1, 1, TimeUnit.SECONDS);
+        maintenance.startTrimming();
     }
 
     /**
@@ -246,20 +231,12 @@ public final class SyncEngine implements AutoCloseable {
      * reading the store: callers on an event loop read an unknown id on a worker first.
      */
     public boolean knowsBizType(String id) {
-        Optional<BizType> known = configs.get(id);
-        return known != null && known.isPresent();
+        return configs.knows(id);
     }
 
     /** The configuration of a bizType, if it exists, as this node last applied it. */
     public Optional<BizType> bizType(String id) {
-        Optional<BizType> known = configs.get(id);
-        if (known != null) {
-            return known;
-        }
-        // loaded under the key's lock, so a concurrent refresh cannot be overwritten by an older read;
-        // an unknown id is not kept: a client naming made-up bizTypes must not grow the cache
-        Optional<BizType> loaded = configs.computeIfAbsent(id, key -> bizTypes.get(key).map(Optional::of).orElse(null));
-        return loaded == null ? Optional.empty() : loaded;
+        return configs.get(id);
     }
 
     /** Which devices acknowledged how far in a scope, and when: the delivery status of its oplogs. */
@@ -288,7 +265,7 @@ public final class SyncEngine implements AutoCloseable {
      * oplogs are deleted too, so that a bizType created later with the same id starts empty.
      */
     public void configChanged(String bizTypeId) {
-        Optional<BizType> now = refresh(bizTypeId);
+        Optional<BizType> now = configs.refresh(bizTypeId);
         if (now.isEmpty()) {
             oplogs.deleteData(bizTypeId);
         }
@@ -325,12 +302,7 @@ public final class SyncEngine implements AutoCloseable {
      * again with new, acknowledged pushes.
      */
     private void remoteConfigChange(String bizTypeId) {
-        applyToSessions(bizTypeId, refresh(bizTypeId));
-    }
-
-    /** Reads the configuration from the store into the cache; serialized per id with loads. */
-    private Optional<BizType> refresh(String bizTypeId) {
-        return configs.compute(bizTypeId, (id, old) -> bizTypes.get(id));
+        applyToSessions(bizTypeId, configs.refresh(bizTypeId));
     }
 
     private void applyToSessions(String bizTypeId, Optional<BizType> now) {
@@ -352,34 +324,7 @@ public final class SyncEngine implements AutoCloseable {
      * @return how many configurations were applied
      */
     public int reconcileConfigs() {
-        Map<String, BizType> stored = new HashMap<>();
-        for (BizType bizType : bizTypes.list()) {
-            stored.put(bizType.id(), bizType);
-        }
-        int applied = 0;
-        Set<String> ids = new LinkedHashSet<>(configs.keySet());
-        ids.addAll(stored.keySet());
-        for (String id : ids) {
-            Optional<BizType> known = configs.get(id);
-            Optional<BizType> now = Optional.ofNullable(stored.get(id));
-            if (known == null) {
-                // never used on this node: nothing here follows it yet
-                continue;
-            }
-            if (known.isEmpty() && now.isEmpty()) {
-                configs.remove(id, known); // a deletion every session here has followed
-                continue;
-            }
-            if (!known.equals(now)) {
-                // read again under the key's lock: a change applied since the list was read must not be undone
-                now = refresh(id);
-                applyToSessions(id, now);
-                applied++;
-                log.info("reconciliation: bizType {} {} (its change was not heard on the bus)", id,
-                        now.isPresent() ? "changed" : "deleted");
-            }
-        }
-        return applied;
+        return configs.reconcile(this::applyToSessions);
     }
 
     /**
@@ -513,24 +458,7 @@ public final class SyncEngine implements AutoCloseable {
      * been sent {@value #POISON_CUTOFF_ATTEMPTS} times already, and the device skips it.
      */
     boolean poisoned(Session session, Session.Cursor cursor, Oplog oplog) {
-        String key = session.deviceId() + '|' + cursor.scope.key();
-        long[] attempts = deliveryAttempts.compute(key, (k, seen) ->
-                seen != null && seen[0] == oplog.id() ? new long[]{seen[0], seen[1] + 1} : new long[]{oplog.id(), 1});
-        if (attempts[1] <= POISON_CUTOFF_ATTEMPTS) {
-            return false;
-        }
-        deliveryAttempts.remove(key);
-        poisonCutoffs.incrementAndGet();
-        metrics.poisonCutoff();
-        try {
-            syncPoints.advance(cursor.syncPointOwner, cursor.scope, cursor.epoch, oplog.id());
-        } catch (StoreException e) {
-            // skipped all the same; the next ack stores the sync point
-            log.warn("could not store the sync point past poison oplog {} of {}", oplog.id(), cursor.scope, e);
-        }
-        events.warn("cutoff device={} scope={} oplog={} reason=\"sent {} times without an ack\"",
-                session.deviceId(), cursor.scope, oplog.id(), POISON_CUTOFF_ATTEMPTS);
-        return true;
+        return poison.poisoned(session.deviceId(), cursor, oplog);
     }
 
     /** How many durable group commits stored new oplogs since start (one fsync each). */
@@ -540,12 +468,11 @@ public final class SyncEngine implements AutoCloseable {
 
     /** How many oplogs were skipped by the poison cutoff since start. */
     public long poisonCutoffs() {
-        return poisonCutoffs.get();
+        return poison.cutoffs();
     }
 
     void acked(Session session, Scope scope, long syncPoint) {
-        String key = session.deviceId() + '|' + scope.key();
-        deliveryAttempts.computeIfPresent(key, (k, seen) -> seen[0] <= syncPoint ? null : seen);
+        poison.acked(session.deviceId(), scope, syncPoint);
         long now = clock.millis();
         metrics.acked();
         for (AckListener listener : ackListeners) {
@@ -561,74 +488,14 @@ public final class SyncEngine implements AutoCloseable {
         return events;
     }
 
-    private void noteTrimming(List<Oplog> committed) {
-        try {
-            noteTrimmingOf(committed);
-        } catch (RuntimeException e) {
-            // the bizType lookup failed: these scopes are trimmed after their next commit
-            log.warn("could not note the scopes to trim", e);
-        }
-    }
-
-    private void noteTrimmingOf(List<Oplog> committed) {
-        Map<Scope, Long> newest = new HashMap<>();
-        for (Oplog oplog : committed) {
-            newest.merge(oplog.scope(), oplog.id(), Math::max);
-        }
-        // one lookup per bizType and batch, from the cache
-        Map<String, Optional<BizType>> seen = new HashMap<>();
-        newest.forEach((scope, id) -> {
-            Optional<BizType> bizType = seen.computeIfAbsent(scope.bizType(), this::bizType);
-            if (bizType.isPresent() && bizType.get().rePushMode() == BizType.RePushMode.THRESHOLD
-                    && id > bizType.get().rePushThreshold()) {
-                trimDue.merge(scope, id, Math::max);
-            }
-        });
-    }
-
-    /** THRESHOLD scopes keep only their newest n oplogs on disk, too. */
-    private void trimDueScopes() {
-        for (Scope scope : List.copyOf(trimDue.keySet())) {
-            Long newest = trimDue.remove(scope);
-            if (newest == null) {
-                continue;
-            }
-            // an exception leaving this method would cancel the schedule for good
-            try {
-                Optional<BizType> bizType = bizType(scope.bizType());
-                if (bizType.isEmpty() || bizType.get().rePushMode() != BizType.RePushMode.THRESHOLD) {
-                    continue;
-                }
-                oplogs.trim(scope, newest - bizType.get().rePushThreshold());
-            } catch (RuntimeException e) {
-                log.warn("could not trim {}; trying again at the next pass", scope, e);
-                trimDue.merge(scope, newest, Math::max);
-            }
-        }
-    }
-
     /** Deletes expired oplogs every {@code interval}, first right away. */
     public void startRetentionPurge(Duration interval) {
-        maintenance.scheduleWithFixedDelay(this::purgeExpired, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        maintenance.startRetentionPurge(interval);
     }
 
     /** One pass of the retention purge; returns how many oplogs were deleted. */
     public long purgeExpired() {
-        long deleted = 0;
-        long now = clock.millis();
-        try {
-            for (BizType bizType : bizTypes.list()) {
-                for (Scope scope : oplogs.scopes(bizType.id())) {
-                    deleted += oplogs.purgeExpired(scope, now, bizType.retentionDays() * DAY_MS);
-                }
-            }
-        } catch (StoreException e) {
-            log.warn("retention purge failed; trying again at the next pass", e);
-        }
-        if (deleted > 0) {
-            events.info("purge deleted={} reason=\"retention or validity expired\"", deleted);
-        }
-        return deleted;
+        return maintenance.purgeExpired();
     }
 
     public int sessionCount() {
@@ -661,7 +528,7 @@ public final class SyncEngine implements AutoCloseable {
 
     @Override
     public void close() {
-        maintenance.shutdownNow();
+        maintenance.close();
         reader.close();
         metrics.close();
     }
