@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Threading: {@link #noteTrimming} runs on the store's writer (a commit listener) and only
  * notes the scopes due; the trimming and the retention purge run on one maintenance thread,
- * never on the writer. {@link #purgeExpired} may also be called directly (tests, the CLI).
+ * never on the writer. {@link #purgeExpired} is also called directly, on the caller's thread (tests).
  */
 final class Maintenance implements AutoCloseable {
     /** Logs under the engine's name, as it did before it had its own class. */
