@@ -1,15 +1,11 @@
 package io.mss.server.sync;
 
 import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
 import io.mss.server.store.Oplog;
 import io.mss.server.store.OplogStore;
 import io.mss.server.store.StoreException;
 import io.mss.server.store.Scope;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.mss.protocol.Frames;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -195,7 +191,7 @@ public final class Dispatcher {
         List<Oplog> current = new ArrayList<>();
         long bytes = 0;
         for (Oplog oplog : run) {
-            long size = Session.estimatedBytes(oplog);
+            long size = WireFrames.estimatedBytes(oplog);
             if (!current.isEmpty() && (current.size() >= maxOplogsPerFrame || bytes + size > frameBudgetBytes)) {
                 chunks.add(current);
                 current = new ArrayList<>();
@@ -212,13 +208,10 @@ public final class Dispatcher {
 
     private static ByteBuf encode(Scope scope, List<Oplog> chunk) {
         // one commit's run is on one timeline: an epoch changes only between the writer's batches
-        BizBatch.Builder batch = Session.batchFor(scope, chunk.get(0).epoch());
+        BizBatch.Builder batch = WireFrames.batchFor(scope, chunk.get(0).epoch());
         for (Oplog oplog : chunk) {
-            batch.addOplogs(Session.toWire(oplog));
+            batch.addOplogs(WireFrames.toWire(oplog));
         }
-        ServerFrame frame = ServerFrame.newBuilder()
-                .setSyncData(SyncData.newBuilder().addBatches(batch))
-                .build();
-        return Unpooled.wrappedBuffer(Frames.encode(frame));
+        return WireFrames.encoded(batch);
     }
 }

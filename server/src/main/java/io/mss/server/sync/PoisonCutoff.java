@@ -42,7 +42,7 @@ final class PoisonCutoff {
      * Counts a delivery of the first unacked oplog of a scope to a device; true when it has
      * been sent {@value SyncEngine#POISON_CUTOFF_ATTEMPTS} times already, and the device skips it.
      */
-    boolean poisoned(String deviceId, Session.Cursor cursor, Oplog oplog) {
+    boolean poisoned(String deviceId, Cursor cursor, Oplog oplog) {
         String key = deviceId + '|' + cursor.scope.key();
         long[] attempts = deliveryAttempts.compute(key, (k, seen) ->
                 seen != null && seen[0] == oplog.id() ? new long[]{seen[0], seen[1] + 1} : new long[]{oplog.id(), 1});

@@ -33,17 +33,17 @@ final class ReadAhead {
     private record Fetched(long afterId, long knownHeadAtRead, int limit, List<Oplog> oplogs) {
     }
 
-    private record Wanted(Session.Cursor cursor, long afterId, long knownHead, int generation) {
+    private record Wanted(Cursor cursor, long afterId, long knownHead, int generation) {
     }
 
     private final StoreReader reader;
     private final OplogStore oplogs;
     private final EventLoop loop;
     private final int limit;
-    private final Map<Session.Cursor, Fetched> fetched = new HashMap<>();
-    private final Set<Session.Cursor> wanted = new LinkedHashSet<>();
+    private final Map<Cursor, Fetched> fetched = new HashMap<>();
+    private final Set<Cursor> wanted = new LinkedHashSet<>();
     /** Bumped when a cursor starts over: a read that was out for it then answers for a position it left. */
-    private final Map<Session.Cursor, Integer> generations = new HashMap<>();
+    private final Map<Cursor, Integer> generations = new HashMap<>();
     private boolean reading;
 
     ReadAhead(StoreReader reader, OplogStore oplogs, EventLoop loop, int limit) {
@@ -57,7 +57,7 @@ final class ReadAhead {
      * Up to {@code room} stored oplogs above the cursor's {@code sentUpTo}, ascending; empty when
      * there are none; null when they are being read (the session drains again once they are in).
      */
-    List<Oplog> take(Session.Cursor cursor, int room) {
+    List<Oplog> take(Cursor cursor, int room) {
         assert loop.inEventLoop() : "a session's reads belong to its event loop";
         if (reader.isInline()) {
             return oplogs.read(cursor.scope, cursor.sentUpTo, room);
@@ -87,13 +87,13 @@ final class ReadAhead {
     }
 
     /** What was read for the cursor may not be taken later (it went above the announced head). */
-    void discard(Session.Cursor cursor) {
+    void discard(Cursor cursor) {
         assert loop.inEventLoop() : "a session's reads belong to its event loop";
         fetched.remove(cursor);
     }
 
     /** The cursor starts over (another timeline): what was read for it is of no use. */
-    void forget(Session.Cursor cursor) {
+    void forget(Cursor cursor) {
         fetched.remove(cursor);
         generations.merge(cursor, 1, Integer::sum);
     }
@@ -105,7 +105,7 @@ final class ReadAhead {
             return; // what is wanted meanwhile is read after the read that is out
         }
         List<Wanted> requests = new ArrayList<>(wanted.size());
-        for (Session.Cursor cursor : wanted) {
+        for (Cursor cursor : wanted) {
             requests.add(new Wanted(cursor, cursor.sentUpTo, cursor.knownHead, generations.getOrDefault(cursor, 0)));
         }
         wanted.clear();

@@ -3,10 +3,6 @@ package io.mss.server.sync;
 import io.mss.protocol.ProtocolVersion;
 import io.mss.protocol.v1.Ack;
 import io.mss.protocol.v1.BizBatch;
-import io.mss.protocol.v1.Command;
-import io.mss.protocol.v1.CommandType;
-import io.mss.protocol.v1.ScopeKind;
-import io.mss.protocol.v1.ServerFrame;
 import io.mss.protocol.v1.SyncData;
 import io.mss.protocol.v1.SyncPoint;
 import io.mss.server.biz.BizType;
@@ -63,20 +59,17 @@ import java.util.concurrent.TimeUnit;
  * A cursor is {@code starting} until its head is in: it sends nothing, live commits only raise
  * its known head, and acks for it wait (compared with a cursor of no timeline yet they would
  * restart it for nothing).
+ *
+ * <p>Pieces: each scope's position is a {@link Cursor}; the frames it writes are built by
+ * {@link WireFrames} and filled up to a {@link FrameBudget}; who it is comes as a
+ * {@link SessionIdentity}, the stores and limits as the engine's {@link SessionWiring}.
  */
 public final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
-    private static final long DAY_MS = 24L * 3600 * 1000;
 
     private final SyncEngine engine;
     private final Channel channel;
-    private final String sessionId;
-    private final String deviceId;
-    private final String userId;
-    private final String osType;
-    private final String appVersion;
-    /** The negotiated protocol version: version 1 clients send no epochs. */
-    private final int version;
+    private final SessionIdentity identity;
     private final OplogStore oplogs;
     private final SyncPointStore syncPoints;
     private final Clock clock;
@@ -102,68 +95,15 @@ public final class Session {
     /** Committed and not yet acked, over all scopes: written on the event loop, read by the metrics. */
     private volatile long backlog;
 
-    /** Where one scope stands for this session. */
-    static final class Cursor {
-        BizType bizType;
-        final Scope scope;
-        /** Whose sync point this is: the deviceId, or {@link SyncPointStore#USER_OWNED} for single-device. */
-        final String syncPointOwner;
-        /** Highest id written to the channel (or skipped as undeliverable). */
-        long sentUpTo;
-        /** Highest id known to be committed in the scope. */
-        long knownHead;
-        /** Highest id the client acknowledged in this session or before. */
-        long acked;
-        /**
-         * Highest id actually written to the channel. Once the client acked it, whatever was
-         * skipped after it (filtered, expired, poison) is no longer owed to this device.
-         */
-        long lastWritten;
-        /** The first oplog this session sent in the scope: the one the poison cutoff counts. */
-        boolean firstSent;
-        /** Waiting for a validity window to open. */
-        long heldUntil;
-        boolean fullUpdateSent;
-        /** The timeline this cursor is on, named in every batch it sends; 0 until the scope has one. */
-        long epoch;
-        /** The epoch the cursor left at its last restart: acks of it raced the switch and move nothing. */
-        long leftEpoch;
-        /** {@link System#nanoTime} when the cursor took its epoch: a head read that started before is older news. */
-        long epochSince;
-        /** The epoch of the position the cursor started from (the client's or the stored one); 0: not known. */
-        final long startEpoch;
-        /** Restarted, and the client has not acked on the new timeline yet. */
-        boolean awaitingAck;
-        /** Its head is being read: nothing is sent, and acks for it wait. */
-        boolean starting = true;
-
-        Cursor(BizType bizType, Scope scope, String syncPointOwner, SyncPointStore.Position start) {
-            this.bizType = bizType;
-            this.scope = scope;
-            this.syncPointOwner = syncPointOwner;
-            this.sentUpTo = start.id();
-            this.acked = start.id();
-            this.lastWritten = start.id();
-            this.startEpoch = start.epoch();
-        }
-    }
-
-    Session(SyncEngine engine, Channel channel, String sessionId, String deviceId, String userId, String osType,
-            String appVersion, int version, OplogStore oplogs, SyncPointStore syncPoints, Clock clock,
-            int maxOplogsPerFrame, int frameBudgetBytes) {
+    Session(SyncEngine engine, Channel channel, SessionIdentity identity, SessionWiring wiring) {
         this.engine = engine;
         this.channel = channel;
-        this.sessionId = sessionId;
-        this.deviceId = deviceId;
-        this.userId = userId;
-        this.osType = osType;
-        this.appVersion = appVersion;
-        this.version = version;
-        this.oplogs = oplogs;
-        this.syncPoints = syncPoints;
-        this.clock = clock;
-        this.maxOplogsPerFrame = maxOplogsPerFrame;
-        this.frameBudgetBytes = frameBudgetBytes;
+        this.identity = identity;
+        this.oplogs = wiring.oplogs();
+        this.syncPoints = wiring.syncPoints();
+        this.clock = wiring.clock();
+        this.maxOplogsPerFrame = wiring.maxOplogsPerFrame();
+        this.frameBudgetBytes = wiring.frameBudgetBytes();
         this.readAhead = new ReadAhead(engine.reader(), oplogs, channel.eventLoop(), maxOplogsPerFrame);
     }
 
@@ -230,12 +170,10 @@ public final class Session {
         cursor.starting = false;
         // commits heard while the head was read count too
         cursor.knownHead = Math.max(cursor.knownHead, head.lastId());
-        if (!cursor.bizType.persistent() && version < ProtocolVersion.EPOCHS) {
+        if (!cursor.bizType.persistent() && identity.version() < ProtocolVersion.EPOCHS) {
             // a version 1 client keeps the clock ids of ephemeral pushes as its sync point: that
             // says nothing about the stored timeline, so it is only clamped to what exists
-            cursor.sentUpTo = Math.min(cursor.sentUpTo, head.lastId());
-            cursor.acked = Math.min(cursor.acked, cursor.sentUpTo);
-            cursor.lastWritten = Math.min(cursor.lastWritten, cursor.sentUpTo);
+            cursor.clampTo(head.lastId());
             cursor.epoch = head.epoch();
         } else if (cursor.startEpoch != 0 && cursor.startEpoch != head.epoch()) {
             cursor.epoch = cursor.startEpoch;
@@ -276,7 +214,7 @@ public final class Session {
         startCursors(List.of(cursor)).whenComplete((done, error) -> {
             if (error != null) {
                 log.warn("session {} could not read the head of {}: {}; it reads it from the next connection",
-                        sessionId, scope, error.toString());
+                        identity.sessionId(), scope, error.toString());
                 if (cursors.remove(bizType.id(), cursor)) {
                     byScope.remove(scope);
                     engine.unsubscribe(scope, this);
@@ -294,18 +232,7 @@ public final class Session {
      * replaced too, so that a later connection without the client's own does not resume it.
      */
     private void restart(Cursor cursor, long epoch, String reason, String detail) {
-        if (cursor.epoch != epoch) {
-            cursor.leftEpoch = cursor.epoch;
-        }
-        cursor.epoch = epoch;
-        cursor.epochSince = System.nanoTime();
-        cursor.sentUpTo = 0;
-        cursor.acked = 0;
-        cursor.lastWritten = 0;
-        cursor.firstSent = false;
-        cursor.heldUntil = 0;
-        // until the client acks on the new timeline, acks it sent before the restart reached it move nothing
-        cursor.awaitingAck = true;
+        cursor.startOver(epoch);
         readAhead.forget(cursor);
         fullUpdate(cursor, reason, detail, true);
         cutToThreshold(cursor);
@@ -314,7 +241,8 @@ public final class Session {
                 syncPoints.reset(cursor.syncPointOwner, cursor.scope, epoch, 0);
             } catch (StoreException e) {
                 // the client starts over all the same; the next ack stores where it stands
-                log.warn("session {} could not reset the sync point of {}: {}", sessionId, cursor.scope, e.getMessage());
+                log.warn("session {} could not reset the sync point of {}: {}", identity.sessionId(), cursor.scope,
+                        e.getMessage());
             }
         }
     }
@@ -341,23 +269,23 @@ public final class Session {
     }
 
     public String sessionId() {
-        return sessionId;
+        return identity.sessionId();
     }
 
     public String deviceId() {
-        return deviceId;
+        return identity.deviceId();
     }
 
     public String userId() {
-        return userId;
+        return identity.userId();
     }
 
     public String osType() {
-        return osType;
+        return identity.osType();
     }
 
     public String appVersion() {
-        return appVersion;
+        return identity.appVersion();
     }
 
     public Channel channel() {
@@ -511,7 +439,8 @@ public final class Session {
             engine.reader().read(channel.eventLoop(), () -> oplogs.lastId(cursor.scope)).whenComplete((last, error) -> {
                 if (error != null) {
                     // the reconciliation finds the head later
-                    log.warn("session {} could not read the head of {}: {}", sessionId, cursor.scope, error.toString());
+                    log.warn("session {} could not read the head of {}: {}", identity.sessionId(), cursor.scope,
+                            error.toString());
                     return;
                 }
                 cursor.knownHead = Math.max(cursor.knownHead, last);
@@ -539,22 +468,21 @@ public final class Session {
         long wakeAt = Long.MAX_VALUE;
         while (channel.isWritable()) {
             SyncData.Builder data = SyncData.newBuilder();
-            int count = 0;
-            long bytes = 0;
+            FrameBudget budget = new FrameBudget(maxOplogsPerFrame, frameBudgetBytes);
             boolean progressed = false;
             // Every lagging scope gets its share of the frame: a backlog over several bizTypes
             // arrives interleaved, so the client's per-scope delivery runs for all of them at once
             // instead of one bizType after the other.
             int share = shareOfFrame(now);
             for (Cursor cursor : List.copyOf(cursors.values())) {
-                if (!readable(cursor, now)) {
+                if (!cursor.readable(now)) {
                     if (cursor.heldUntil > now) {
                         wakeAt = Math.min(wakeAt, cursor.heldUntil);
                     }
                     continue;
                 }
-                int room = Math.min(share, maxOplogsPerFrame - count);
-                if (room <= 0 || bytes >= frameBudgetBytes) {
+                int room = budget.room(share);
+                if (room <= 0) {
                     break;
                 }
                 List<Oplog> read = readAhead.take(cursor, room);
@@ -583,7 +511,7 @@ public final class Session {
                     readAhead.discard(cursor);
                     continue;
                 }
-                BizBatch.Builder batch = batchFor(cursor.scope, cursor.epoch);
+                BizBatch.Builder batch = WireFrames.batchFor(cursor.scope, cursor.epoch);
                 for (Oplog oplog : read) {
                     if (oplog.id() > cursor.knownHead) {
                         // Visible but announced by no writer: on PostgreSQL a commit that the
@@ -593,8 +521,8 @@ public final class Session {
                         readAhead.discard(cursor);
                         break;
                     }
-                    long size = estimatedBytes(oplog);
-                    if (count > 0 && bytes + size > frameBudgetBytes) {
+                    long size = WireFrames.estimatedBytes(oplog);
+                    if (!budget.fits(size)) {
                         break;
                     }
                     if (oplog.validFrom() > now) {
@@ -615,11 +543,10 @@ public final class Session {
                         cursor.lastWritten = oplog.id();
                         // delivered past the last FULL_UPDATE: a later gap is told again
                         cursor.fullUpdateSent = false;
-                        batch.addOplogs(toWire(oplog));
+                        batch.addOplogs(WireFrames.toWire(oplog));
                         counted(oplog, now);
-                        count++;
-                        bytes += size;
-                    } else if (expiredByRetention(cursor, oplog, now) && !cursor.fullUpdateSent) {
+                        budget.add(size);
+                    } else if (cursor.expiredByRetention(oplog, now) && !cursor.fullUpdateSent) {
                         // honest continuity: data this device never got is gone for it
                         fullUpdate(cursor, "retention", "oplogs older than " + cursor.bizType.retentionDays()
                                 + " days expired before this device got them", false);
@@ -635,14 +562,13 @@ public final class Session {
                 // the last catch-up frame says so, even when it is empty
                 catchingUp = false;
                 engine.metrics().caughtUp(catchupOplogs);
-                channel.write(ServerFrame.newBuilder().setSyncData(data.setHasMore(false)).build(),
-                        channel.voidPromise());
+                channel.write(WireFrames.syncData(data.setHasMore(false)), channel.voidPromise());
                 wrote = true;
                 break;
             }
             if (data.getBatchesCount() > 0) {
                 data.setHasMore(catchingUp);
-                channel.write(ServerFrame.newBuilder().setSyncData(data).build(), channel.voidPromise());
+                channel.write(WireFrames.syncData(data), channel.voidPromise());
                 wrote = true;
             }
             if (!progressed) {
@@ -652,7 +578,7 @@ public final class Session {
         if (wrote) {
             channel.flush();
         }
-        readAhead.fetchWanted(this::drain, sessionId);
+        readAhead.fetchWanted(this::drain, identity.sessionId());
         updateBacklog();
         if (wakeAt != Long.MAX_VALUE && !wakeUpScheduled) {
             wakeUpScheduled = true;
@@ -663,20 +589,9 @@ public final class Session {
         }
     }
 
-    /** Whether the cursor has something it may send now. */
-    private boolean readable(Cursor cursor, long now) {
-        if (cursor.starting || cursor.sentUpTo >= cursor.knownHead || !cursor.bizType.online()
-                || !cursor.bizType.persistent()) {
-            return false;
-        }
-        return cursor.heldUntil <= now;
-    }
-
     /** The oplogs one readable cursor may put into a frame: the frame's room divided among them. */
     private int shareOfFrame(long now) {
-        int readable = readableCursors(now);
-        // rounded down: rounded up, the first cursors' shares would leave the last ones no room
-        return readable <= 1 ? maxOplogsPerFrame : Math.max(1, maxOplogsPerFrame / readable);
+        return FrameBudget.shareOf(maxOplogsPerFrame, readableCursors(now));
     }
 
     private boolean lagging(long now) {
@@ -686,7 +601,7 @@ public final class Session {
     private int readableCursors(long now) {
         int readable = 0;
         for (Cursor cursor : cursors.values()) {
-            if (readable(cursor, now)) {
+            if (cursor.readable(now)) {
                 readable++;
             }
         }
@@ -700,15 +615,9 @@ public final class Session {
     private void fullUpdate(Cursor cursor, String reason, String detail, boolean restart) {
         cursor.fullUpdateSent = true;
         engine.metrics().fullUpdate(reason);
-        engine.events().info("full-update session={} device={} scope={} epoch={} restart={} reason=\"{}\"", sessionId,
-                deviceId, cursor.scope, cursor.epoch, restart, detail);
-        channel.write(ServerFrame.newBuilder().setCommand(Command.newBuilder()
-                .setType(CommandType.FULL_UPDATE)
-                .setBizType(cursor.bizType.id())
-                .setScope(kindOf(cursor.scope.kind()))
-                .setEpoch(cursor.epoch)
-                .setRestart(restart)
-                .setDetail(detail)).build(), channel.voidPromise());
+        engine.events().info("full-update session={} device={} scope={} epoch={} restart={} reason=\"{}\"",
+                identity.sessionId(), identity.deviceId(), cursor.scope, cursor.epoch, restart, detail);
+        channel.write(WireFrames.fullUpdate(cursor, restart, detail), channel.voidPromise());
     }
 
     /** Cumulative acks: raises the stored sync points, never past what this session sent. */
@@ -721,8 +630,8 @@ public final class Session {
         assert channel.eventLoop().inEventLoop() : "a session's acks belong to its event loop";
         for (SyncPoint point : ack.getSyncPointsList()) {
             Cursor cursor = cursors.get(point.getBizType());
-            if (cursor == null || kindOf(cursor.scope.kind()) != point.getScope()) {
-                log.debug("session {} acked {} {} which it does not read", sessionId, point.getBizType(),
+            if (cursor == null || WireFrames.kindOf(cursor.scope.kind()) != point.getScope()) {
+                log.debug("session {} acked {} {} which it does not read", identity.sessionId(), point.getBizType(),
                         point.getScope());
                 continue;
             }
@@ -747,8 +656,8 @@ public final class Session {
                         syncPoints.advance(cursor.syncPointOwner, cursor.scope, cursor.epoch, id);
                     } catch (StoreException e) {
                         // the session goes on: the next ack carries this one, and the client keeps its own sync point
-                        log.warn("session {} could not store sync point {} of {}: {}", sessionId, id, cursor.scope,
-                                e.getMessage());
+                        log.warn("session {} could not store sync point {} of {}: {}", identity.sessionId(), id,
+                                cursor.scope, e.getMessage());
                     }
                     engine.acked(this, cursor.scope, id);
                 }
@@ -764,7 +673,7 @@ public final class Session {
      * epoch, and acks of non-persistent pushes carry clock ids: those are only clamped.
      */
     private boolean onTimeline(Cursor cursor, SyncPoint point, boolean headRead) {
-        if (version < ProtocolVersion.EPOCHS) {
+        if (identity.version() < ProtocolVersion.EPOCHS) {
             return true;
         }
         boolean foreign = point.getEpoch() != 0 && point.getEpoch() != cursor.epoch;
@@ -796,7 +705,8 @@ public final class Session {
             engine.reader().read(channel.eventLoop(), () -> oplogs.lastId(cursor.scope)).whenComplete((last, error) -> {
                 if (error != null) {
                     // the client's next ack carries it again
-                    log.warn("session {} could not read the head of {}: {}", sessionId, cursor.scope, error.toString());
+                    log.warn("session {} could not read the head of {}: {}", identity.sessionId(), cursor.scope,
+                            error.toString());
                     return;
                 }
                 if (closed || cursors.get(point.getBizType()) != cursor) {
@@ -832,11 +742,7 @@ public final class Session {
     private void updateBacklog() {
         long sum = 0;
         for (Cursor cursor : cursors.values()) {
-            if (cursor.bizType.persistent()) {
-                // skipped oplogs after the last written one are never acked, and owed to nobody
-                long settled = cursor.acked >= cursor.lastWritten ? cursor.sentUpTo : cursor.acked;
-                sum += Math.max(0, cursor.knownHead - settled);
-            }
+            sum += cursor.owed();
         }
         backlog = sum;
     }
@@ -901,42 +807,13 @@ public final class Session {
         return cursor.bizType.online();
     }
 
-    private static boolean expiredByRetention(Cursor cursor, Oplog oplog, long now) {
-        return oplog.createdAt() + cursor.bizType.retentionDays() * DAY_MS < now;
-    }
-
     private boolean deliverable(Cursor cursor, Oplog oplog, long now) {
-        if (expiredByRetention(cursor, oplog, now)) {
+        if (cursor.expiredByRetention(oplog, now)) {
             return false;
         }
         if (oplog.validUntil() != 0 && now > oplog.validUntil()) {
             return false;
         }
-        return oplog.filter().isNone() || oplog.filter().matches(osType, appVersion, userId);
-    }
-
-    static long estimatedBytes(Oplog oplog) {
-        // UTF-8 takes at most 3 bytes per char of a Java string; plus id, time and tags
-        return oplog.payload().length() * 3L + 24;
-    }
-
-    static BizBatch.Builder batchFor(Scope scope, long epoch) {
-        return BizBatch.newBuilder().setBizType(scope.bizType()).setScope(kindOf(scope.kind())).setEpoch(epoch);
-    }
-
-    static io.mss.protocol.v1.Oplog toWire(Oplog oplog) {
-        return io.mss.protocol.v1.Oplog.newBuilder()
-                .setId(oplog.id())
-                .setPayload(oplog.payload())
-                .setCreatedAt(oplog.createdAt())
-                .build();
-    }
-
-    public static ScopeKind kindOf(Scope.Kind kind) {
-        return switch (kind) {
-            case USER -> ScopeKind.USER;
-            case DEVICE -> ScopeKind.DEVICE;
-            case GLOBAL -> ScopeKind.GLOBAL;
-        };
+        return identity.accepts(oplog);
     }
 }

@@ -1,11 +1,7 @@
 package io.mss.server.sync;
 
-import io.mss.protocol.v1.BizBatch;
 import io.mss.protocol.v1.Hello;
-import io.mss.protocol.v1.ServerFrame;
-import io.mss.protocol.v1.SyncData;
 import io.mss.protocol.v1.SyncPoint;
-import io.mss.protocol.Frames;
 import io.mss.server.auth.ClientToken;
 import io.mss.server.biz.BizType;
 import io.mss.server.metrics.MssMetrics;
@@ -19,7 +15,6 @@ import io.mss.server.store.OplogStore;
 import io.mss.server.store.Scope;
 import io.mss.server.store.SyncPointStore;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,8 +56,8 @@ public final class SyncEngine implements AutoCloseable {
     private final SyncPointStore syncPoints;
     private final Dispatcher dispatcher;
     private final Clock clock;
-    private final int maxOplogsPerFrame;
-    private final int frameBudgetBytes;
+    /** The stores, clock and frame limits every session of this engine is opened with. */
+    private final SessionWiring sessionWiring;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final MssMetrics metrics = new MssMetrics();
     private final List<AckListener> ackListeners = new CopyOnWriteArrayList<>();
@@ -91,10 +86,10 @@ public final class SyncEngine implements AutoCloseable {
         this.configs = new BizTypeConfigs(bizTypes);
         this.poison = new PoisonCutoff(syncPoints, metrics);
         this.maintenance = new Maintenance(oplogs, bizTypes, configs, clock);
-        this.maxOplogsPerFrame = maxOplogsPerFrame;
         // half the cap leaves room for framing and for our estimate being off
-        this.frameBudgetBytes = maxFrameBytes / 2;
+        int frameBudgetBytes = maxFrameBytes / 2;
         this.dispatcher = new Dispatcher(oplogs, maxOplogsPerFrame, frameBudgetBytes);
+        this.sessionWiring = new SessionWiring(oplogs, syncPoints, clock, maxOplogsPerFrame, frameBudgetBytes);
         oplogs.onCommit(dispatcher::committed);
         // before trimming: a failing trimming lookup must not keep other nodes from hearing of the commit
         oplogs.onCommit(this::announceCommit);
@@ -204,9 +199,8 @@ public final class SyncEngine implements AutoCloseable {
             return new PushOutcome("OK", id, 0);
         }
         // flagged ephemeral, epoch 0: its clock id is no oplog id, never a sync point
-        BizBatch.Builder batch = Session.batchFor(scope, 0).setEphemeral(true).addOplogs(Session.toWire(oplog));
-        ByteBuf frame = Unpooled.wrappedBuffer(Frames.encode(ServerFrame.newBuilder()
-                .setSyncData(SyncData.newBuilder().addBatches(batch)).build()));
+        ByteBuf frame = WireFrames.encoded(WireFrames.batchFor(scope, 0).setEphemeral(true)
+                .addOplogs(WireFrames.toWire(oplog)));
         int reached = 0;
         try {
             for (Session session : dispatcher.subscribers(scope)) {
@@ -340,9 +334,8 @@ public final class SyncEngine implements AutoCloseable {
             clientPoints.put(point.getBizType() + '|' + point.getScope().name(),
                     new SyncPointStore.Position(epoch, point.getId()));
         }
-        Session session = new Session(this, channel, UUID.randomUUID().toString(), token.deviceId(), token.userId(),
-                hello.getOsType(), hello.getAppVersion(), version, oplogs, syncPoints, clock, maxOplogsPerFrame,
-                frameBudgetBytes);
+        Session session = new Session(this, channel, new SessionIdentity(UUID.randomUUID().toString(),
+                token.deviceId(), token.userId(), hello.getOsType(), hello.getAppVersion(), version), sessionWiring);
         for (String id : new LinkedHashSet<>(hello.getBizTypesList())) {
             Optional<BizType> found = bizType(id);
             if (found.isEmpty()) {
@@ -361,7 +354,7 @@ public final class SyncEngine implements AutoCloseable {
                         syncPoints.position(SyncPointStore.USER_OWNED, scope));
                 continue;
             }
-            SyncPointStore.Position fromClient = clientPoints.get(id + '|' + Session.kindOf(scope.kind()).name());
+            SyncPointStore.Position fromClient = clientPoints.get(id + '|' + WireFrames.kindOf(scope.kind()).name());
             SyncPointStore.Position start = fromClient != null ? fromClient : syncPoints.position(token.deviceId(), scope);
             session.addCursor(bizType, scope, token.deviceId(), start);
         }
@@ -386,7 +379,7 @@ public final class SyncEngine implements AutoCloseable {
      * future completes there once the catch-up began, or fails if the store could not be read.
      */
     public CompletableFuture<Void> start(Session session) {
-        for (Session.Cursor cursor : session.cursorList()) {
+        for (Cursor cursor : session.cursorList()) {
             if (cursor.bizType.singleDevice()) {
                 Session previous = singleDeviceHolders.put(cursor.scope, session);
                 if (previous != null && previous != session) {
@@ -457,7 +450,7 @@ public final class SyncEngine implements AutoCloseable {
      * Counts a delivery of the first unacked oplog of a scope to a device; true when it has
      * been sent {@value #POISON_CUTOFF_ATTEMPTS} times already, and the device skips it.
      */
-    boolean poisoned(Session session, Session.Cursor cursor, Oplog oplog) {
+    boolean poisoned(Session session, Cursor cursor, Oplog oplog) {
         return poison.poisoned(session.deviceId(), cursor, oplog);
     }
 

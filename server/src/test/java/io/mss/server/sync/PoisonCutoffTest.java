@@ -39,8 +39,8 @@ class PoisonCutoffTest {
         store.close();
     }
 
-    private static Session.Cursor cursor(String owner) {
-        return new Session.Cursor(ORDER, ALICE, owner, new SyncPointStore.Position(0, 0));
+    private static Cursor cursor(String owner) {
+        return new Cursor(ORDER, ALICE, owner, new SyncPointStore.Position(0, 0));
     }
 
     private static Oplog oplog(long id) {
@@ -50,7 +50,7 @@ class PoisonCutoffTest {
     /** Sent the allowed number of times it is still sent; once more, it is skipped and its sync point stored. */
     @Test
     void anOplogSentTooOftenIsCutOffAndItsSyncPointStored() {
-        Session.Cursor cursor = cursor("phone");
+        Cursor cursor = cursor("phone");
         for (int attempt = 1; attempt <= SyncEngine.POISON_CUTOFF_ATTEMPTS; attempt++) {
             assertThat(poison.poisoned("phone", cursor, oplog(1))).as("attempt %d", attempt).isFalse();
         }
@@ -67,7 +67,7 @@ class PoisonCutoffTest {
     /** An ack of the counted oplog (or past it) clears the count; a new first oplog starts over too. */
     @Test
     void anAckOrAnotherFirstOplogStartsTheCountOver() {
-        Session.Cursor cursor = cursor("phone");
+        Cursor cursor = cursor("phone");
         for (int attempt = 1; attempt <= SyncEngine.POISON_CUTOFF_ATTEMPTS; attempt++) {
             poison.poisoned("phone", cursor, oplog(1));
         }
