@@ -381,10 +381,7 @@ public final class SyncEngine implements AutoCloseable {
     public CompletableFuture<Void> start(Session session) {
         for (Cursor cursor : session.cursorList()) {
             if (cursor.bizType.singleDevice()) {
-                Session previous = singleDeviceHolders.put(cursor.scope, session);
-                if (previous != null && previous != session) {
-                    previous.channel().eventLoop().execute(() -> previous.handOver(cursor.scope));
-                }
+                holdSingleDevice(cursor.scope, session);
             }
             dispatcher.subscribe(cursor.scope, session);
         }
@@ -422,14 +419,22 @@ public final class SyncEngine implements AutoCloseable {
         // the configuration as it is now: a change heard during the read found no cursor to update
         BizType bizType = bizType(read.id()).orElse(read);
         if (bizType.singleDevice()) {
-            Session previous = singleDeviceHolders.put(scope, session);
-            if (previous != null && previous != session) {
-                previous.channel().eventLoop().execute(() -> previous.handOver(scope));
-            }
+            holdSingleDevice(scope, session);
         }
         // subscribed before its head is read, as at the handshake: no commit falls between
         dispatcher.subscribe(scope, session);
         session.attach(bizType, scope, owner, start);
+    }
+
+    /**
+     * {@code session}'s device is the user's newest in a single-device scope: the device that held
+     * it is handed over, on its own event loop.
+     */
+    private void holdSingleDevice(Scope scope, Session session) {
+        Session previous = singleDeviceHolders.put(scope, session);
+        if (previous != null && previous != session) {
+            previous.channel().eventLoop().execute(() -> previous.handOver(scope));
+        }
     }
 
     public void close(Session session) {
