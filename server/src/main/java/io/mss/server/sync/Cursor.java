@@ -11,7 +11,8 @@ import io.mss.server.store.SyncPointStore;
  * concerns its own position; what to send, and when to tell the client FULL_UPDATE, is decided
  * by its {@link Session}.
  *
- * <p>Threading: owned by its session's event loop, like the rest of the session's state, so it
+ * <p>Threading: built with its session on the thread that opens it (a reader thread on
+ * PostgreSQL), then owned by the session's event loop, like the rest of the session's state, so it
  * needs no locks; the engine reads it there too (subscribing at {@link SyncEngine#start}, the
  * poison cutoff during a drain).
  */

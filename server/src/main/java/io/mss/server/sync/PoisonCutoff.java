@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * would otherwise be sent it on every connection).
  *
  * <p>Threading: {@link #poisoned} and {@link #acked} run on the event loops of the sessions, any
- * number at once; the counts are per deviceId|scope in a concurrent map, each updated atomically.
+ * number at once; the counts are per deviceId|scope in a concurrent map, each raised atomically
+ * (the reset after a cutoff is a separate step: two sessions of one device at once may lose a count).
  * {@link #cutoffs} is read from any thread.
  */
 final class PoisonCutoff {

@@ -23,7 +23,10 @@ final class WireFrames {
     private WireFrames() {
     }
 
-    /** What {@code oplog} takes in a frame, at most: what the frame budgets count. */
+    /**
+     * An upper estimate of what {@code oplog} takes in a frame, what the frame budgets count (a
+     * huge id with a payload of 3-byte chars can exceed it by a byte: the halved frame cap absorbs that).
+     */
     static long estimatedBytes(Oplog oplog) {
         // UTF-8 takes at most 3 bytes per char of a Java string; plus id, time and tags
         return oplog.payload().length() * 3L + 24;
