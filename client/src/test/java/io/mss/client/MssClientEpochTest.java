@@ -136,11 +136,16 @@ class MssClientEpochTest extends ClientTestSupport {
     @Test
     void aRestartDropsTheUndispatchedMessagesStopsTheOldRetryAndTakesTheNewTimelineFromOne() throws Exception {
         AtomicInteger oldAttempts = new AtomicInteger();
-        MssClient client = start(builder().redeliveryBackoff(20, 20));
+        CountDownLatch retried = new CountDownLatch(1);
+        // 50 ms between attempts: after the second, the four left take 200 ms at least, room for the
+        // restart to arrive before the last one would drop 31 and let 32 through
+        MssClient client = start(builder().redeliveryBackoff(50, 50));
         client.registerBiz("notes", recording(m -> {
             if (m.epoch() == OLD_EPOCH && m.id() == 31) {
                 // the old timeline's 31 fails every time: it is being retried when the restart comes
-                oldAttempts.incrementAndGet();
+                if (oldAttempts.incrementAndGet() == 2) {
+                    retried.countDown();
+                }
                 throw new IllegalStateException("scripted failure");
             }
             client.reportMsgReceived(m);
@@ -149,7 +154,8 @@ class MssClientEpochTest extends ClientTestSupport {
         TestTlsServer.Peer peer = connect(client, "s-1", null);
         peer.send(frame(batch("notes", ScopeKind.DEVICE, OLD_EPOCH, 30, 31, 32, 33)));
         peer.nextAck();
-        await().atMost(WAIT).until(() -> oldAttempts.get() >= 2);
+        // at once, not at the next poll of an await: polling let the last attempts pass first
+        assertThat(retried.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
 
         peer.send(fullUpdate("notes", ScopeKind.DEVICE, NEW_EPOCH, true));
         // the new timeline's ids are far below the old sync point 33
@@ -158,7 +164,7 @@ class MssClientEpochTest extends ClientTestSupport {
                 .containsExactly(syncPoint("notes", ScopeKind.DEVICE, 5, NEW_EPOCH));
         await().atMost(WAIT).until(() -> seen(s -> s.startsWith(NEW_EPOCH + "/")).size() == 5);
         int attemptsAtSwitch = oldAttempts.get();
-        // the old retry ran every 20 ms: 300 ms without one means it stopped
+        // the old retry ran every 50 ms: 300 ms without one means it stopped
         await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> oldAttempts.get() == attemptsAtSwitch);
 
         int switchAt = timeline.indexOf("full " + NEW_EPOCH + " true");
