@@ -72,6 +72,7 @@ class PostgresStreamIdentityTest extends StreamIdentityContract {
                     .containsExactly("4:b 1");
         }
         assertThat(metrics()).contains("mss_full_updates_total{reason=\"epoch\"}")
-                .as("nothing in doubt on this node").contains("mss_store_commits_in_doubt_pending 0.0");
+                .as("nothing in doubt on this node").contains("mss_store_commits_in_doubt_pending 0.0")
+                .contains("mss_store_commits_in_doubt_total{outcome=\"new_timeline\"} 0.0");
     }
 }

@@ -56,7 +56,6 @@ public final class MssMetrics implements AutoCloseable {
     private final Counter storeFailovers;
     private final Counter busReconnects;
     private final Map<String, Counter> reconcilerCatchups = new ConcurrentHashMap<>();
-    private final Map<String, Counter> inDoubtCommits = new ConcurrentHashMap<>();
     private JvmGcMetrics gcMetrics;
 
     public MssMetrics() {
@@ -223,14 +222,20 @@ public final class MssMetrics implements AutoCloseable {
     }
 
     /**
-     * {@code mss_store_commits_in_doubt_total{outcome}}: a batch whose commit was sent and never
+     * {@code mss_store_commits_in_doubt_total{outcome}}: batches whose commit was sent and never
      * answered, settled once the database answered again: {@code stored} (every oplog of it is
-     * there) or {@code new_timeline} (not stored as written: its scopes start new timelines).
+     * there) or {@code new_timeline} (not stored as written: its scopes start new timelines). The
+     * writer keeps the counts from its start; these read them.
      */
-    public void commitInDoubtSettled(String outcome) {
-        inDoubtCommits.computeIfAbsent(outcome, o -> Counter.builder("mss.store.commits.in.doubt").tag("outcome", o)
-                .description("batches whose commit was never answered, by how they were settled")
-                .register(registry)).increment();
+    public void commitsInDoubtSettled(Number stored, Number newTimelines) {
+        // the writer holds the counts: Micrometer keeps only a weak reference to them
+        for (Map.Entry<String, Number> outcome : Map.of("stored", stored, "new_timeline", newTimelines).entrySet()) {
+            io.micrometer.core.instrument.FunctionCounter.builder("mss.store.commits.in.doubt", outcome.getValue(),
+                            Number::doubleValue)
+                    .tag("outcome", outcome.getKey())
+                    .description("batches whose commit was never answered, by how they were settled")
+                    .register(registry);
+        }
     }
 
     /**

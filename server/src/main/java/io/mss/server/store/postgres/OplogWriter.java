@@ -36,9 +36,9 @@ final class OplogWriter extends SingleWriter {
     private static final long SETTLE_WARNING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     private volatile io.mss.server.metrics.MssMetrics metrics;
-    /** Settlements made before the metrics were attached (at start, of what a previous run left). */
-    private final java.util.concurrent.atomic.AtomicInteger unreportedStored = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicInteger unreportedNewTimelines = new java.util.concurrent.atomic.AtomicInteger();
+    /** Settlements since start, by outcome, also those made before the metrics were attached. */
+    private final java.util.concurrent.atomic.AtomicLong settledStored = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong settledNewTimelines = new java.util.concurrent.atomic.AtomicLong();
 
     private final DataSource pool;
     private final Clock clock;
@@ -224,28 +224,13 @@ final class OplogWriter extends SingleWriter {
                             + " a new timeline, their devices are told FULL_UPDATE ({})", settled.oplogs(), writingOn,
                     settled.newTimelines().size(), settled.newTimelines());
         }
-        (settled.newTimelines().isEmpty() ? unreportedStored : unreportedNewTimelines).incrementAndGet();
-        reportSettlements();
+        (settled.newTimelines().isEmpty() ? settledStored : settledNewTimelines).incrementAndGet();
     }
 
-    /** Attaches the metrics, and counts what was settled before. Any thread. */
+    /** Attaches the metrics. Any thread. */
     void meterInto(io.mss.server.metrics.MssMetrics meters) {
         metrics = meters;
-        reportSettlements();
-    }
-
-    /** Counts each settlement once, whichever of the writer and {@link #meterInto} gets there first. */
-    private void reportSettlements() {
-        io.mss.server.metrics.MssMetrics meters = metrics;
-        if (meters == null) {
-            return;
-        }
-        for (int n = unreportedStored.getAndSet(0); n > 0; n--) {
-            meters.commitInDoubtSettled("stored");
-        }
-        for (int n = unreportedNewTimelines.getAndSet(0); n > 0; n--) {
-            meters.commitInDoubtSettled("new_timeline");
-        }
+        meters.commitsInDoubtSettled(settledStored, settledNewTimelines);
     }
 
     /** Nothing queued while a batch is in doubt: settle it anyway, so sessions learn of it without another push. */
