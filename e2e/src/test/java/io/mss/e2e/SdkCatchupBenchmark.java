@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  *     -Dmss.bench.oplogs=10000,100000 -Dmss.bench.runs=3
  * </pre>
  * Each size starts with {@code mss.bench.warmups} untimed runs (default 1) that warm the server.
+ * {@code mss.bench.jvmWarmups} (default 0) untimed catch-ups run inside each client JVM before its
+ * timed one, so that the timed one measures the SDK with the JIT warm rather than a fresh JVM.
+ * {@code mss.bench.tls=conscrypt} runs the clients' TLS on Conscrypt, as on Android.
  * Fsyncs are counted in one extra run per size under {@code strace -f -c} (seccomp-filtered, so
  * only fsync and fdatasync stop the process); that run is not timed.
  */
@@ -49,6 +52,7 @@ class SdkCatchupBenchmark {
         int runs = Integer.getInteger("mss.bench.runs", 3);
         int warmups = Integer.getInteger("mss.bench.warmups", 1);
         String clientHeap = System.getProperty("mss.bench.clientXmx", "1g");
+        int jvmWarmups = Integer.getInteger("mss.bench.jvmWarmups", 0);
         StringBuilder report = new StringBuilder("| oplogs | runs | median ms | runs ms | oplogs/s | fsyncs per 1,000 oplogs"
                 + " | median peak heap after GC (MiB) | median client CPU ms (runs) | median SDK threads CPU ms |\n"
                 + "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
@@ -77,14 +81,14 @@ class SdkCatchupBenchmark {
                 // the server's first catch-up of a backlog runs its catch-up path cold (JIT, block
                 // cache): untimed, so that the timed runs measure the SDK
                 for (int w = 0; w < warmups; w++) {
-                    runClient(server, user, size, "d-" + size + "-warmup-" + w, clientHeap, null);
+                    runClient(server, user, size, "d-" + size + "-warmup-" + w, clientHeap, 0, null);
                 }
                 List<Long> millis = new ArrayList<>();
                 List<Long> heaps = new ArrayList<>();
                 List<Long> cpus = new ArrayList<>();
                 List<Long> sdkCpus = new ArrayList<>();
                 for (int run = 0; run < runs; run++) {
-                    long[] r = runClient(server, user, size, "d-" + size + "-" + run, clientHeap, null);
+                    long[] r = runClient(server, user, size, "d-" + size + "-" + run, clientHeap, jvmWarmups, null);
                     millis.add(r[0]);
                     heaps.add(r[1]);
                     cpus.add(r[2]);
@@ -93,7 +97,7 @@ class SdkCatchupBenchmark {
                             + ", client CPU " + r[2] + " ms, SDK threads " + r[3] + " ms");
                 }
                 Path straceOut = tmp.resolve("strace-" + size + ".txt");
-                runClient(server, user, size, "d-" + size + "-strace", clientHeap, straceOut);
+                runClient(server, user, size, "d-" + size + "-strace", clientHeap, 0, straceOut); // fsyncs of one catch-up
                 long fsyncs = fsyncs(straceOut);
                 long medianMs = median(millis);
                 report.append("| ").append(size).append(" | ").append(runs).append(" | ").append(medianMs)
@@ -104,6 +108,11 @@ class SdkCatchupBenchmark {
                                 .collect(java.util.stream.Collectors.joining(", "))).append(")")
                         .append(" | ").append(median(sdkCpus)).append(" |\n");
             }
+        }
+        report.append("\nClient TLS provider: ").append(System.getProperty("mss.bench.tls", "jdk")).append(".\n");
+        if (jvmWarmups > 0) {
+            report.append("\nEach timed catch-up ran after ").append(jvmWarmups)
+                    .append(" untimed ones in the same client JVM.\n");
         }
         System.out.println(report);
         Path out = Path.of("target", "sdk-catchup.md");
@@ -128,7 +137,8 @@ class SdkCatchupBenchmark {
     }
 
     /** @return {millis, peak heap after GC in bytes, process CPU ms, SDK threads' CPU ms} */
-    private long[] runClient(ServerProcess server, String user, int size, String device, String heap, Path strace)
+    private long[] runClient(ServerProcess server, String user, int size, String device, String heap,
+            int jvmWarmups, Path strace)
             throws Exception {
         List<String> command = new ArrayList<>();
         if (strace != null) {
@@ -141,11 +151,18 @@ class SdkCatchupBenchmark {
         if (!jvmArgs.isEmpty()) {
             command.addAll(Arrays.asList(jvmArgs.split("\\s+")));
         }
+        // -Dmss.bench.tls=conscrypt: the client's TLS by Conscrypt, Android's provider, not the JDK's
+        command.add("-Dmss.bench.tls=" + System.getProperty("mss.bench.tls", "jdk"));
+        command.add("-Dmss.bench.threads=" + Boolean.getBoolean("mss.bench.threads"));
         command.addAll(Arrays.asList("-Xmx" + heap, "-cp", System.getProperty("java.class.path"),
                 SdkCatchupBench.class.getName(),
                 "localhost", String.valueOf(server.syncPort), server.certFile().toString(),
                 tmp.resolve("state-" + device).toString(), device, user, String.valueOf(BIZ_TYPES),
                 String.valueOf(size / BIZ_TYPES * BIZ_TYPES), TestServer.token(device, user)));
+        for (int w = 0; w < jvmWarmups; w++) {
+            String warm = device + "-jvm-warmup-" + w;
+            command.addAll(Arrays.asList(warm, TestServer.token(warm, user)));
+        }
         File log = tmp.resolve("client-" + device + ".log").toFile();
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
         if (!p.waitFor(11, TimeUnit.MINUTES)) {
@@ -156,6 +173,10 @@ class SdkCatchupBenchmark {
         Matcher m = Pattern.compile("RESULT (\\d+) (\\d+) (\\d+) (\\d+)").matcher(text);
         if (p.exitValue() != 0 || !m.find()) {
             throw new IllegalStateException("catch-up failed (" + p.exitValue() + "):\n" + text);
+        }
+        Matcher threads = Pattern.compile("THREAD .*").matcher(text);
+        while (threads.find()) {
+            System.out.println(device + " " + threads.group());
         }
         return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
                 Long.parseLong(m.group(4))};
