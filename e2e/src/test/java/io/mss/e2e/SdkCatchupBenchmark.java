@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  * only fsync and fdatasync stop the process); that run is not timed.
  */
 class SdkCatchupBenchmark {
-    static final int BIZ_TYPES = 10;
+    /** USER bizTypes the backlog is spread over evenly, one scope each: the SDK delivers scopes in parallel. */
+    static final int BIZ_TYPES = Integer.getInteger("mss.bench.bizTypes", 10);
     private static final int PAYLOAD_CHARS = 100;
 
     @TempDir

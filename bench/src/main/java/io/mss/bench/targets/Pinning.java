@@ -55,11 +55,20 @@ public final class Pinning {
      * the Serial collector by itself; both are written out so the report and the command say so, and a
      * JVM that reads its CPU count elsewhere (a container's quota) still sizes its GC and pools for one.
      * Not pinned: the options the launchers start a server with ({@link ServerJvmOptions}), so the
-     * benchmark measures what ships.
+     * benchmark measures what ships. {@code MSS_BENCH_SERVER_JVM_OPTS} adds options after these, e.g. a
+     * JFR recording of the server under load; the report's header names them.
      */
     public List<String> mssJvmOptions() {
-        return pinned ? List.of("-XX:ActiveProcessorCount=1", "-XX:+UseSerialGC")
-                : List.of(ServerJvmOptions.DEFAULT.split(" "));
+        List<String> options = new ArrayList<>(pinned ? List.of("-XX:ActiveProcessorCount=1", "-XX:+UseSerialGC")
+                : List.of(ServerJvmOptions.DEFAULT.split(" ")));
+        options.addAll(extraMssJvmOptions());
+        return options;
+    }
+
+    /** From {@code MSS_BENCH_SERVER_JVM_OPTS}, split at white space; none when it is unset. */
+    static List<String> extraMssJvmOptions() {
+        String extra = System.getenv("MSS_BENCH_SERVER_JVM_OPTS");
+        return extra == null || extra.isBlank() ? List.of() : List.of(extra.trim().split("\\s+"));
     }
 
     /** What the report's header says. */
@@ -67,7 +76,9 @@ public final class Pinning {
         return pinned ? "pinned: every server under test on CPU " + SERVER_CPU + " (taskset -c " + SERVER_CPU
                 + "; the MSS JVM with " + String.join(" ", mssJvmOptions()) + "), the load generator on CPU "
                 + GENERATOR_CPU + " (taskset -c " + GENERATOR_CPU + ")"
-                : "not pinned: servers and load generator share every core";
+                : "not pinned: servers and load generator share every core"
+                + (extraMssJvmOptions().isEmpty() ? ""
+                : "; the MSS JVM also with " + String.join(" ", extraMssJvmOptions()));
     }
 
     /**
