@@ -526,13 +526,15 @@ export class MssClient {
 
   private bizTypesChanged() {
     this.tabs.post({ t: "biz", list: [...this.callbacks.keys()] });
-    if (this.tabs.leader && this.ws) {
+    // a socket still opening sends its Hello with the bizTypes of that moment: nothing to redo
+    if (this.tabs.leader && this.ws && this.helloBizTypes !== null) {
       const wanted = this.allBizTypes().join(",");
       if (wanted !== this.helloBizTypes) this.reconnectNow("bizTypes changed");
     }
   }
 
-  private helloBizTypes = "";
+  /** The bizTypes the current socket's Hello named; null until it is sent. */
+  private helloBizTypes: string | null = null;
 
   private allBizTypes(): string[] {
     const all = new Set(this.callbacks.keys());
@@ -606,6 +608,7 @@ export class MssClient {
       return;
     }
     this.ws = ws;
+    this.helloBizTypes = null;
     this.welcomed = false;
     this.lastError = undefined;
     ws.binaryType = "arraybuffer";

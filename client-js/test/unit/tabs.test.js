@@ -5,6 +5,7 @@ import "fake-indexeddb/auto";
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { MssClient, IndexedDbStorage } from "../../dist/node.js";
+import { WebSocket } from "ws";
 import { ScriptedServer, client, until } from "../support.js";
 
 let server;
@@ -53,6 +54,47 @@ test("two tabs hold one connection, both dispatch every message once, and the su
   const seen = follower === a ? seenA : seenB;
   await until(() => seen.length === 4, "the message after the takeover");
   assert.deepEqual(seen, [1, 2, 3, 4], "nothing lost, nothing twice");
+});
+
+/** A real WebSocket whose open the SDK hears only once {@code gate} resolves: a slow handshake. */
+const heldOpen = (url, gate) => {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const held = { binaryType: "arraybuffer", onopen: null, onmessage: null, onclose: null, onerror: null,
+    get readyState() { return ws.readyState; }, send: (d) => ws.send(d), close: (c, r) => ws.close(c, r) };
+  ws.onopen = (e) => { void gate.then(() => held.onopen?.(e)); };
+  ws.onmessage = (e) => held.onmessage?.(e);
+  ws.onclose = (e) => held.onclose?.(e);
+  ws.onerror = (e) => held.onerror?.(e);
+  return held;
+};
+
+test("a bizType another tab adds while the leader's socket is opening goes into that socket's Hello", async () => {
+  const name = "opening-" + Math.random();
+  const local = localStorageStub();
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  let creator = null;
+  const tab = (label) => {
+    const c = client(MssClient, server, { name, shareConnection: true, autoAck: true,
+      storage: new IndexedDbStorage(name, indexedDB, local),
+      createWebSocket: (u) => { creator = creator ?? label; return heldOpen(u, gate); } });
+    c.registerBiz("NEWS-" + label, () => {});
+    c.appToForeground();
+    clients.push(c);
+    return c;
+  };
+  const tabs = { a: tab("a"), b: tab("b") };
+  await until(() => creator !== null, "the leader's socket");
+  (creator === "a" ? tabs.b : tabs.a).registerBiz("CHAT", () => {});
+  // the leader hears of CHAT while its socket is still opening; it used to drop that socket for it
+  await new Promise((r) => setTimeout(r, 300));
+  release();
+  await server.until(() => server.connections.some((c) => c.frames.some((f) => f.kind.case === "hello"
+    && f.kind.value.bizTypes.includes("CHAT"))), "a Hello naming CHAT");
+  assert.ok(server.connections[0].frames.some((f) => f.kind.case === "hello"),
+    "the socket that was opening sent its Hello instead of being dropped");
+  assert.deepEqual([...(await server.hello()).hello.bizTypes].sort(), ["CHAT", "NEWS-a", "NEWS-b"]);
 });
 
 test("a message stored by the old leader and not dispatched yet reaches the new leader's callback once", async () => {
