@@ -132,6 +132,9 @@ import javax.net.ssl.X509TrustManager;
  *       attempt started, message done or dropped), compacted through {@code inbox.log.tmp} and an
  *       atomic rename. A torn last record (a crash during a write) is discarded at the next
  *       start, everything before it is kept.
+ *   <li>{@code inbox.journal}: a memory-mapped file of 2 MiB holding the attempt-started and
+ *       done records since the log was last written, so that counting an attempt before its
+ *       callback costs no system call; the log's next write takes them along.
  *   <li>{@code syncpoints.properties}: the highest stored id per (bizType, scope, owner), where
  *       the owner is the userId for USER scopes and empty otherwise; replaced atomically (temp
  *       file, fsync, rename) whenever a sync point moves. At start it is raised to what the inbox

@@ -32,6 +32,10 @@ class InboxTest {
         return new File(dir, Inbox.FILE_NAME);
     }
 
+    private File journal() {
+        return new File(dir, "inbox.journal");
+    }
+
     private static SyncMessage msg(ScopeKey key, long id) {
         return msg(key, id, "payload-" + id);
     }
@@ -170,6 +174,78 @@ class InboxTest {
         inbox.close();
     }
 
+    @Test
+    void attemptsAndRemovalsGoToTheJournalWithoutGrowingTheLogUntilItsNextWrite() throws IOException {
+        Inbox inbox = Inbox.open(dir);
+        inbox.store(msgs(ALERTS, 1, 2, 3));
+        long logBytes = inbox.fileBytes();
+        inbox.recordAttempt(ALERTS, 1, 1);
+        inbox.remove(ALERTS, 1, false);
+        inbox.recordAttempt(ALERTS, 2, 1);
+        // no write to the log for them: the journal, a mapped file, has them
+        assertThat(inbox.fileBytes()).isEqualTo(logBytes);
+        assertThat(log().length()).isEqualTo(logBytes);
+        inbox.store(msgs(ALERTS, 4));
+        // the next write took them along: the log alone, without the journal, has them
+        File logOnly = new File(dir, "log-only");
+        assertThat(logOnly.mkdir()).isTrue();
+        Files.copy(log().toPath(), new File(logOnly, Inbox.FILE_NAME).toPath());
+        try (Inbox fromLog = Inbox.open(logOnly)) {
+            assertThat(ids(fromLog, ALERTS)).containsExactly(2L, 3L, 4L);
+            assertThat(fromLog.head(ALERTS).attempts()).isEqualTo(1);
+        }
+
+        // no close(): the process dies; both the log and the journal are what the OS has
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(ids(reopened, ALERTS)).containsExactly(2L, 3L, 4L);
+            assertThat(reopened.head(ALERTS).attempts()).isEqualTo(1);
+        }
+        inbox.close();
+    }
+
+    /**
+     * A crash after a write of the log took the journal's records along, before the journal
+     * started over, leaves a journal whose records are in the log already. Replayed after the
+     * log's newer records, its DONE would remove a message of the scope's new timeline that has
+     * the same id: it must be ignored.
+     */
+    @Test
+    void aJournalLeftBehindByAWriteOfTheLogIsNotReplayedAfterIt() throws IOException {
+        Inbox inbox = Inbox.open(dir);
+        inbox.store(msgs(ALERTS, 1, 2));
+        inbox.recordAttempt(ALERTS, 1, 1);
+        inbox.remove(ALERTS, 1, false);
+        byte[] stale = Files.readAllBytes(journal().toPath());
+        inbox.restart(ALERTS, 7); // a write of the log: takes the DONE along, then EPOCH
+        inbox.store(Collections.singletonList(SyncMessage.builder().bizType(ALERTS.bizType()).scope(ALERTS.scope())
+                .id(1).epoch(7).payload("new timeline").build()));
+        Files.write(journal().toPath(), stale);
+
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(ids(reopened, ALERTS)).containsExactly(1L);
+            assertThat(reopened.head(ALERTS).message().payload()).isEqualTo("new timeline");
+            assertThat(reopened.epoch(ALERTS)).isEqualTo(7L);
+        }
+        inbox.close();
+    }
+
+    @Test
+    void aFullJournalHandsItsRecordsToTheLog() throws IOException {
+        Inbox inbox = Inbox.open(dir);
+        inbox.store(msgs(ALERTS, 1));
+        long logBytes = inbox.fileBytes();
+        // far more than the journal's 2 MiB hold: it fills, and the log takes over
+        int attempts = 100_000;
+        for (int a = 1; a <= attempts; a++) {
+            inbox.recordAttempt(ALERTS, 1, a);
+        }
+        assertThat(inbox.fileBytes()).isGreaterThan(logBytes);
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(reopened.head(ALERTS).attempts()).isEqualTo(attempts);
+        }
+        inbox.close();
+    }
+
     /**
      * A crash while appending tears the last record at any byte: every earlier record must be
      * read back, the torn one ignored, and the log repaired so that later appends are readable.
@@ -178,10 +254,12 @@ class InboxTest {
     void aTornLastRecordAtAnyByteKeepsEverythingBeforeIt() throws IOException {
         long before;
         long after;
+        byte[] journalBefore;
         try (Inbox inbox = Inbox.open(dir)) {
             inbox.store(msgs(NOTES_ALICE, 1, 2));
             inbox.recordAttempt(NOTES_ALICE, 1, 2);
             before = inbox.fileBytes();
+            journalBefore = Files.readAllBytes(journal().toPath());
             inbox.store(Collections.singletonList(msg(NOTES_ALICE, 3, "the torn one")));
             after = inbox.fileBytes();
         }
@@ -190,6 +268,9 @@ class InboxTest {
 
         for (long cut = before; cut < after; cut++) {
             Files.write(log().toPath(), Arrays.copyOf(full, (int) cut));
+            // a crash inside that append also leaves the delivery journal as it was before it
+            // (the attempt is there until a write of the log took it along)
+            Files.write(journal().toPath(), journalBefore);
             try (Inbox torn = Inbox.open(dir)) {
                 assertThat(ids(torn, NOTES_ALICE)).as("cut at %d", cut).containsExactly(1L, 2L);
                 assertThat(torn.head(NOTES_ALICE).attempts()).isEqualTo(2);

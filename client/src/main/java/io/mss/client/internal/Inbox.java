@@ -64,9 +64,13 @@ import java.util.zip.CRC32;
  * <ul>
  *   <li>MSG records are written with one {@code write} and then fsync'd before {@link #store}
  *       returns: only then may the server be acked.
- *   <li>ATTEMPT and DONE records are written (handed to the OS, which survives a crash of the
- *       app's process) but not fsync'd; the next fsync carries them. A power loss right after
- *       may lose them: the message is then delivered once more, or its attempt not counted.
+ *   <li>ATTEMPT and DONE records are handed to the OS, which survives a crash of the app's
+ *       process, but not fsync'd: stored into the memory-mapped {@link DeliveryJournal} (no
+ *       system call), and taken into the log, ahead of its own records, by its next write; where
+ *       the journal is full or cannot be mapped, written to the log at once. The next fsync of
+ *       the log carries them. A power loss right after may lose them: the message is then
+ *       delivered once more, or its attempt not counted. Opening replays the journal's records
+ *       after the log's, when the journal follows the log as it was found.
  *   <li>A torn or corrupt record (length out of range, short read, CRC mismatch, undecodable
  *       body) ends the replay: everything before it is kept, the file is rewritten from what
  *       was read. Records are never rewritten in place, so a crash during an append can only
@@ -144,6 +148,10 @@ public final class Inbox implements Closeable {
     private final InboxRecords encoder = new InboxRecords();
     private FileChannel channel;
     private long fileBytes;
+    /** The CRC of the log's last record (0 for none): with {@link #fileBytes}, the log state the journal follows. */
+    private int tailCrc;
+    /** Where ATTEMPT and DONE records go between writes of the log; null where it cannot be mapped. */
+    private DeliveryJournal journal;
     private long liveBytes;
     /** ATTEMPT and DONE records not written yet: {@link #flushDeferred} or the next append writes them first. */
     private final List<byte[]> deferred = new ArrayList<>();
@@ -439,14 +447,26 @@ public final class Inbox implements Closeable {
     }
 
     /**
-     * Writes the ATTEMPT and DONE records of {@link #recordAttempt} and {@link #remove} in one
-     * write, not fsync'd. Until then they are in memory only; the client calls this at the end of
-     * each state-thread task, before the callbacks that task queued can run.
+     * Hands the ATTEMPT and DONE records of {@link #recordAttempt} and {@link #remove} to the OS,
+     * not fsync'd: into the {@link DeliveryJournal} (no system call), or where it is full or
+     * missing, in one write to the log. Until then they are in memory only; the client calls this
+     * at the end of each state-thread task, before the callbacks that task queued can run.
      */
     public void flushDeferred() throws IOException {
         if (deferred.isEmpty() || closed) {
             return;
         }
+        if (journal != null && channel != null && !needsRewrite) {
+            int stored = 0;
+            while (stored < deferred.size() && journal.add(deferred.get(stored))) {
+                stored++;
+            }
+            deferred.subList(0, stored).clear();
+            if (deferred.isEmpty()) {
+                return;
+            }
+        }
+        // the journal is full: the log takes its records and these along
         append(Collections.<byte[]>emptyList(), false);
     }
 
@@ -464,11 +484,17 @@ public final class Inbox implements Closeable {
         closed = true;
         FileChannel ch = channel;
         channel = null;
-        if (ch != null) {
-            try {
-                ch.force(true);
-            } finally {
-                ch.close();
+        try {
+            if (ch != null) {
+                try {
+                    ch.force(true);
+                } finally {
+                    ch.close();
+                }
+            }
+        } finally {
+            if (journal != null) {
+                journal.close();
             }
         }
     }
@@ -489,9 +515,13 @@ public final class Inbox implements Closeable {
         if (needsRewrite || channel == null) {
             compact();
         }
-        if (!deferred.isEmpty()) {
-            // in the order they happened, ahead of what comes now
-            List<byte[]> all = new ArrayList<>(deferred);
+        if (!deferred.isEmpty() || (journal != null && !journal.isEmpty())) {
+            // in the order they happened, ahead of what comes now: the journal's, then the deferred
+            List<byte[]> all = new ArrayList<>();
+            if (journal != null) {
+                all.addAll(journal.records());
+            }
+            all.addAll(deferred);
             all.addAll(records);
             records = all;
         }
@@ -523,6 +553,12 @@ public final class Inbox implements Closeable {
         }
         fileBytes = before + total;
         deferred.clear();
+        if (!records.isEmpty()) {
+            tailCrc = DeliveryJournal.crcOf(records.get(records.size() - 1));
+        }
+        if (journal != null) {
+            journal.startOver(fileBytes, tailCrc);
+        }
     }
 
     /**
@@ -589,10 +625,14 @@ public final class Inbox implements Closeable {
         }
         DurableFiles.syncDirectory(dir);
         fileBytes = size;
+        tailCrc = records.isEmpty() ? 0 : DeliveryJournal.crcOf(records.get(records.size() - 1));
         liveBytes = live;
         needsRewrite = false;
         // the live state written above already holds what they record
         deferred.clear();
+        if (journal != null) {
+            journal.startOver(fileBytes, tailCrc);
+        }
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
@@ -604,6 +644,14 @@ public final class Inbox implements Closeable {
     // ---- loading ----
 
     private void load() throws IOException {
+        try {
+            journal = DeliveryJournal.open(dir, DeliveryJournal.DEFAULT_BYTES);
+        } catch (IOException | RuntimeException e) {
+            // every delivery record then costs a write to the log, as it did before the journal
+            LOG.log(Level.WARNING, "cannot map the inbox's delivery journal in " + dir
+                    + "; writing delivery records to the log instead", e);
+            journal = null;
+        }
         // a compaction that crashed before its rename: the log itself is intact
         DurableFiles.recover(tmp, file);
         if (!file.exists()) {
@@ -627,14 +675,29 @@ public final class Inbox implements Closeable {
             validEnd = replay(in, size);
         }
         fileBytes = size;
+        // the delivery records stored after the log's last good record, before the process ended
+        List<byte[]> journaled = journal == null ? Collections.<byte[]>emptyList()
+                : journal.recordsAfter(validEnd, tailCrc);
+        for (byte[] record : journaled) {
+            try {
+                apply(Arrays.copyOfRange(record, InboxRecords.HEADER_BYTES, record.length), record.length);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.FINE, "undecodable inbox journal record; the journal ends before it", e);
+                break;
+            }
+        }
         if (validEnd < size) {
             LOG.warning("inbox " + file + ": ignoring " + (size - validEnd) + " bytes of a torn or corrupt record at offset "
                     + validEnd + "; everything before it is kept");
             compact();
-        } else if (worthCompacting(size)) {
+        } else if (!journaled.isEmpty() || worthCompacting(size)) {
+            // the journal's records into the log: the journal then starts over from it
             compact();
         } else {
             channel = DurableFiles.openForWrite(file, false);
+            if (journal != null) {
+                journal.startOver(fileBytes, tailCrc);
+            }
         }
     }
 
@@ -682,6 +745,7 @@ public final class Inbox implements Closeable {
                 LOG.log(Level.FINE, "undecodable inbox record at offset " + offset, e);
                 return offset;
             }
+            tailCrc = expectedCrc;
             offset += InboxRecords.HEADER_BYTES + length;
         }
     }

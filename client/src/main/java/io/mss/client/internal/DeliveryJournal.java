@@ -1,0 +1,164 @@
+package io.mss.client.internal;
+
+import java.io.Closeable;
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.zip.CRC32;
+
+/**
+ * The inbox's ATTEMPT and DONE records written since its log was last written, kept in a
+ * memory-mapped file ({@value #FILE_NAME}). An attempt must reach the operating system before its
+ * callback runs, so that an app dying inside the callback finds it counted; storing a record here
+ * is a copy into the page cache, which outlives the process, where a write to the log is a system
+ * call per state-thread task (with one scope to deliver, one per message). The next write to the
+ * log takes these records along, in front of its own, and the journal starts over.
+ *
+ * <p>Format: the magic {@code MSSJRNL1}, then u64 the log's length and u32 the CRC of the log's
+ * last record when this journal's records began (the log they follow), u32 zero; then records
+ * exactly as in the log, up to the first that is not whole (a zero header). Before a record is
+ * stored, the header after it is zeroed: what an earlier generation left behind never reads as
+ * following the current records. A journal naming another log state than the one the inbox found
+ * on opening (the log was written or compacted after, and the process stopped before the journal
+ * started over) holds nothing: its records are in the log already.
+ *
+ * <p>Like the log's ATTEMPT and DONE records, these are not forced to disk one by one: a power
+ * loss may lose the latest, a crash of the app's process does not. Not thread-safe: the inbox's
+ * owner, the client's state thread.
+ */
+final class DeliveryJournal implements Closeable {
+    static final String FILE_NAME = "inbox.journal";
+    /** Room for ~30,000 ATTEMPT and DONE records: the log takes them along at every store anyway. */
+    static final int DEFAULT_BYTES = 2 << 20;
+
+    private static final byte[] MAGIC = "MSSJRNL1".getBytes(StandardCharsets.US_ASCII);
+    private static final int HEADER_BYTES = MAGIC.length + 8 + 4 + 4;
+
+    private final MappedByteBuffer map;
+    /** The records stored since the last {@link #startOver}, in order; a copy of what the map holds. */
+    private final List<byte[]> records = new ArrayList<>();
+    /** Where the next record goes. */
+    private int end = HEADER_BYTES;
+    private long logBytes = -1;
+    private int logTailCrc;
+
+    private DeliveryJournal(MappedByteBuffer map) {
+        this.map = map;
+    }
+
+    /** Maps the journal, creating it at {@code bytes} when it is missing or smaller. */
+    static DeliveryJournal open(File dir, int bytes) throws IOException {
+        try (RandomAccessFile file = new RandomAccessFile(new File(dir, FILE_NAME), "rw")) {
+            if (file.length() < bytes) {
+                file.setLength(bytes);
+            }
+            // the mapping stays valid after the file is closed
+            MappedByteBuffer map = file.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes);
+            DeliveryJournal journal = new DeliveryJournal(map);
+            journal.read();
+            return journal;
+        }
+    }
+
+    /** What an earlier process left: its records and the log state they follow. */
+    private void read() {
+        byte[] magic = new byte[MAGIC.length];
+        map.position(0);
+        map.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            return; // new, or never started over: holds nothing
+        }
+        logBytes = map.getLong(MAGIC.length);
+        logTailCrc = map.getInt(MAGIC.length + 8);
+        CRC32 crc = new CRC32();
+        int offset = HEADER_BYTES;
+        while (offset + InboxRecords.HEADER_BYTES <= map.capacity()) {
+            int length = map.getInt(offset);
+            int expected = map.getInt(offset + 4);
+            if (length <= 0 || length > map.capacity() - offset - InboxRecords.HEADER_BYTES) {
+                break;
+            }
+            byte[] record = new byte[InboxRecords.HEADER_BYTES + length];
+            map.position(offset);
+            map.get(record);
+            crc.reset();
+            crc.update(record, InboxRecords.HEADER_BYTES, length);
+            if ((int) crc.getValue() != expected) {
+                break;
+            }
+            records.add(record);
+            offset += record.length;
+        }
+        end = offset;
+    }
+
+    /**
+     * The records an earlier process stored after the log reached exactly this state; none when
+     * the log was written again since.
+     */
+    List<byte[]> recordsAfter(long logLength, int tailCrc) {
+        return logLength == logBytes && tailCrc == logTailCrc ? new ArrayList<>(records)
+                : Collections.<byte[]>emptyList();
+    }
+
+    /** The records stored since the journal last started over, in order. */
+    List<byte[]> records() {
+        return Collections.unmodifiableList(records);
+    }
+
+    boolean isEmpty() {
+        return records.isEmpty();
+    }
+
+    /** @return false, storing nothing, when the journal has no room for it */
+    boolean add(byte[] record) {
+        int next = end + record.length;
+        if (next + InboxRecords.HEADER_BYTES > map.capacity()) {
+            return false;
+        }
+        // the header after it first: never an earlier generation's record behind this one
+        map.putLong(next, 0L);
+        map.position(end);
+        map.put(record);
+        end = next;
+        records.add(record);
+        return true;
+    }
+
+    /**
+     * Empty, following the log as it is now ({@code logLength} bytes, its last record's CRC):
+     * the log holds everything the journal did. The first record's header is zeroed before the
+     * new log state is named, so that a crash in between leaves an empty journal.
+     */
+    void startOver(long logLength, int tailCrc) {
+        map.putLong(HEADER_BYTES, 0L);
+        map.position(0);
+        map.put(MAGIC);
+        map.putLong(MAGIC.length, logLength);
+        map.putInt(MAGIC.length + 8, tailCrc);
+        map.putInt(MAGIC.length + 12, 0);
+        records.clear();
+        end = HEADER_BYTES;
+        logBytes = logLength;
+        logTailCrc = tailCrc;
+    }
+
+    /** The CRC field of a record, as {@link #startOver} names a log's last record. */
+    static int crcOf(byte[] record) {
+        return ByteBuffer.wrap(record).getInt(4);
+    }
+
+    /** Forces the journal to disk, as a clean stop does with the log. */
+    @Override
+    public void close() {
+        map.force();
+    }
+}
