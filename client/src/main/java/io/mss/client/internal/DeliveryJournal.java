@@ -54,11 +54,24 @@ final class DeliveryJournal implements Closeable {
         this.map = map;
     }
 
-    /** Maps the journal, creating it at {@code bytes} when it is missing or smaller. */
+    /**
+     * Maps the journal, creating it at {@code bytes} when it is missing or smaller. Its blocks
+     * are written (zeros) and forced first, not left sparse: a store into a mapped page with no
+     * disk block behind it, on a full disk, kills the process (SIGBUS) instead of failing here.
+     */
     static DeliveryJournal open(File dir, int bytes) throws IOException {
         try (RandomAccessFile file = new RandomAccessFile(new File(dir, FILE_NAME), "rw")) {
-            if (file.length() < bytes) {
-                file.setLength(bytes);
+            long length = file.length();
+            if (length < bytes) {
+                FileChannel channel = file.getChannel();
+                ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
+                for (long at = length; at < bytes; at += zeros.capacity()) {
+                    zeros.clear().limit((int) Math.min(zeros.capacity(), bytes - at));
+                    while (zeros.hasRemaining()) {
+                        channel.write(zeros, at + zeros.position());
+                    }
+                }
+                channel.force(true);
             }
             // the mapping stays valid after the file is closed
             MappedByteBuffer map = file.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes);
@@ -100,13 +113,34 @@ final class DeliveryJournal implements Closeable {
         end = offset;
     }
 
+    /** The length of the log these records follow; -1 when the journal names none. */
+    long followsLogBytes() {
+        return logBytes;
+    }
+
+    /** The CRC of the last record of the log these records follow (0: the log had none). */
+    int followsLogTailCrc() {
+        return logTailCrc;
+    }
+
     /**
-     * The records an earlier process stored after the log reached exactly this state; none when
-     * the log was written again since.
+     * The records an earlier process stored that the log does not hold. {@code logged} are the
+     * log's whole records after the state this journal follows: a write of the log that the
+     * process did not finish takes the journal's records first, and may have stopped anywhere
+     * in them (a short write when the process was killed), so what it left whole is a prefix of
+     * them and the rest is still only here. A log that holds all of them, or other records, holds
+     * nothing of this journal's that is missing.
      */
-    List<byte[]> recordsAfter(long logLength, int tailCrc) {
-        return logLength == logBytes && tailCrc == logTailCrc ? new ArrayList<>(records)
-                : Collections.<byte[]>emptyList();
+    List<byte[]> recordsNotIn(List<byte[]> logged) {
+        if (logged.size() >= records.size()) {
+            return Collections.emptyList();
+        }
+        for (int i = 0; i < logged.size(); i++) {
+            if (!Arrays.equals(logged.get(i), records.get(i))) {
+                return Collections.emptyList();
+            }
+        }
+        return new ArrayList<>(records.subList(logged.size(), records.size()));
     }
 
     /** The records stored since the journal last started over, in order. */

@@ -74,13 +74,15 @@ import java.util.zip.CRC32;
  *   <li>A torn or corrupt record (length out of range, short read, CRC mismatch, undecodable
  *       body) ends the replay: everything before it is kept, the file is rewritten from what
  *       was read. Records are never rewritten in place, so a crash during an append can only
- *       tear that last record, which was not fsync'd and therefore not acked to the server.
+ *       tear what that append wrote: its new messages, not fsync'd and therefore not acked to the
+ *       server, and the journal's delivery records it took along, which the journal still holds
+ *       (the ones the torn write left whole in the log are its prefix; the rest are replayed).
  *   <li>A failed append is cut off again ({@code truncate}); if even that fails, the file is
  *       rewritten before the next append, so that later records never follow a torn one.
  *   <li>Compaction writes the live state (HIGH per scope, then MSG and ATTEMPT per pending
  *       message) to {@value #TMP_NAME}, fsyncs it and renames it over the log: a crash leaves
- *       either the old or the new log. It runs at open when there was a torn tail or enough
- *       garbage, and after a removal once the file is at least the compaction threshold and more
+ *       either the old or the new log. It runs at open when there was a torn tail, enough
+ *       garbage, or journal records the log did not hold, and after a removal once the file is at least the compaction threshold and more
  *       than three quarters of it is garbage.
  * </ul>
  *
@@ -152,6 +154,8 @@ public final class Inbox implements Closeable {
     private int tailCrc;
     /** Where ATTEMPT and DONE records go between writes of the log; null where it cannot be mapped. */
     private DeliveryJournal journal;
+    /** While loading: the log's records after the state the journal follows, once the replay passed it. */
+    private List<byte[]> loggedAfterJournalBase;
     private long liveBytes;
     /** ATTEMPT and DONE records not written yet: {@link #flushDeferred} or the next append writes them first. */
     private final List<byte[]> deferred = new ArrayList<>();
@@ -363,9 +367,9 @@ public final class Inbox implements Closeable {
     }
 
     /**
-     * Sets the attempt count of a pending message (in memory even when the write fails). Written
-     * but not fsync'd: it must survive the app's process dying inside the callback, which the OS
-     * guarantees once {@code write} returned.
+     * Sets the attempt count of a pending message (in memory even when the write fails). Handed
+     * to the OS but not fsync'd (see {@link #flushDeferred}): it must survive the app's process
+     * dying inside the callback, which the OS guarantees once it holds the record.
      */
     public void recordAttempt(ScopeKey key, long id, int attempts) throws IOException {
         Entry e = get(key, id);
@@ -478,6 +482,10 @@ public final class Inbox implements Closeable {
         }
         try {
             flushDeferred();
+            if (journal != null && !journal.isEmpty() && channel != null && !needsRewrite) {
+                // into the log, so that the next open finds an empty journal and need not compact
+                append(Collections.<byte[]>emptyList(), false);
+            }
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot write the last delivery records of the inbox", e);
         }
@@ -675,9 +683,10 @@ public final class Inbox implements Closeable {
             validEnd = replay(in, size);
         }
         fileBytes = size;
-        // the delivery records stored after the log's last good record, before the process ended
-        List<byte[]> journaled = journal == null ? Collections.<byte[]>emptyList()
-                : journal.recordsAfter(validEnd, tailCrc);
+        // the delivery records the previous process stored that the log does not hold
+        List<byte[]> journaled = journal == null || loggedAfterJournalBase == null ? Collections.<byte[]>emptyList()
+                : journal.recordsNotIn(loggedAfterJournalBase);
+        loggedAfterJournalBase = null;
         for (byte[] record : journaled) {
             try {
                 apply(Arrays.copyOfRange(record, InboxRecords.HEADER_BYTES, record.length), record.length);
@@ -710,10 +719,16 @@ public final class Inbox implements Closeable {
         }
     }
 
-    /** @return the offset after the last good record */
+    /**
+     * @return the offset after the last good record; sets {@link #loggedAfterJournalBase} when the
+     *     log passes the state the journal follows
+     */
     private long replay(DataInputStream in, long size) throws IOException {
         long offset = MAGIC.length;
         CRC32 crc = new CRC32();
+        long journalBase = journal == null ? -1 : journal.followsLogBytes();
+        int journalBaseCrc = journal == null ? 0 : journal.followsLogTailCrc();
+        loggedAfterJournalBase = offset == journalBase && journalBaseCrc == 0 ? new ArrayList<byte[]>() : null;
         while (true) {
             long remaining = size - offset;
             if (remaining == 0) {
@@ -745,8 +760,16 @@ public final class Inbox implements Closeable {
                 LOG.log(Level.FINE, "undecodable inbox record at offset " + offset, e);
                 return offset;
             }
+            if (loggedAfterJournalBase != null) {
+                // whole records of a write after the journal's state: which of its records they are
+                loggedAfterJournalBase.add(ByteBuffer.allocate(InboxRecords.HEADER_BYTES + length)
+                        .putInt(length).putInt(expectedCrc).put(body).array());
+            }
             tailCrc = expectedCrc;
             offset += InboxRecords.HEADER_BYTES + length;
+            if (loggedAfterJournalBase == null && offset == journalBase && expectedCrc == journalBaseCrc) {
+                loggedAfterJournalBase = new ArrayList<>();
+            }
         }
     }
 
