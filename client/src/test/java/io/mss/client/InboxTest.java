@@ -229,6 +229,32 @@ class InboxTest {
         inbox.close();
     }
 
+    /**
+     * A power loss may write the journal's pages to disk in any order: its header as it is now,
+     * the page after it as an earlier generation left it. That generation's DONE of message 1 must
+     * not remove the new timeline's message 1.
+     */
+    @Test
+    void entriesOfAnEarlierGenerationBehindTheCurrentHeaderAreNotReplayed() throws IOException {
+        Inbox inbox = Inbox.open(dir);
+        inbox.store(msgs(ALERTS, 1, 2));
+        inbox.remove(ALERTS, 1, false);
+        byte[] earlier = Files.readAllBytes(journal().toPath());
+        inbox.restart(ALERTS, 7);
+        inbox.store(Collections.singletonList(SyncMessage.builder().bizType(ALERTS.bizType()).scope(ALERTS.scope())
+                .id(1).epoch(7).payload("new timeline").build()));
+        byte[] now = Files.readAllBytes(journal().toPath());
+        // the current header (magic, log state, generation: 24 bytes), the earlier entries after it
+        System.arraycopy(now, 0, earlier, 0, 24);
+        Files.write(journal().toPath(), earlier);
+
+        try (Inbox reopened = Inbox.open(dir)) {
+            assertThat(ids(reopened, ALERTS)).containsExactly(1L);
+            assertThat(reopened.head(ALERTS).message().payload()).isEqualTo("new timeline");
+        }
+        inbox.close();
+    }
+
     @Test
     void aFullJournalHandsItsRecordsToTheLog() throws IOException {
         Inbox inbox = Inbox.open(dir);

@@ -23,10 +23,12 @@ import java.util.zip.CRC32;
  * log takes these records along, in front of its own, and the journal starts over.
  *
  * <p>Format: the magic {@code MSSJRNL1}, then u64 the log's length and u32 the CRC of the log's
- * last record when this journal's records began (the log they follow), u32 zero; then records
- * exactly as in the log, up to the first that is not whole (a zero header). Before a record is
- * stored, the header after it is zeroed: what an earlier generation left behind never reads as
- * following the current records. A journal naming another log state than the one the inbox found
+ * last record when this journal's records began (the log they follow), u32 the generation (one
+ * more at every start-over); then entries, each u32 generation and a record exactly as in the
+ * log, up to the first that is not whole or not of this generation. Before an entry is stored,
+ * the header after it is zeroed, so that after a crash of the process what an earlier generation
+ * left behind never reads as following the current entries; the generation does the same after
+ * a power loss, which may write the pages of the mapping to disk in any order. A journal naming another log state than the one the inbox found
  * on opening (the log was written or compacted after, and the process stopped before the journal
  * started over) holds nothing: its records are in the log already.
  *
@@ -36,11 +38,14 @@ import java.util.zip.CRC32;
  */
 final class DeliveryJournal implements Closeable {
     static final String FILE_NAME = "inbox.journal";
-    /** Room for ~30,000 ATTEMPT and DONE records: the log takes them along at every store anyway. */
+    /** Room for ~30,000 ATTEMPT and DONE entries: the log takes them along at every store anyway. */
     static final int DEFAULT_BYTES = 2 << 20;
 
     private static final byte[] MAGIC = "MSSJRNL1".getBytes(StandardCharsets.US_ASCII);
     private static final int HEADER_BYTES = MAGIC.length + 8 + 4 + 4;
+    private static final int GENERATION_OFFSET = MAGIC.length + 12;
+    /** Each entry's generation, then its record's length and CRC: zeroed after every entry. */
+    private static final int ENTRY_HEADER_BYTES = 4 + InboxRecords.HEADER_BYTES;
 
     private final MappedByteBuffer map;
     /** The records stored since the last {@link #startOver}, in order; a copy of what the map holds. */
@@ -49,6 +54,7 @@ final class DeliveryJournal implements Closeable {
     private int end = HEADER_BYTES;
     private long logBytes = -1;
     private int logTailCrc;
+    private int generation;
 
     private DeliveryJournal(MappedByteBuffer map) {
         this.map = map;
@@ -91,16 +97,17 @@ final class DeliveryJournal implements Closeable {
         }
         logBytes = map.getLong(MAGIC.length);
         logTailCrc = map.getInt(MAGIC.length + 8);
+        generation = map.getInt(GENERATION_OFFSET);
         CRC32 crc = new CRC32();
         int offset = HEADER_BYTES;
-        while (offset + InboxRecords.HEADER_BYTES <= map.capacity()) {
-            int length = map.getInt(offset);
-            int expected = map.getInt(offset + 4);
-            if (length <= 0 || length > map.capacity() - offset - InboxRecords.HEADER_BYTES) {
+        while (offset + ENTRY_HEADER_BYTES <= map.capacity() && map.getInt(offset) == generation) {
+            int length = map.getInt(offset + 4);
+            int expected = map.getInt(offset + 8);
+            if (length <= 0 || length > map.capacity() - offset - ENTRY_HEADER_BYTES) {
                 break;
             }
             byte[] record = new byte[InboxRecords.HEADER_BYTES + length];
-            map.position(offset);
+            map.position(offset + 4);
             map.get(record);
             crc.reset();
             crc.update(record, InboxRecords.HEADER_BYTES, length);
@@ -108,7 +115,7 @@ final class DeliveryJournal implements Closeable {
                 break;
             }
             records.add(record);
-            offset += record.length;
+            offset += 4 + record.length;
         }
         end = offset;
     }
@@ -154,13 +161,15 @@ final class DeliveryJournal implements Closeable {
 
     /** @return false, storing nothing, when the journal has no room for it */
     boolean add(byte[] record) {
-        int next = end + record.length;
-        if (next + InboxRecords.HEADER_BYTES > map.capacity()) {
+        int next = end + 4 + record.length;
+        if (next + ENTRY_HEADER_BYTES > map.capacity()) {
             return false;
         }
-        // the header after it first: never an earlier generation's record behind this one
-        map.putLong(next, 0L);
-        map.position(end);
+        // the header after it first: never an earlier generation's entry behind this one
+        map.putInt(next, 0);
+        map.putLong(next + 4, 0L);
+        map.putInt(end, generation);
+        map.position(end + 4);
         map.put(record);
         end = next;
         records.add(record);
@@ -173,12 +182,14 @@ final class DeliveryJournal implements Closeable {
      * new log state is named, so that a crash in between leaves an empty journal.
      */
     void startOver(long logLength, int tailCrc) {
-        map.putLong(HEADER_BYTES, 0L);
+        map.putInt(HEADER_BYTES, 0);
+        map.putLong(HEADER_BYTES + 4, 0L);
+        generation++;
         map.position(0);
         map.put(MAGIC);
         map.putLong(MAGIC.length, logLength);
         map.putInt(MAGIC.length + 8, tailCrc);
-        map.putInt(MAGIC.length + 12, 0);
+        map.putInt(GENERATION_OFFSET, generation);
         records.clear();
         end = HEADER_BYTES;
         logBytes = logLength;
@@ -190,9 +201,15 @@ final class DeliveryJournal implements Closeable {
         return ByteBuffer.wrap(record).getInt(4);
     }
 
-    /** Forces the journal to disk, as a clean stop does with the log. */
+    /** Forces the journal to disk, as a clean stop does with the log; a failure is only logged. */
     @Override
     public void close() {
-        map.force();
+        try {
+            map.force();
+        } catch (RuntimeException e) {
+            // newer JDKs report an I/O error of force() unchecked; the records are in the log or the page cache
+            java.util.logging.Logger.getLogger("io.mss.client").log(java.util.logging.Level.FINE,
+                    "cannot force the inbox's delivery journal", e);
+        }
     }
 }
