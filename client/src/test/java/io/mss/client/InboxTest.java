@@ -51,6 +51,12 @@ class InboxTest {
                 .build();
     }
 
+    /** ALERTS' message 1 on timeline 7, after the scope was restarted there. */
+    private static SyncMessage newTimelineMessage1() {
+        return SyncMessage.builder().bizType(ALERTS.bizType()).scope(ALERTS.scope()).id(1).epoch(7)
+                .payload("new timeline").build();
+    }
+
     private static List<SyncMessage> msgs(ScopeKey key, long... ids) {
         List<SyncMessage> out = new ArrayList<>();
         for (long id : ids) {
@@ -217,8 +223,7 @@ class InboxTest {
         inbox.remove(ALERTS, 1, false);
         byte[] stale = Files.readAllBytes(journal().toPath());
         inbox.restart(ALERTS, 7); // a write of the log: takes the DONE along, then EPOCH
-        inbox.store(Collections.singletonList(SyncMessage.builder().bizType(ALERTS.bizType()).scope(ALERTS.scope())
-                .id(1).epoch(7).payload("new timeline").build()));
+        inbox.store(Collections.singletonList(newTimelineMessage1()));
         Files.write(journal().toPath(), stale);
 
         try (Inbox reopened = Inbox.open(dir)) {
@@ -241,8 +246,7 @@ class InboxTest {
         inbox.remove(ALERTS, 1, false);
         byte[] earlier = Files.readAllBytes(journal().toPath());
         inbox.restart(ALERTS, 7);
-        inbox.store(Collections.singletonList(SyncMessage.builder().bizType(ALERTS.bizType()).scope(ALERTS.scope())
-                .id(1).epoch(7).payload("new timeline").build()));
+        inbox.store(Collections.singletonList(newTimelineMessage1()));
         byte[] now = Files.readAllBytes(journal().toPath());
         // the current header (magic, log state, generation: 24 bytes), the earlier entries after it
         System.arraycopy(now, 0, earlier, 0, 24);

@@ -28,9 +28,9 @@ import java.util.zip.CRC32;
  * log, up to the first that is not whole or not of this generation. Before an entry is stored,
  * the header after it is zeroed, so that after a crash of the process what an earlier generation
  * left behind never reads as following the current entries; the generation does the same after
- * a power loss, which may write the pages of the mapping to disk in any order. A journal naming another log state than the one the inbox found
- * on opening (the log was written or compacted after, and the process stopped before the journal
- * started over) holds nothing: its records are in the log already.
+ * a power loss, which may write the pages of the mapping to disk in any order. Of a journal
+ * naming a log state the inbox's log went past, only the records a torn write of the log did not
+ * leave whole there count ({@link #recordsNotIn}); one naming another state holds nothing.
  *
  * <p>Like the log's ATTEMPT and DONE records, these are not forced to disk one by one: a power
  * loss may lose the latest, a crash of the app's process does not. Not thread-safe: the inbox's

@@ -82,8 +82,8 @@ import java.util.zip.CRC32;
  *   <li>Compaction writes the live state (HIGH per scope, then MSG and ATTEMPT per pending
  *       message) to {@value #TMP_NAME}, fsyncs it and renames it over the log: a crash leaves
  *       either the old or the new log. It runs at open when there was a torn tail, enough
- *       garbage, or journal records the log did not hold, and after a removal once the file is at least the compaction threshold and more
- *       than three quarters of it is garbage.
+ *       garbage, or journal records the log did not hold, and after a removal once the file is
+ *       at least the compaction threshold and more than three quarters of it is garbage.
  * </ul>
  *
  * <p>Not thread-safe: the client's state thread owns it.
@@ -481,9 +481,9 @@ public final class Inbox implements Closeable {
             return;
         }
         try {
-            flushDeferred();
-            if (journal != null && !journal.isEmpty() && channel != null && !needsRewrite) {
-                // into the log, so that the next open finds an empty journal and need not compact
+            // what is deferred and what the journal holds into the log, so that the next open
+            // finds an empty journal and need not compact
+            if (!deferred.isEmpty() || (journal != null && !journal.isEmpty())) {
                 append(Collections.<byte[]>emptyList(), false);
             }
         } catch (IOException e) {
