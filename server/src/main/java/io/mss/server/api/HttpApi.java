@@ -11,8 +11,11 @@ import io.mss.server.store.BizTypeStore;
 import io.mss.server.store.StoreException;
 import io.mss.server.sync.SyncEngine;
 import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpMethod;
@@ -72,7 +75,8 @@ public final class HttpApi implements AutoCloseable {
     private final StatsHistory statsHistory;
     private final Vertx vertx;
     private final Router router;
-    private final List<HttpServer> servers = new ArrayList<>();
+    /** One per event loop; added to from each server's own loop as it is deployed. */
+    private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     /** "GET /api/v1/biz-types/{id}" and so on: what the OpenAPI document must describe. */
     private final List<String> routes = new CopyOnWriteArrayList<>();
     /** What this node needs to serve (PostgreSQL, Redis in a cluster), by name. */
@@ -281,8 +285,10 @@ public final class HttpApi implements AutoCloseable {
     }
 
     /**
-     * Listens on the HTTP port with one server per event loop (Vert.x shares the port between
-     * them and spreads the connections).
+     * Listens on the HTTP port with one server per event loop, each deployed on a context of its
+     * own: Vert.x gives a non-Vert.x thread one sticky context, so servers created from here
+     * directly would all run on the same loop, however many there are. Vert.x shares the port
+     * between the servers and spreads the connections over them.
      */
     public HttpApi start() {
         HttpServerOptions options = new HttpServerOptions()
@@ -295,17 +301,21 @@ public final class HttpApi implements AutoCloseable {
                     .setCertPath(tlsCert.toString()).setKeyPath(tlsKey.toString()));
         }
         int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-        // Vert.x shares a listening port between servers asking for the same one; a negative
-        // port is an ephemeral one shared the same way (0 would give each server its own)
+        // a negative port is an ephemeral one shared by all servers asking for it (0 would give
+        // each server its own)
         int listenPort = config.httpPort == 0 ? -1 : config.httpPort;
         try {
-            for (int i = 0; i < loops; i++) {
-                HttpServer server = vertx.createHttpServer(options)
-                        .requestHandler(this::request)
-                        .invalidRequestHandler(this::invalidRequest);
-                servers.add(server);
-                server.listen(listenPort).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            }
+            vertx.deployVerticle(() -> new VerticleBase() {
+                @Override
+                public Future<?> start() {
+                    HttpServer server = vertx.createHttpServer(options)
+                            .requestHandler(HttpApi.this::request)
+                            .invalidRequestHandler(HttpApi.this::invalidRequest);
+                    servers.add(server);
+                    return server.listen(listenPort);
+                }
+            }, new DeploymentOptions().setInstances(loops))
+                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while binding the HTTP port", e);
@@ -348,6 +358,11 @@ public final class HttpApi implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** The router every server shares, for a test to add a route of its own. */
+    Router router() {
+        return router;
     }
 
     /** Every route, as "METHOD /path/{param}". */
