@@ -51,8 +51,8 @@ import java.util.concurrent.Executor;
  * that a stream goes on after a bad push.
  *
  * <p>Threads: every handler runs on the event loop of the request's HTTP/2 connection. The
- * engine's futures complete on the store's writer thread; their answers (and operation records)
- * hop back onto the request's context first, so the writer thread goes straight on committing. A
+ * engine's futures complete on the store's commit thread; their answers (and operation records)
+ * hop back onto the request's context first, so that thread goes straight on committing. A
  * push naming a bizType this node has not cached is read and checked on a worker, as on HTTP.
  */
 public final class GrpcPushService {
@@ -588,7 +588,7 @@ public final class GrpcPushService {
             return CompletableFuture.completedFuture(refused(500, "INTERNAL_ERROR",
                     "unexpected server error; see the server log"));
         }
-        // answered and recorded on the request's context: the store's writer thread goes on committing
+        // answered and recorded on the request's context: the store's commit thread goes on committing
         Executor onContext = task -> context.runOnContext(v -> task.run());
         return pushed.handleAsync((outcome, failure) -> {
             try {

@@ -58,7 +58,7 @@ final class PushRoutes {
     /**
      * {@code POST /api/v1/push} and {@code POST /api/v1/push/global}. On the event loop: the
      * body is parsed and checked here and handed to the engine; the answer is written back on
-     * this request's context when the engine's future completes (on the store's writer thread).
+     * this request's context when the engine's future completes (on the store's commit thread).
      * A push naming a bizType this node has not cached is handed over from a worker instead.
      */
     void push(RoutingContext ctx, boolean global) {

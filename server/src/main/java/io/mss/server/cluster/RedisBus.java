@@ -170,7 +170,7 @@ public final class RedisBus implements ClusterBus {
 
     private void publish(ObjectNode message) {
         try {
-            // asynchronous: called on the store's writer thread, which must not wait for Redis
+            // asynchronous: called on the store's commit thread, which must not wait for Redis
             connection.async().publish(channel, message.toString()).exceptionally(e -> {
                 log.debug("publish failed (the reconciliation will catch up): {}", e.toString());
                 return 0L;

@@ -80,13 +80,13 @@ public final class MssMetrics implements AutoCloseable {
                 .maximumExpectedValue(1_000_000.0)
                 .register(registry);
         commitBatchSize = DistributionSummary.builder("mss.store.commit.batch.size")
-                .description("oplogs stored by one group commit (one fsync)")
+                .description("oplogs stored by one group commit (one write)")
                 .publishPercentileHistogram()
                 .minimumExpectedValue(1.0)
                 .maximumExpectedValue(1024.0)
                 .register(registry);
         fsync = Timer.builder("mss.store.fsync")
-                .description("the durable write (WAL write and fsync) of one group commit")
+                .description("the durable write of one group commit: its WAL write and the fsync that covered it")
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(0).plusNanos(100_000))
                 .maximumExpectedValue(Duration.ofSeconds(10))

@@ -18,8 +18,10 @@ public interface OplogStore extends AutoCloseable {
     CompletableFuture<AppendResult> append(AppendRequest request);
 
     /**
-     * Called on the writer thread after every durable batch, with the new (non-duplicate)
-     * oplogs in commit order. Ids of one scope appear in ascending order across calls.
+     * Called on the store's commit thread after every durable batch, with the new
+     * (non-duplicate) oplogs in commit order; one thread per store (RocksDB's
+     * {@code mss-store-syncer}, PostgreSQL's {@code mss-store-writer}), which also completes the
+     * appends' futures. Ids of one scope appear in ascending order across calls.
      */
     void onCommit(Consumer<List<Oplog>> listener);
 

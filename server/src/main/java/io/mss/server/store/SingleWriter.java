@@ -53,8 +53,9 @@ public abstract class SingleWriter {
     }
 
     /**
-     * Writes one batch and completes every one of its futures, either way. Runs on the writer
-     * thread only. Tells {@link #committed} what it stored.
+     * Writes one batch and completes every one of its futures, either way, or hands it on to be
+     * completed ({@link #settle}). Runs on the writer thread only. Tells {@link #committed} what
+     * it stored, on the thread that completes the futures, in commit order.
      */
     protected abstract void commit(List<Pending> batch);
 
@@ -135,6 +136,15 @@ public abstract class SingleWriter {
     protected void idle() {
     }
 
+    /**
+     * Waits until every batch {@link #commit} handed on is finished: a store may make a written
+     * batch durable and answer it on a thread of its own (RocksDB's fsync) while the writer goes
+     * on. Called on the writer thread before a task and before the writer exits, so that a task
+     * sees every append queued before it done, and nothing is left unanswered.
+     */
+    protected void settle() {
+    }
+
     /** Hands a commit's oplogs to every listener; one that throws harms neither the writer nor the others. */
     protected final void committed(List<Oplog> oplogs) {
         if (oplogs.isEmpty()) {
@@ -162,6 +172,7 @@ public abstract class SingleWriter {
                 commit(appends);
                 appends = new ArrayList<>();
             }
+            settle();
             try {
                 pending.task().run();
                 pending.future().complete(null);
@@ -198,11 +209,17 @@ public abstract class SingleWriter {
                 }
                 commitAround(batch);
             }
+            settle();
             if (hasIdleWork()) {
                 // one last attempt, so a clean stop leaves nothing for the next start to settle
                 idle();
             }
         } finally {
+            try {
+                settle(); // a writer that died of a bug still answers the batch it had in flight
+            } catch (Throwable t) {
+                log.error("could not finish the batch in flight", t);
+            }
             onExit.run();
         }
     }

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tells the sessions interested in a scope that it advanced. In-process: one node holds all
- * sessions. Called by the store's writer thread after each durable batch; every session is
+ * sessions. Called by the store's commit thread after each durable batch; every session is
  * then handed its part on its own event loop.
  *
  * <p>The frame for a committed run of oplogs is encoded once and the same buffer is written

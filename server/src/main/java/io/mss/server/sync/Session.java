@@ -299,7 +299,7 @@ public final class Session {
     }
 
     /**
-     * Committed oplogs of one scope, ascending. Called on the store's writer thread; takes
+     * Committed oplogs of one scope, ascending. Called on the store's commit thread; takes
      * ownership of {@code frame}, the same oplogs already encoded.
      */
     void live(Scope scope, List<Oplog> run, ByteBuf frame) {

@@ -17,7 +17,7 @@ import io.netty.buffer.Unpooled;
  * the SyncData and FULL_UPDATE frames built from them. Only builds messages; it writes nothing.
  *
  * <p>Threading: static and stateless, called from any thread (the sessions' event loops, the
- * store's writer thread in {@link Dispatcher}, pushing threads for ephemeral pushes).
+ * store's commit thread in {@link Dispatcher}, pushing threads for ephemeral pushes).
  */
 final class WireFrames {
     private WireFrames() {

@@ -47,7 +47,9 @@ import java.util.function.UnaryOperator;
  * The embedded store: oplogs, idempotency keys, sync points and bizTypes in one RocksDB,
  * one column family each.
  *
- * <p>Oplog appends go through a single group-commit writer thread named {@code mss-store-writer}.
+ * <p>Oplog appends go through a single group-commit writer thread named {@code mss-store-writer},
+ * which writes each batch and hands it to {@code mss-store-syncer} to be fsync'd and answered
+ * ({@link GroupCommitWriter}); nothing is read before it is durable ({@link DurableHeads}).
  * Everything else is called directly on the caller's thread.
  */
 public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeStore {
@@ -111,8 +113,11 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     private RocksDB db;
     private ColumnFamilyHandle syncPoints;
     private ColumnFamilyHandle bizTypes;
-    /** A write failed: RocksDB keeps its write-ahead log writer failed until the database is reopened. */
-    private boolean writeFailed;
+    /**
+     * A write or an fsync failed: RocksDB keeps its write-ahead log writer failed until the
+     * database is reopened. Set by the writer and the syncer thread, read by the writer.
+     */
+    private volatile boolean writeFailed;
     private final WriteOptions oplogWrites;
     private final WriteOptions syncPointWrites;
     private final WriteOptions bizTypeWrites;
@@ -133,13 +138,15 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     private boolean open = true;
 
     private RocksDbStore(Path dir, Options opts, DBOptions dbOptions, ColumnFamilyOptions cfOptions,
-                         List<ColumnFamilyHandle> handles, RocksDB db, UnaryOperator<BatchWriter> decorate) {
+                         List<ColumnFamilyHandle> handles, RocksDB db, UnaryOperator<BatchWriter> decorate,
+                         UnaryOperator<GroupCommitWriter.WalSync> decorateSync) {
         this.dir = dir;
         this.dbOptions = dbOptions;
         this.cfOptions = cfOptions;
         this.oplogTable = new OplogTable();
         bind(db, handles);
-        this.oplogWrites = new WriteOptions().setSync(opts.fsync());
+        // with fsync on, the writer's syncer thread fsyncs the log while the next batch is written
+        this.oplogWrites = new WriteOptions().setSync(false);
         // losing an ack only means redelivering an oplog the client already has
         this.syncPointWrites = new WriteOptions().setSync(false);
         this.bizTypeWrites = new WriteOptions().setSync(true);
@@ -147,9 +154,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             syncPointLocks[i] = new Object();
         }
         BatchWriter durableWrite = batch -> {
-            if (writeFailed) {
-                reopen();
-            }
+            // a failed write or fsync has reopened the store before this batch (Recovery)
             try {
                 // the field, not the constructor's parameter: reopen replaces it
                 this.db.write(oplogWrites, batch);
@@ -158,8 +163,32 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
                 throw e;
             }
         };
-        this.writer = new GroupCommitWriter(oplogTable, decorate.apply(durableWrite), opts.maxBatch(),
-                opts.clock(), this::writerExited);
+        GroupCommitWriter.WalSync walSync = decorateSync.apply(() -> this.db.syncWal());
+        GroupCommitWriter.WalSync lockedSync = () -> {
+            try {
+                Lock lock = readLock(); // the syncer thread is a reader: no reopen or close frees the handle under it
+                try {
+                    walSync.sync();
+                } finally {
+                    lock.unlock();
+                }
+            } catch (Exception e) {
+                writeFailed = true;
+                throw e;
+            }
+        };
+        this.writer = new GroupCommitWriter(oplogTable, decorate.apply(durableWrite),
+                opts.fsync() ? lockedSync : null, new GroupCommitWriter.Recovery() {
+                    @Override
+                    public boolean needed() {
+                        return writeFailed;
+                    }
+
+                    @Override
+                    public void reopen() throws RocksDBException {
+                        RocksDbStore.this.reopen();
+                    }
+                }, opts.maxBatch(), opts.clock(), this::writerExited);
         this.clock = opts.clock();
     }
 
@@ -172,9 +201,10 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
     }
 
     /**
-     * Runs on the writer thread, before the first batch after a failed write. Reopening replays
-     * the write-ahead log, so nothing stored before is lost; if it fails (the disk is still
-     * full) the store answers "unavailable" until a later batch tries again.
+     * Runs on the writer thread, before the first batch after a failed write or fsync, with no
+     * batch in flight. Reopening replays the write-ahead log, so nothing stored before is lost;
+     * if it fails (the disk is still full) the store answers "unavailable" until a later batch
+     * tries again.
      */
     private void reopen() throws RocksDBException {
         Lock lock = lifecycle.writeLock();
@@ -192,6 +222,8 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             RocksDB reopened = RocksDB.open(dbOptions, dir.toString(), descriptors(cfOptions), fresh);
             bind(reopened, fresh);
             writeFailed = false;
+            // nothing is in flight (the writer settled first): what the log gave back is what counts
+            writer.durableHeads.showAll();
             log.warn("Store at {} reopened after a failed write; storing again", dir);
         } finally {
             lock.unlock();
@@ -219,6 +251,12 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
 
     /** @param decorate wraps the batch write; tests use it to make writes fail */
     static RocksDbStore open(Path dir, Options opts, UnaryOperator<BatchWriter> decorate) {
+        return open(dir, opts, decorate, UnaryOperator.identity());
+    }
+
+    /** @param decorateSync wraps the fsync of written batches; tests use it to hold or fail one */
+    static RocksDbStore open(Path dir, Options opts, UnaryOperator<BatchWriter> decorate,
+                             UnaryOperator<GroupCommitWriter.WalSync> decorateSync) {
         Objects.requireNonNull(dir, "dir");
         Objects.requireNonNull(opts, "opts");
         try {
@@ -233,13 +271,13 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         RocksDB db = null;
         try {
             db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
-            RocksDbStore store = new RocksDbStore(dir, opts, dbOptions, cfOptions, handles, db, decorate);
+            RocksDbStore store = new RocksDbStore(dir, opts, dbOptions, cfOptions, handles, db, decorate, decorateSync);
             // before the writer starts: scopes stored before epochs existed get their first one
             int upgraded = store.newEpochs(head -> head.length < 2 * Long.BYTES);
             if (upgraded > 0) {
                 log.info("Store at {}: gave {} scopes stored before epochs existed an epoch", dir, upgraded);
             }
-            store.writer.start();
+            store.writer.startBoth();
             return store;
         } catch (RocksDBException | RuntimeException e) {
             handles.forEach(ColumnFamilyHandle::close);
@@ -296,7 +334,9 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         Objects.requireNonNull(scope, "scope");
         Lock lock = readLock();
         try {
-            return oplogTable.read(scope, afterId, maxCount);
+            // rows come before the entry that hides them: see DurableHeads
+            List<Oplog> oplogs = oplogTable.read(scope, afterId, maxCount);
+            return writer.durableHeads.visible(scope.key(), oplogs);
         } finally {
             lock.unlock();
         }
@@ -307,8 +347,10 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         Objects.requireNonNull(scope, "scope");
         Lock lock = readLock();
         try {
-            // the writer puts a batch in RocksDB before completing its futures, so disk is never behind
-            return oplogTable.head(scope);
+            // the writer puts a batch in RocksDB before completing its futures, so disk is never
+            // behind; it may be ahead of what is durable, which readers must not see
+            ScopeHead head = oplogTable.head(scope);
+            return writer.durableHeads.visible(scope.key(), head);
         } finally {
             lock.unlock();
         }
@@ -732,7 +774,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         lock.lock();
         try {
             if (closeRequested) {
-                if (writer.isWriterThread()) {
+                if (writer.isStoreThread()) {
                     return;
                 }
             } else {
@@ -743,7 +785,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
         } finally {
             lock.unlock();
         }
-        if (writer.isWriterThread()) {
+        if (writer.isStoreThread()) {
             return;
         }
         writer.awaitExit();
@@ -752,6 +794,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
 
     /** Runs on the writer thread as its last act, whether it was stopped or died. */
     private void writerExited() {
+        writer.stopSyncer();
         Lock lock = lifecycle.writeLock();
         lock.lock();
         try {

@@ -40,32 +40,39 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
     }
 
     /**
-     * Holds the writer thread inside the onCommit listener of its first batch, so that
-     * everything appended meanwhile queues up and lands in the following batches.
+     * Holds the writer thread inside the write of its first batch, so that everything appended
+     * meanwhile queues up and lands in the following batches; as a listener, records the batches.
      */
-    private static final class WriterGate implements Consumer<List<Oplog>> {
+    private static final class WriterGate implements UnaryOperator<BatchWriter>, Consumer<List<Oplog>> {
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch released = new CountDownLatch(1);
         final List<List<Oplog>> batches = new CopyOnWriteArrayList<>();
 
         @Override
-        public void accept(List<Oplog> oplogs) {
-            batches.add(oplogs);
-            if (entered.getCount() > 0) {
-                entered.countDown();
-                try {
-                    released.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+        public BatchWriter apply(BatchWriter write) {
+            return batch -> {
+                if (entered.getCount() > 0) {
+                    entered.countDown();
+                    try {
+                        released.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
-            }
+                write.write(batch);
+            };
         }
 
-        /** Appends one oplog and returns once the writer is held with it. */
-        AppendResult hold(RocksDbStore store, AppendRequest request) {
+        @Override
+        public void accept(List<Oplog> oplogs) {
+            batches.add(oplogs);
+        }
+
+        /** Appends one oplog and returns once the writer is held writing it. */
+        CompletableFuture<AppendResult> hold(RocksDbStore store, AppendRequest request) {
             CompletableFuture<AppendResult> first = store.append(request);
             await().atMost(TIMEOUT).until(() -> entered.getCount() == 0);
-            return completed(first);
+            return first;
         }
 
         void release() {
@@ -95,8 +102,8 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
 
     @Test
     void appendsQueuedWhileTheWriterIsBusyAreCommittedInBatchesOfAtMostMaxBatch() {
-        reopenWith(RocksDbStore.Options.defaults().withMaxBatch(100), UnaryOperator.identity());
         WriterGate gate = new WriterGate();
+        reopenWith(RocksDbStore.Options.defaults().withMaxBatch(100), gate);
         store.onCommit(gate);
         gate.hold(store, request(ALICE, "first", null));
 
@@ -117,6 +124,7 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
     @Test
     void secondOfTwoEqualKeysInOneBatchIsADuplicateOfTheFirst() {
         WriterGate gate = new WriterGate();
+        reopenWith(RocksDbStore.Options.defaults(), gate);
         store.onCommit(gate);
         gate.hold(store, request(BOB, "held", null));
 
@@ -135,15 +143,18 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
     @Test
     void failedBatchStoresNothingFailsEveryAppendInItAndSkipsNoId() {
         AtomicBoolean failNextWrite = new AtomicBoolean();
-        reopenWith(RocksDbStore.Options.defaults(), durable -> batch -> {
-            if (failNextWrite.getAndSet(false)) {
-                throw new RocksDBException("injected: No space left on device");
-            }
-            durable.write(batch);
-        });
         WriterGate gate = new WriterGate();
+        reopenWith(RocksDbStore.Options.defaults(), durable -> {
+            BatchWriter held = gate.apply(durable);
+            return batch -> {
+                if (failNextWrite.getAndSet(false)) {
+                    throw new RocksDBException("injected: No space left on device");
+                }
+                held.write(batch);
+            };
+        });
         store.onCommit(gate);
-        Oplog original = gate.hold(store, request(ALICE, "original", "m-0")).oplog();
+        CompletableFuture<AppendResult> held = gate.hold(store, request(ALICE, "original", "m-0"));
 
         failNextWrite.set(true);
         List<CompletableFuture<AppendResult>> failed = List.of(
@@ -152,6 +163,7 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
                 store.append(request(BOB, "other scope", null)),
                 store.append(request(ALICE, "duplicate of a stored one", "m-0")));
         gate.release();
+        Oplog original = completed(held).oplog();
 
         for (CompletableFuture<AppendResult> future : failed) {
             assertFailsWithStoreException(future);
@@ -172,8 +184,124 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
                 .containsExactly("original", "new", "other scope");
     }
 
+    /** Holds the first fsync until released, so that what is written meanwhile can be looked at. */
+    private static final class SyncGate implements UnaryOperator<GroupCommitWriter.WalSync> {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch released = new CountDownLatch(1);
+        final AtomicBoolean failFirst = new AtomicBoolean();
+
+        @Override
+        public GroupCommitWriter.WalSync apply(GroupCommitWriter.WalSync sync) {
+            return () -> {
+                if (entered.getCount() > 0) {
+                    entered.countDown();
+                    released.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                    if (failFirst.get()) {
+                        throw new RocksDBException("injected: Input/output error");
+                    }
+                }
+                sync.sync();
+            };
+        }
+    }
+
     @Test
-    void writerRunsOnItsOwnThreadAndSurvivesAFailingListener() {
+    void theNextBatchIsWrittenWhileTheLastIsFsyncedAndNeitherIsSeenBeforeItIsDurable() {
+        List<Integer> writes = new CopyOnWriteArrayList<>();
+        SyncGate syncGate = new SyncGate();
+        store.close();
+        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), durable -> batch -> {
+            durable.write(batch);
+            writes.add(batch.count());
+        }, syncGate);
+        List<Oplog> delivered = new CopyOnWriteArrayList<>();
+        store.onCommit(delivered::addAll);
+
+        CompletableFuture<AppendResult> first = store.append(request(ALICE, "a1", null));
+        await().atMost(TIMEOUT).until(() -> syncGate.entered.getCount() == 0);
+        CompletableFuture<AppendResult> second = store.append(request(ALICE, "a2", null));
+        CompletableFuture<AppendResult> other = store.append(request(BOB, "b1", null));
+        // both later appends are in RocksDB while the first batch's fsync is still held
+        await().atMost(TIMEOUT).until(() -> writes.size() == 2 || writes.size() == 3);
+
+        assertThat(first).isNotDone();
+        assertThat(second).isNotDone();
+        assertThat(other).isNotDone();
+        assertThat(delivered).isEmpty();
+        assertThat(store.head(ALICE)).as("a scope whose first oplog is not durable has no timeline yet")
+                .isEqualTo(io.mss.server.store.ScopeHead.NONE);
+        assertThat(store.read(ALICE, 0, 10)).isEmpty();
+        assertThat(store.lastId(BOB)).isZero();
+        assertThat(store.read(BOB, 0, 10)).isEmpty();
+
+        syncGate.released.countDown();
+        assertThat(completed(first).oplog().id()).isEqualTo(1);
+        assertThat(completed(second).oplog().id()).isEqualTo(2);
+        assertThat(completed(other).oplog().id()).isEqualTo(1);
+        assertThat(store.lastId(ALICE)).isEqualTo(2);
+        assertThat(store.read(ALICE, 0, 10)).extracting(Oplog::payload).containsExactly("a1", "a2");
+        assertThat(store.read(BOB, 0, 10)).extracting(Oplog::payload).containsExactly("b1");
+        await().atMost(TIMEOUT).until(() -> delivered.size() == 3);
+        assertThat(delivered).extracting(Oplog::payload).as("listeners are told in commit order, once durable")
+                .containsExactly("a1", "a2", "b1");
+    }
+
+    @Test
+    void aScopeDurableUpToOneIdIsReadUpToItWhileANewerBatchOfItIsFsynced() {
+        append(ALICE, "durable", null);
+        SyncGate syncGate = new SyncGate();
+        store.close();
+        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), UnaryOperator.identity(), syncGate);
+
+        CompletableFuture<AppendResult> pending = store.append(request(ALICE, "not yet", null));
+        await().atMost(TIMEOUT).until(() -> syncGate.entered.getCount() == 0);
+        assertThat(store.head(ALICE).lastId()).isEqualTo(1);
+        assertThat(store.read(ALICE, 0, 10)).extracting(Oplog::payload).containsExactly("durable");
+        assertThat(pending).isNotDone();
+
+        syncGate.released.countDown();
+        assertThat(completed(pending).oplog().id()).isEqualTo(2);
+        assertThat(store.read(ALICE, 0, 10)).extracting(Oplog::payload).containsExactly("durable", "not yet");
+    }
+
+    @Test
+    void aFailedFsyncFailsItsBatchKeepsItHiddenAndTheNextWriteReopensTheStore() {
+        SyncGate syncGate = new SyncGate();
+        syncGate.failFirst.set(true);
+        store.close();
+        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), UnaryOperator.identity(), syncGate);
+        List<Oplog> delivered = new CopyOnWriteArrayList<>();
+        store.onCommit(delivered::addAll);
+
+        CompletableFuture<AppendResult> failed = store.append(request(ALICE, "lost?", "m-1"));
+        await().atMost(TIMEOUT).until(() -> syncGate.entered.getCount() == 0);
+        // written while the failing fsync is held; its own fsync then succeeds
+        CompletableFuture<AppendResult> behind = store.append(request(ALICE, "behind it", "m-2"));
+        syncGate.released.countDown();
+        assertFailsWithStoreException(failed);
+        assertThatThrownBy(failed::join).cause().hasMessageContaining("durable")
+                .hasMessageContaining("Input/output error");
+        assertFailsWithStoreException(behind);
+        assertThatThrownBy(behind::join).as("a later fsync says nothing of the pages the failed one lost")
+                .cause().hasMessageContaining("Input/output error");
+        assertThat(delivered).isEmpty();
+        assertThat(store.lastId(ALICE)).as("not shown before the store is read back from disk").isZero();
+        assertThat(store.read(ALICE, 0, 10)).isEmpty();
+
+        // the next write reopens the database from its log: what the disk kept is what counts
+        AppendResult retried = append(ALICE, "lost?", "m-1");
+        AppendResult next = append(ALICE, "next", null);
+        List<Oplog> stored = store.read(ALICE, 0, 10);
+        assertThat(stored).extracting(Oplog::payload).containsSubsequence("lost?", "next");
+        assertThat(stored).extracting(Oplog::id).isSorted().doesNotHaveDuplicates();
+        assertThat(retried.oplog().id()).isEqualTo(stored.get(0).id());
+        assertThat(next.oplog().id()).isEqualTo(stored.get(stored.size() - 1).id()).isEqualTo(store.lastId(ALICE));
+        assertThat(delivered).extracting(Oplog::payload).as("delivered once durable, never the failed batches")
+                .endsWith("next").doesNotContain("behind it");
+    }
+
+    @Test
+    void listenersRunOnTheSyncerThreadWhichSurvivesAFailingOne() {
         List<String> threads = new CopyOnWriteArrayList<>();
         store.onCommit(oplogs -> {
             throw new IllegalStateException("listener bug");
@@ -184,7 +312,8 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
         append(ALICE, "a2", null);
 
         await().atMost(TIMEOUT).until(() -> threads.size() == 2);
-        assertThat(threads).containsOnly("mss-store-writer");
+        // the thread that answers a batch once it is durable tells the listeners too
+        assertThat(threads).containsOnly(GroupCommitWriter.SYNCER_THREAD_NAME);
     }
 
     @Test
