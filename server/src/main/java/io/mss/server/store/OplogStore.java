@@ -20,8 +20,9 @@ public interface OplogStore extends AutoCloseable {
     /**
      * Called on the store's commit thread after every durable batch, with the new
      * (non-duplicate) oplogs in commit order; one thread per store (RocksDB's
-     * {@code mss-store-syncer}, PostgreSQL's {@code mss-store-writer}), which also completes the
-     * appends' futures. Ids of one scope appear in ascending order across calls.
+     * {@code mss-store-syncer}, PostgreSQL's {@code mss-store-writer}), which completes the
+     * futures of durable appends too (a failed one may be answered on another store thread).
+     * Ids of one scope appear in ascending order across calls.
      */
     void onCommit(Consumer<List<Oplog>> listener);
 

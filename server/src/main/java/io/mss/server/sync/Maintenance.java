@@ -24,9 +24,9 @@ import java.util.concurrent.TimeUnit;
  * Deletes what the store need not keep: the oldest oplogs of THRESHOLD scopes beyond their
  * threshold, and oplogs past their bizType's retention.
  *
- * <p>Threading: {@link #noteTrimming} runs on the store's writer (a commit listener) and only
- * notes the scopes due; the trimming and the retention purge run on one maintenance thread,
- * never on the writer. {@link #purgeExpired} is also called directly, on the caller's thread (tests).
+ * <p>Threading: {@link #noteTrimming} runs on the store's commit thread (a commit listener) and
+ * only notes the scopes due; the trimming and the retention purge run on one maintenance thread,
+ * never on a store thread. {@link #purgeExpired} is also called directly, on the caller's thread (tests).
  */
 final class Maintenance implements AutoCloseable {
     /** Logs under the engine's name, as it did before it had its own class. */

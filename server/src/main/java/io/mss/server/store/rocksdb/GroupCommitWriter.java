@@ -119,10 +119,30 @@ final class GroupCommitWriter extends SingleWriter {
         this.syncer.setDaemon(true);
     }
 
-    /** Starts the syncer, then the writer. */
+    /** Starts the syncer, then the writer; a writer that cannot start leaves no syncer behind. */
     void startBoth() {
         syncer.start();
-        start();
+        try {
+            start();
+        } catch (Throwable t) {
+            stopSyncer();
+            throw t;
+        }
+    }
+
+    /** Waits until the syncer has ended (after the writer's exit stopped it). */
+    void awaitSyncerExit() {
+        boolean interrupted = false;
+        while (syncer.isAlive()) {
+            try {
+                syncer.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // closing half-way would free the database under it
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Whether this is the writer or the syncer thread: the threads that must not wait for the writer to exit. */
@@ -144,6 +164,7 @@ final class GroupCommitWriter extends SingleWriter {
                 settle();
                 recovery.reopen();
                 syncFailure = null;
+                heads.clear(); // the ids and epochs of batches the log did not give back are not taken
             }
             writeNanos = write(batch, results, committed, touchedScopes, lastIds);
         } catch (Throwable t) {
@@ -194,7 +215,8 @@ final class GroupCommitWriter extends SingleWriter {
     /** The syncer thread: one fsync for everything handed on meanwhile, then the answers, in order. */
     private void sync() {
         List<Handed> taken = new ArrayList<>();
-        while (true) {
+        boolean end = false;
+        while (!end) {
             taken.clear();
             try {
                 taken.add(handed.take());
@@ -202,40 +224,58 @@ final class GroupCommitWriter extends SingleWriter {
                 continue; // nobody interrupts the syncer; it ends through the queue
             }
             handed.drainTo(taken);
-            long syncNanos = 0;
-            Throwable failure = syncFailure;
-            if (walSync != null && failure == null && taken.stream().anyMatch(h -> h instanceof Written w
-                    && !w.committed().isEmpty())) {
-                long started = System.nanoTime();
-                try {
-                    walSync.sync();
-                    syncNanos = System.nanoTime() - started;
-                } catch (Throwable t) {
-                    failure = t;
-                    syncFailure = t;
-                }
-            }
-            boolean end = false;
-            for (Handed item : taken) {
-                if (item instanceof Written written) {
-                    try {
-                        answer(written, failure, syncNanos);
-                    } catch (Throwable t) {
-                        // a bug here must not leave the batch, or those behind it, unanswered
-                        log.error("could not answer a batch of {} appends", written.batch().size(), t);
+            try {
+                end = syncAndAnswer(taken);
+            } catch (Throwable t) {
+                // out of memory, say: this thread must live on, or nothing is ever answered again
+                log.error("could not answer {} handed batches", taken.size(), t);
+                for (Handed item : taken) {
+                    if (item instanceof Written written) {
                         StoreException broken = new StoreException("could not answer an append: " + t, t);
                         written.batch().forEach(pending -> pending.future().completeExceptionally(broken));
+                    } else if (item instanceof Barrier barrier) {
+                        barrier.passed().countDown();
+                    } else {
+                        end = true;
                     }
-                } else if (item instanceof Barrier barrier) {
-                    barrier.passed().countDown();
-                } else {
-                    end = true;
                 }
             }
-            if (end) {
-                return;
+        }
+    }
+
+    /** Syncer thread: fsyncs for what {@code taken} holds, then answers it; returns whether it held the end. */
+    private boolean syncAndAnswer(List<Handed> taken) {
+        long syncNanos = 0;
+        Throwable failure = syncFailure;
+        if (walSync != null && failure == null && taken.stream().anyMatch(h -> h instanceof Written w
+                && !w.committed().isEmpty())) {
+            long started = System.nanoTime();
+            try {
+                walSync.sync();
+                syncNanos = System.nanoTime() - started;
+            } catch (Throwable t) {
+                failure = t;
+                syncFailure = t;
             }
         }
+        boolean end = false;
+        for (Handed item : taken) {
+            if (item instanceof Written written) {
+                try {
+                    answer(written, failure, syncNanos);
+                } catch (RuntimeException e) {
+                    // a bug here must not leave the batch, or those behind it, unanswered
+                    log.error("could not answer a batch of {} appends", written.batch().size(), e);
+                    StoreException broken = new StoreException("could not answer an append: " + e, e);
+                    written.batch().forEach(pending -> pending.future().completeExceptionally(broken));
+                }
+            } else if (item instanceof Barrier barrier) {
+                barrier.passed().countDown();
+            } else {
+                end = true;
+            }
+        }
+        return end;
     }
 
     /**

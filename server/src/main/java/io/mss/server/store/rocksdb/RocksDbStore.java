@@ -172,9 +172,9 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
                 } finally {
                     lock.unlock();
                 }
-            } catch (Exception e) {
-                writeFailed = true;
-                throw e;
+            } catch (Throwable t) {
+                writeFailed = true; // whatever failed, the next batch reopens the store
+                throw t;
             }
         };
         this.writer = new GroupCommitWriter(oplogTable, decorate.apply(durableWrite),
@@ -789,6 +789,7 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             return;
         }
         writer.awaitExit();
+        writer.awaitSyncerExit();
         releaseNatives();
     }
 
