@@ -145,6 +145,29 @@ public abstract class SingleWriter {
     protected void settle() {
     }
 
+    /** How long a store thread polls its empty queue before it parks. */
+    private static final long SPIN_NANOS = 50_000;
+
+    /**
+     * Takes the queue's head, polling it for up to {@link #SPIN_NANOS} before parking: waking a
+     * parked thread costs more than the gap between two pushes at a high rate.
+     */
+    protected static <T> T takeSpinning(BlockingQueue<T> queue) throws InterruptedException {
+        T head = queue.poll();
+        if (head != null) {
+            return head;
+        }
+        long until = System.nanoTime() + SPIN_NANOS;
+        while (System.nanoTime() < until) {
+            Thread.onSpinWait();
+            head = queue.poll();
+            if (head != null) {
+                return head;
+            }
+        }
+        return queue.take();
+    }
+
     /** Hands a commit's oplogs to every listener; one that throws harms neither the writer nor the others. */
     protected final void committed(List<Oplog> oplogs) {
         if (oplogs.isEmpty()) {
@@ -192,7 +215,8 @@ public abstract class SingleWriter {
             while (!stopping) {
                 batch.clear();
                 try {
-                    Pending first = hasIdleWork() ? queue.poll(IDLE_RETRY_MILLIS, TimeUnit.MILLISECONDS) : queue.take();
+                    Pending first = hasIdleWork() ? queue.poll(IDLE_RETRY_MILLIS, TimeUnit.MILLISECONDS)
+                            : takeSpinning(queue);
                     if (first == null) {
                         idle();
                         continue;

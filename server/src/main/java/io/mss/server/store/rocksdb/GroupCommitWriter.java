@@ -219,7 +219,7 @@ final class GroupCommitWriter extends SingleWriter {
         while (!end) {
             taken.clear();
             try {
-                taken.add(handed.take());
+                taken.add(takeSpinning(handed));
             } catch (InterruptedException e) {
                 continue; // nobody interrupts the syncer; it ends through the queue
             }

@@ -268,8 +268,12 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
     void aFailedFsyncFailsItsBatchKeepsItHiddenAndTheNextWriteReopensTheStore() {
         SyncGate syncGate = new SyncGate();
         syncGate.failFirst.set(true);
+        List<Integer> writes = new CopyOnWriteArrayList<>();
         store.close();
-        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), UnaryOperator.identity(), syncGate);
+        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), durable -> batch -> {
+            durable.write(batch);
+            writes.add(batch.count());
+        }, syncGate);
         List<Oplog> delivered = new CopyOnWriteArrayList<>();
         store.onCommit(delivered::addAll);
 
@@ -277,6 +281,7 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
         await().atMost(TIMEOUT).until(() -> syncGate.entered.getCount() == 0);
         // written while the failing fsync is held; its own fsync then succeeds
         CompletableFuture<AppendResult> behind = store.append(request(ALICE, "behind it", "m-2"));
+        await().atMost(TIMEOUT).until(() -> writes.size() == 2);
         syncGate.released.countDown();
         assertFailsWithStoreException(failed);
         assertThatThrownBy(failed::join).cause().hasMessageContaining("durable")
