@@ -190,12 +190,21 @@ public final class ApiKeys {
         return HexFormat.of().formatHex(sha256(key));
     }
 
-    private static byte[] sha256(String key) {
+    /**
+     * One digest per thread: looking one up ({@code MessageDigest.getInstance}) cost as much as
+     * hashing the key, on every request. Presented keys are hashed, never kept.
+     */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    });
+
+    private static byte[] sha256(String key) {
+        // digest() resets it for the next caller on this thread
+        return SHA_256.get().digest(key.getBytes(StandardCharsets.UTF_8));
     }
 
     private static List<Entry> read(Path file) throws IOException {
