@@ -301,6 +301,8 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
         assertThat(stored).extracting(Oplog::id).isSorted().doesNotHaveDuplicates();
         assertThat(retried.oplog().id()).isEqualTo(stored.get(0).id());
         assertThat(next.oplog().id()).isEqualTo(stored.get(stored.size() - 1).id()).isEqualTo(store.lastId(ALICE));
+        // listeners are told after the futures complete
+        await().atMost(TIMEOUT).until(() -> delivered.stream().anyMatch(oplog -> oplog.payload().equals("next")));
         assertThat(delivered).extracting(Oplog::payload).as("delivered once durable, never the failed batches")
                 .endsWith("next").doesNotContain("behind it");
     }
