@@ -54,8 +54,9 @@ public abstract class SingleWriter {
 
     /**
      * Writes one batch and completes every one of its futures, either way, or hands it on to be
-     * completed ({@link #settle}). Runs on the writer thread only. Tells {@link #committed} what
-     * it stored, on the thread that completes the futures, in commit order.
+     * completed ({@link #settle}); the list is the commit's own, never touched by the writer
+     * again. Runs on the writer thread only. Tells {@link #committed} what it stored, on the
+     * thread that completes the futures, in commit order.
      */
     protected abstract void commit(List<Pending> batch);
 
@@ -233,14 +234,13 @@ public abstract class SingleWriter {
                 }
                 commitAround(batch);
             }
-            settle();
             if (hasIdleWork()) {
                 // one last attempt, so a clean stop leaves nothing for the next start to settle
                 idle();
             }
         } finally {
             try {
-                settle(); // a writer that died of a bug still answers the batch it had in flight
+                settle(); // before the store frees itself, and also when the writer died of a bug
             } catch (Throwable t) {
                 log.error("could not finish the batch in flight", t);
             }

@@ -46,7 +46,7 @@ final class DurableHeads {
                 : new Entry(Math.max(entry.lastDurable(), lastId), entry.lastWritten()));
     }
 
-    /** Writer thread, after the database was reopened from its log with nothing in flight: all it holds counts. */
+    /** Writer thread, after it reopened the database from its log with nothing in flight: all it holds counts. */
     void showAll() {
         entries.clear();
     }

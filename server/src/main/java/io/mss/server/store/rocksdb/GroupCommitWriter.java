@@ -70,7 +70,7 @@ final class GroupCommitWriter extends SingleWriter {
 
     /** A batch in RocksDB: what answering it needs. */
     private record Written(List<Pending> batch, AppendResult[] results, List<Oplog> committed,
-                           Map<String, Long> lastIds, long writeNanos) implements Handed {
+                           Map<String, Oplog> lastInBatch, long writeNanos) implements Handed {
     }
 
     /** Passed once everything handed before it is answered. */
@@ -155,7 +155,7 @@ final class GroupCommitWriter extends SingleWriter {
         AppendResult[] results = new AppendResult[batch.size()];
         List<Oplog> committed = new ArrayList<>();
         Set<String> touchedScopes = new HashSet<>();
-        Map<String, Long> lastIds = new HashMap<>();
+        Map<String, Oplog> lastInBatch = new HashMap<>();
         long writeNanos;
         try {
             if (recovery.needed()) {
@@ -164,24 +164,21 @@ final class GroupCommitWriter extends SingleWriter {
                 settle();
                 recovery.reopen();
                 syncFailure = null;
+                durableHeads.showAll(); // what the log gave back is what counts
                 heads.clear(); // the ids and epochs of batches the log did not give back are not taken
             }
-            writeNanos = write(batch, results, committed, touchedScopes, lastIds);
+            writeNanos = write(batch, results, committed, touchedScopes, lastInBatch);
         } catch (Throwable t) {
             // the ids handed out for this batch were never stored: reload them from disk (the
             // scopes stay hidden at their last durable id, which is still right)
             touchedScopes.forEach(heads::remove);
-            StoreException failure = new StoreException(
-                    "could not store a batch of " + batch.size() + " oplog appends: " + t, t);
             log.error("Oplog batch write failed; failing {} appends", batch.size(), t);
-            for (Pending pending : batch) {
-                pending.future().completeExceptionally(failure);
-            }
+            fail(batch, new StoreException("could not store a batch of " + batch.size() + " oplog appends: " + t, t));
             return;
         }
         trimIdCache();
         // a batch of duplicates only goes this way too: its originals may be in a batch not durable yet
-        handed.add(new Written(List.copyOf(batch), results, committed, lastIds, writeNanos));
+        handed.add(new Written(batch, results, committed, lastInBatch, writeNanos));
         unsettled = true;
     }
 
@@ -231,8 +228,7 @@ final class GroupCommitWriter extends SingleWriter {
                 log.error("could not answer {} handed batches", taken.size(), t);
                 for (Handed item : taken) {
                     if (item instanceof Written written) {
-                        StoreException broken = new StoreException("could not answer an append: " + t, t);
-                        written.batch().forEach(pending -> pending.future().completeExceptionally(broken));
+                        fail(written.batch(), new StoreException("could not answer an append: " + t, t));
                     } else if (item instanceof Barrier barrier) {
                         barrier.passed().countDown();
                     } else {
@@ -266,8 +262,7 @@ final class GroupCommitWriter extends SingleWriter {
                 } catch (RuntimeException e) {
                     // a bug here must not leave the batch, or those behind it, unanswered
                     log.error("could not answer a batch of {} appends", written.batch().size(), e);
-                    StoreException broken = new StoreException("could not answer an append: " + e, e);
-                    written.batch().forEach(pending -> pending.future().completeExceptionally(broken));
+                    fail(written.batch(), new StoreException("could not answer an append: " + e, e));
                 }
             } else if (item instanceof Barrier barrier) {
                 barrier.passed().countDown();
@@ -289,15 +284,12 @@ final class GroupCommitWriter extends SingleWriter {
         }
         if (failure != null) {
             // hidden until a reopen reads back what the disk has: no device may see them before
-            StoreException notDurable = new StoreException("could not make a batch of " + written.batch().size()
-                    + " oplog appends durable: " + failure, failure);
             log.error("Oplog batch fsync failed; failing {} appends", written.batch().size(), failure);
-            for (Pending pending : written.batch()) {
-                pending.future().completeExceptionally(notDurable);
-            }
+            fail(written.batch(), new StoreException("could not make a batch of " + written.batch().size()
+                    + " oplog appends durable: " + failure, failure));
             return;
         }
-        written.lastIds().forEach(durableHeads::durable);
+        written.lastInBatch().forEach((scopeKey, last) -> durableHeads.durable(scopeKey, last.id()));
         MssMetrics meters = metrics;
         if (meters != null && !written.committed().isEmpty()) {
             try {
@@ -313,17 +305,22 @@ final class GroupCommitWriter extends SingleWriter {
         committed(written.committed());
     }
 
+    private static void fail(List<Pending> batch, StoreException failure) {
+        for (Pending pending : batch) {
+            pending.future().completeExceptionally(failure);
+        }
+    }
+
     /**
      * Puts the batch into RocksDB, not waiting for the disk, and returns how long that took.
-     * Fills {@code lastIds} with each scope's last id in the batch.
+     * Fills {@code lastInBatch} with each scope's last new oplog in the batch.
      */
     private long write(List<Pending> batch, AppendResult[] results, List<Oplog> committed,
-                       Set<String> touchedScopes, Map<String, Long> lastIds) throws Exception {
+                       Set<String> touchedScopes, Map<String, Oplog> lastInBatch) throws Exception {
         long now = clock.millis();
         // the first of two equal idempotency keys in one batch is not on disk yet
         Map<ByteBuffer, Oplog> storedInBatch = new HashMap<>();
         Map<String, Oplog> firstInBatch = new HashMap<>();
-        Map<String, Oplog> lastInBatch = new HashMap<>();
         try (WriteBatch writeBatch = new WriteBatch()) {
             for (int i = 0; i < batch.size(); i++) {
                 AppendRequest request = batch.get(i).request();
@@ -365,7 +362,6 @@ final class GroupCommitWriter extends SingleWriter {
             for (Map.Entry<String, Oplog> last : lastInBatch.entrySet()) {
                 writeBatch.put(table.scopes(), Keys.scopeIndexKey(last.getKey()),
                         Keys.encodeHead(last.getValue().id(), last.getValue().epoch()));
-                lastIds.put(last.getKey(), last.getValue().id());
             }
             if (walSync != null) {
                 // before the write: a reader that sees a row of this batch must see it is not durable

@@ -222,8 +222,6 @@ public final class RocksDbStore implements OplogStore, SyncPointStore, BizTypeSt
             RocksDB reopened = RocksDB.open(dbOptions, dir.toString(), descriptors(cfOptions), fresh);
             bind(reopened, fresh);
             writeFailed = false;
-            // nothing is in flight (the writer settled first): what the log gave back is what counts
-            writer.durableHeads.showAll();
             log.warn("Store at {} reopened after a failed write; storing again", dir);
         } finally {
             lock.unlock();

@@ -184,11 +184,24 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
                 .containsExactly("original", "new", "other scope");
     }
 
-    /** Holds the first fsync until released, so that what is written meanwhile can be looked at. */
+    /**
+     * Holds the first fsync until released, so that what is written meanwhile can be looked at,
+     * and counts the batches written.
+     */
     private static final class SyncGate implements UnaryOperator<GroupCommitWriter.WalSync> {
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch released = new CountDownLatch(1);
         final AtomicBoolean failFirst = new AtomicBoolean();
+        final List<Integer> writes = new CopyOnWriteArrayList<>();
+
+        /** Reopens the test's store with this gate on its fsyncs. */
+        RocksDbStore reopen(RocksDbStore store, Path dir) {
+            store.close();
+            return RocksDbStore.open(dir, RocksDbStore.Options.defaults(), durable -> batch -> {
+                durable.write(batch);
+                writes.add(batch.count());
+            }, this);
+        }
 
         @Override
         public GroupCommitWriter.WalSync apply(GroupCommitWriter.WalSync sync) {
@@ -207,13 +220,9 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
 
     @Test
     void theNextBatchIsWrittenWhileTheLastIsFsyncedAndNeitherIsSeenBeforeItIsDurable() {
-        List<Integer> writes = new CopyOnWriteArrayList<>();
         SyncGate syncGate = new SyncGate();
-        store.close();
-        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), durable -> batch -> {
-            durable.write(batch);
-            writes.add(batch.count());
-        }, syncGate);
+        store = syncGate.reopen(store, dir);
+        List<Integer> writes = syncGate.writes;
         List<Oplog> delivered = new CopyOnWriteArrayList<>();
         store.onCommit(delivered::addAll);
 
@@ -250,8 +259,7 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
     void aScopeDurableUpToOneIdIsReadUpToItWhileANewerBatchOfItIsFsynced() {
         append(ALICE, "durable", null);
         SyncGate syncGate = new SyncGate();
-        store.close();
-        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), UnaryOperator.identity(), syncGate);
+        store = syncGate.reopen(store, dir);
 
         CompletableFuture<AppendResult> pending = store.append(request(ALICE, "not yet", null));
         await().atMost(TIMEOUT).until(() -> syncGate.entered.getCount() == 0);
@@ -268,12 +276,8 @@ class RocksDbStoreTest extends OplogStoreContract<RocksDbStore> {
     void aFailedFsyncFailsItsBatchKeepsItHiddenAndTheNextWriteReopensTheStore() {
         SyncGate syncGate = new SyncGate();
         syncGate.failFirst.set(true);
-        List<Integer> writes = new CopyOnWriteArrayList<>();
-        store.close();
-        store = RocksDbStore.open(dir, RocksDbStore.Options.defaults(), durable -> batch -> {
-            durable.write(batch);
-            writes.add(batch.count());
-        }, syncGate);
+        store = syncGate.reopen(store, dir);
+        List<Integer> writes = syncGate.writes;
         List<Oplog> delivered = new CopyOnWriteArrayList<>();
         store.onCommit(delivered::addAll);
 
