@@ -301,6 +301,9 @@ class MssClientEpochTest extends ClientTestSupport {
         peer.send(frame(batch("notes", ScopeKind.DEVICE, OLD_EPOCH, 1, 2)));
         assertThat(peer.nextAck().getSyncPointsList())
                 .containsExactly(syncPoint("notes", ScopeKind.DEVICE, 2, OLD_EPOCH));
+        // the Ack goes out when they are stored, not when the app has them: wait for the app, so
+        // that the ephemeral messages below come after them at the callback (which they race otherwise)
+        await().atMost(WAIT).until(() -> received.size() == 2);
 
         // what a version 2 server sends for a non-persistent bizType: epoch 0, ids of no timeline
         peer.send(frame(batch("notes", ScopeKind.DEVICE, 0, 1_764_130_000_000_001L, 1_764_130_000_000_002L)

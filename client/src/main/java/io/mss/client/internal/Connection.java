@@ -50,9 +50,20 @@ final class Connection implements Runnable {
      */
     static final int INBOUND_FRAMES = 4;
 
+    /** A frame as read, with its size on the wire (what the state thread budgets, without computing it again). */
+    static final class Inbound {
+        final ServerFrame frame;
+        final int wireBytes;
+
+        Inbound(ServerFrame frame, int wireBytes) {
+            this.frame = frame;
+            this.wireBytes = wireBytes;
+        }
+    }
+
     final int id;
     /** Reader puts, state thread takes. */
-    final ArrayBlockingQueue<ServerFrame> inbound = new ArrayBlockingQueue<>(INBOUND_FRAMES);
+    final ArrayBlockingQueue<Inbound> inbound = new ArrayBlockingQueue<>(INBOUND_FRAMES);
     /** The user the token was requested for and the Hello's USER sync points belong to. */
     final String userId;
 
@@ -306,7 +317,7 @@ final class Connection implements Runnable {
                 socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, idleMillis));
             }
             try {
-                inbound.put(frame);
+                inbound.put(new Inbound(frame, body.length));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return "interrupted";

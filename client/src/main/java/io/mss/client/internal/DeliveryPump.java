@@ -6,10 +6,13 @@ import io.mss.client.SyncMessage;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -20,30 +23,116 @@ import java.util.logging.Logger;
  * that throws or is not acked within the ack timeout is retried after a doubling delay, up to
  * {@link MssClient#MAX_DELIVERY_ATTEMPTS} counted in the inbox before each call (so that they
  * survive the app's process dying inside the callback); then the message is dropped and the
- * callback's {@code onMessageDropped} told. State thread, except {@link #run} and
- * {@link #reportAcked}, which run on the callback thread and post back.
+ * callback's {@code onMessageDropped} told.
+ *
+ * <p>A delivery is handed over as a <em>run</em>: the scope's head and up to {@link #MAX_RUN}
+ * messages after it that were never attempted. When the app acks a message inside its callback,
+ * the callback thread goes on to the next message of the run at once, storing its attempt in the
+ * inbox's {@link RunningAttempt} first; the state thread learns of it from the ack, counts that
+ * attempt in the inbox too and arms its timeout. Without that, every message of a scope would wait
+ * for a round trip between the callback thread and the state thread. A message not acked by the
+ * time its callback returns ends the run; so does the state thread, which can stop a run at any
+ * point ({@link Delivery#stopUnlessAcked}). Runs grow from one message while a scope's messages
+ * are acked inside their callbacks, and start from one again when one is not.
+ *
+ * <p>State thread, except {@link #run} and {@link #reportAcked}, which run on the callback
+ * thread (and any thread) and post back.
  */
 final class DeliveryPump {
     private static final Logger LOG = Logger.getLogger("io.mss.client");
+    /** Most messages of a scope handed to the callback thread at once. */
+    static final int MAX_RUN = 64;
 
-    /** One attempt to hand a message to its callback. */
+    /**
+     * What the deliveries of one run share: one ack timer, for whichever of them the state thread
+     * holds in flight (each still times out counting from its own callback's start). State thread.
+     */
+    static final class Run {
+        final ScopeKey key;
+        ScheduledFuture<?> timeout;
+
+        Run(ScopeKey key) {
+            this.key = key;
+        }
+
+        void cancelTimeout() {
+            if (timeout != null) {
+                timeout.cancel(false);
+                timeout = null;
+            }
+        }
+    }
+
+    /** One attempt to hand a message to its callback, and the next one of its run. */
     static final class Delivery {
+        /** Not started; the callback thread starts it, or the state thread stops it first. */
+        static final int QUEUED = 0;
+        /** Its callback runs (or is about to). */
+        static final int RUNNING = 1;
+        /** Acked while its callback ran: the callback thread goes on to {@link #next}. */
+        static final int ACKED = 2;
+        /** Its callback returned (or threw) without an ack: the run ends here. */
+        static final int RETURNED = 3;
+        /** Stopped by the state thread while its callback ran: the run ends after it. */
+        static final int STOPPED = 4;
+        /** Stopped by the state thread before it started: it never runs. */
+        static final int REVOKED = 5;
+        private static final AtomicIntegerFieldUpdater<Delivery> STATE =
+                AtomicIntegerFieldUpdater.newUpdater(Delivery.class, "state");
+
         final ScopeKey key;
         final SyncMessage message;
         final int attempt;
         final MessageCallback callback;
-        /** Set on the state thread when this attempt is over; read by the callback thread. */
-        volatile boolean cancelled;
+        final Run run;
+        /** The scope's next message in this run; null at the run's end. */
+        final Delivery next;
+        /** The callback thread's and the state thread's one point of agreement on where the run is. */
+        volatile int state;
         /** Set by the callback thread when the callback starts (System.nanoTime, never 0). */
         volatile long startedNanos;
-        /** State thread: the ack timeout, armed at dispatch, counting from the callback's start. */
-        ScheduledFuture<?> timeout;
 
-        Delivery(ScopeKey key, SyncMessage message, int attempt, MessageCallback callback) {
+        Delivery(ScopeKey key, SyncMessage message, int attempt, MessageCallback callback, Run run, Delivery next) {
             this.key = key;
             this.message = message;
             this.attempt = attempt;
             this.callback = callback;
+            this.run = run;
+            this.next = next;
+        }
+
+        /** Callback thread: false when the state thread stopped it first. */
+        boolean start() {
+            return STATE.compareAndSet(this, QUEUED, RUNNING);
+        }
+
+        /** Any thread, while its callback runs: the app acked it. */
+        void ackedInCallback() {
+            STATE.compareAndSet(this, RUNNING, ACKED);
+        }
+
+        /** Callback thread, after its callback: whether it was acked inside it (and not stopped). */
+        boolean goesOn() {
+            return !STATE.compareAndSet(this, RUNNING, RETURNED) && state == ACKED;
+        }
+
+        /**
+         * Ends the run at this delivery, unless it was acked inside its callback, in which case the
+         * callback thread goes on (or went on) to {@link #next}.
+         *
+         * @return false when it was acked inside its callback
+         */
+        boolean stopUnlessAcked() {
+            while (true) {
+                int s = state;
+                if (s == ACKED) {
+                    return false;
+                }
+                if (s == RETURNED || s == STOPPED || s == REVOKED
+                        || STATE.compareAndSet(this, s, s == QUEUED ? REVOKED : STOPPED)) {
+                    return true;
+                }
+            }
         }
 
         @Override
@@ -54,6 +143,8 @@ final class DeliveryPump {
 
     private final StateLoop loop;
     private final Inbox inbox;
+    /** The callback side's record of the attempt whose callback runs; null: runs of one message. */
+    private final RunningAttempt running;
     private final ClientConfig config;
     /** The registered callbacks, owned by the client; read here on the state thread. */
     private final Map<String, MessageCallback> callbacks;
@@ -61,15 +152,20 @@ final class DeliveryPump {
     private final BooleanSupplier closing;
     /** Told whenever messages left the inbox: the client may take frames again. */
     private final Runnable removed;
-    /** At most one attempt per scope is with the callback. */
+    /** At most one attempt per scope is with the callback: the one the state thread knows of. */
     private final Map<ScopeKey, Delivery> inFlight = new HashMap<>();
     /** Scopes whose head message waits for its next attempt. */
     private final Map<ScopeKey, ScheduledFuture<?>> retryTimers = new HashMap<>();
+    /** Per scope, the length of its next run, when more than one. */
+    private final Map<ScopeKey, Integer> runLengths = new HashMap<>();
+    /** Callback thread: the delivery whose callback runs, for {@link #reportAcked}. */
+    private volatile Delivery current;
 
     DeliveryPump(StateLoop loop, Inbox inbox, ClientConfig config, Map<String, MessageCallback> callbacks,
                  UserSwitch users, BooleanSupplier closing, Runnable removed) {
         this.loop = loop;
         this.inbox = inbox;
+        this.running = inbox.running();
         this.config = config;
         this.callbacks = callbacks;
         this.users = users;
@@ -104,41 +200,82 @@ final class DeliveryPump {
 
     private void deliver(ScopeKey key, Inbox.Entry entry, MessageCallback callback) {
         int attempt = entry.attempts() + 1;
-        try {
-            // before the callback: an app that dies inside it must find the attempt counted
-            inbox.recordAttempt(key, entry.message().id(), attempt);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot record delivery attempt " + attempt + " of " + entry.message(), e);
+        // before the callback: an app that dies inside it must find the attempt counted
+        recordAttempt(key, entry.message(), attempt);
+        Run run = new Run(key);
+        Delivery next = null;
+        if (running != null) {
+            Integer length = runLengths.get(key);
+            List<Inbox.Entry> after = length == null ? Collections.<Inbox.Entry>emptyList()
+                    : inbox.unattemptedAfter(key, entry.message().id(), length - 1);
+            for (int i = after.size() - 1; i >= 0; i--) {
+                next = new Delivery(key, after.get(i).message(), 1, callback, run, next);
+            }
         }
-        Delivery d = new Delivery(key, entry.message(), attempt, callback);
+        Delivery d = new Delivery(key, entry.message(), attempt, callback, run, next);
         inFlight.put(key, d);
-        // armed here rather than posted by the callback thread when it starts: one state-thread
-        // task per message less; checkAckTimeout counts from the start all the same
-        armAckTimeout(d, config.ackTimeoutMillis);
+        armAckTimeout(run, config.ackTimeoutMillis);
         loop.dispatch(() -> run(d));
     }
 
-    /** Callback thread. */
-    private void run(Delivery d) {
-        if (closing.getAsBoolean() || d.cancelled || !users.stillSignedIn(d.key)) {
-            loop.postFromCallback(() -> notRun(d));
-            return;
-        }
-        d.startedNanos = Math.max(1, System.nanoTime());
+    private void recordAttempt(ScopeKey key, SyncMessage message, int attempt) {
         try {
-            d.callback.onMessage(d.message);
-        } catch (Throwable t) {
-            LOG.log(Level.WARNING, "callback for " + d + " threw", t);
-            loop.postFromCallback(() -> failed(d, "the callback threw " + t));
-            return;
+            inbox.recordAttempt(key, message.id(), attempt);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot record delivery attempt " + attempt + " of " + message, e);
         }
-        if (config.autoAck) {
-            reportAcked(d.message);
+    }
+
+    /** Callback thread: the run from {@code first}, for as long as each message is acked inside its callback. */
+    private void run(Delivery first) {
+        for (Delivery d = first; d != null; d = d.next) {
+            if (!d.start()) {
+                // stopped by the state thread before it started: nothing to tell
+                return;
+            }
+            if (closing.getAsBoolean() || !users.stillSignedIn(d.key)
+                    || (running != null && !running.begin(d.key, d.message.id(), d.message.epoch(), d.attempt))) {
+                Delivery notRun = d;
+                loop.postFromCallback(() -> notRun(notRun));
+                return;
+            }
+            current = d;
+            d.startedNanos = Math.max(1, System.nanoTime());
+            Throwable threw = null;
+            try {
+                d.callback.onMessage(d.message);
+            } catch (Throwable t) {
+                threw = t;
+            }
+            if (threw == null && config.autoAck) {
+                reportAcked(d.message);
+            }
+            current = null;
+            if (running != null) {
+                running.end();
+            }
+            if (!d.goesOn()) {
+                if (threw != null) {
+                    LOG.log(Level.WARNING, "callback for " + d + " threw", threw);
+                    Delivery failed = d;
+                    String reason = "the callback threw " + threw;
+                    loop.postFromCallback(() -> failed(failed, reason));
+                }
+                return;
+            }
+            if (threw != null) {
+                // acked before it threw: the ack counts, as it would have from any thread
+                LOG.log(Level.WARNING, "callback for " + d + " threw after acking it", threw);
+            }
         }
     }
 
     /** Any thread: the app acked {@code message}. */
     void reportAcked(SyncMessage message) {
+        Delivery d = current;
+        if (d != null && d.message == message) {
+            d.ackedInCallback();
+        }
         loop.postFromCallback(() -> acked(message));
     }
 
@@ -157,7 +294,17 @@ final class DeliveryPump {
         }
         Delivery d = inFlight.get(key);
         if (d != null && d.message.id() == message.id()) {
-            finish(d);
+            if (d.next != null && !d.stopUnlessAcked() && d.next.state != Delivery.REVOKED) {
+                goOn(d);
+            } else {
+                if (d.state == Delivery.ACKED) {
+                    // the whole run was acked inside its callbacks: a longer one next time
+                    runLengths.merge(key, 2, (was, two) -> Math.min(MAX_RUN, was * 2));
+                } else {
+                    runLengths.remove(key);
+                }
+                finish(d);
+            }
         }
         if (inbox.head(key) == e) {
             cancelRetry(key);
@@ -172,23 +319,42 @@ final class DeliveryPump {
         removed.run();
     }
 
-    private void armAckTimeout(Delivery d, long delayMillis) {
-        d.timeout = loop.schedule(() -> checkAckTimeout(d), delayMillis);
+    /** {@code d} was acked inside its callback: the callback thread went on to the next message of the run. */
+    private void goOn(Delivery d) {
+        Delivery next = d.next;
+        inFlight.put(next.key, next);
+        // the callback thread stored it in the RunningAttempt before its callback; the inbox now too
+        recordAttempt(next.key, next.message, next.attempt);
+        // the run's timer, armed for d, now watches next: it counts from next's own start when it fires
     }
 
-    /** The attempt fails once the ack timeout passed since its callback started; until it started, it waits. */
-    private void checkAckTimeout(Delivery d) {
-        if (inFlight.get(d.key) != d) {
+    private void armAckTimeout(Run run, long delayMillis) {
+        run.timeout = loop.schedule(() -> checkAckTimeout(run), delayMillis);
+    }
+
+    /**
+     * The attempt the state thread holds in flight for the run fails once the ack timeout passed
+     * since its callback started; until then (or until it started) the timer waits again.
+     */
+    private void checkAckTimeout(Run run) {
+        run.timeout = null;
+        Delivery d = inFlight.get(run.key);
+        if (d == null || d.run != run) {
             return;
         }
         long started = d.startedNanos;
         long left = started == 0 ? config.ackTimeoutMillis
                 : config.ackTimeoutMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         if (left > 0) {
-            armAckTimeout(d, left);
+            armAckTimeout(run, left);
             return;
         }
-        d.timeout = null;
+        if (!d.stopUnlessAcked()) {
+            // acked inside the callback just now: the ack is on its way to this thread; watch
+            // whichever attempt is in flight then
+            armAckTimeout(run, config.ackTimeoutMillis);
+            return;
+        }
         failed(d, "not acked within " + config.ackTimeoutMillis + " ms");
     }
 
@@ -272,12 +438,44 @@ final class DeliveryPump {
         });
     }
 
+    /** The attempt is over for the state thread; the callback thread starts nothing more of its run. */
     private void finish(Delivery d) {
         inFlight.remove(d.key);
-        d.cancelled = true;
-        if (d.timeout != null) {
-            d.timeout.cancel(false);
-            d.timeout = null;
+        d.run.cancelTimeout();
+        stopRun(d);
+    }
+
+    /**
+     * The callback thread starts no message of the run after the one it runs now: each delivery
+     * from {@code d} on is stopped unless it was acked inside its callback, in which case the
+     * callback thread went on to the next, which is stopped in turn.
+     */
+    private static void stopRun(Delivery d) {
+        for (Delivery x = d; x != null && !x.stopUnlessAcked(); x = x.next) {
+            // x was acked inside its callback: the callback thread goes on to x.next
+        }
+    }
+
+    /**
+     * The callback of {@code bizType} was replaced or removed: the runs handed to the old one end
+     * after the message each runs now (that one's attempt goes on as before).
+     */
+    void callbackChanged(String bizType) {
+        loop.checkThread();
+        List<Delivery> revoked = new ArrayList<>();
+        for (Delivery d : inFlight.values()) {
+            if (d.key.bizType().equals(bizType)) {
+                stopRun(d);
+                if (d.state == Delivery.REVOKED) {
+                    revoked.add(d);
+                }
+            }
+        }
+        // never started: they go again, to the callback registered now (if any)
+        for (Delivery d : revoked) {
+            finish(d);
+            uncount(d);
+            pump(d.key);
         }
     }
 

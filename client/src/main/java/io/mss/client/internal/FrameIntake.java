@@ -105,10 +105,11 @@ final class FrameIntake implements ConnectionManager.Session {
     public void framesQueued(Connection c) {
         loop.checkThread();
         while (c == connections.current()) {
-            ServerFrame frame = c.inbound.peek();
-            if (frame == null) {
+            Connection.Inbound next = c.inbound.peek();
+            if (next == null) {
                 return;
             }
+            ServerFrame frame = next.frame;
             if (frame.hasSyncData() && c.welcomed) {
                 int undelivered = undelivered();
                 long undeliveredBytes = undeliveredBytes();
@@ -129,13 +130,13 @@ final class FrameIntake implements ConnectionManager.Session {
         List<SyncData> frames = new ArrayList<>(Connection.INBOUND_FRAMES);
         int taken = undelivered;
         long takenBytes = undeliveredBytes;
-        ServerFrame frame;
-        while (taken < MAX_UNDELIVERED && takenBytes < MAX_UNDELIVERED_BYTES && (frame = c.inbound.peek()) != null
-                && frame.hasSyncData()) {
+        Connection.Inbound next;
+        while (taken < MAX_UNDELIVERED && takenBytes < MAX_UNDELIVERED_BYTES && (next = c.inbound.peek()) != null
+                && next.frame.hasSyncData()) {
             c.inbound.poll();
-            frames.add(frame.getSyncData());
-            takenBytes += frame.getSerializedSize();
-            for (BizBatch batch : frame.getSyncData().getBatchesList()) {
+            frames.add(next.frame.getSyncData());
+            takenBytes += next.wireBytes;
+            for (BizBatch batch : next.frame.getSyncData().getBatchesList()) {
                 taken += batch.getOplogsCount();
             }
         }
@@ -203,7 +204,13 @@ final class FrameIntake implements ConnectionManager.Session {
      */
     private void syncData(Connection c, List<SyncData> frames) {
         boolean epochs = c.version >= ProtocolVersion.EPOCHS;
-        List<SyncMessage> incoming = new ArrayList<>();
+        int oplogs = 0;
+        for (SyncData data : frames) {
+            for (BizBatch batch : data.getBatchesList()) {
+                oplogs += batch.getOplogsCount();
+            }
+        }
+        List<SyncMessage> incoming = new ArrayList<>(oplogs);
         Set<ScopeKey> stored = new LinkedHashSet<>();
         for (SyncData data : frames) {
             for (BizBatch batch : data.getBatchesList()) {

@@ -71,6 +71,10 @@ import java.util.zip.CRC32;
  *       the log carries them. A power loss right after may lose them: the message is then
  *       delivered once more, or its attempt not counted. Opening replays the journal's records
  *       after the log's, when the journal follows the log as it was found.
+ *   <li>The attempt whose callback is running is also in {@link RunningAttempt} (stored by the
+ *       callback thread before the callback, cleared after it), so that the callback thread may
+ *       go on to a scope's next message before the state thread recorded its ATTEMPT. Opening
+ *       counts what an app that died inside a callback left there.
  *   <li>A torn or corrupt record (length out of range, short read, CRC mismatch, undecodable
  *       body) ends the replay: everything before it is kept, the file is rewritten from what
  *       was read. Records are never rewritten in place, so a crash during an append can only
@@ -154,6 +158,8 @@ public final class Inbox implements Closeable {
     private int tailCrc;
     /** Where ATTEMPT and DONE records go between writes of the log; null where it cannot be mapped. */
     private DeliveryJournal journal;
+    /** The attempt whose callback runs now, for the callback side; null where it cannot be mapped. */
+    private RunningAttempt running;
     /** While loading: the log's records after the state the journal follows, once the replay passed it. */
     private List<byte[]> loggedAfterJournalBase;
     private long liveBytes;
@@ -188,6 +194,10 @@ public final class Inbox implements Closeable {
         }
         Inbox inbox = new Inbox(dir, compactBytes);
         inbox.load();
+        if (inbox.running != null) {
+            // the log holds what it named now
+            inbox.running.clear();
+        }
         return inbox;
     }
 
@@ -244,6 +254,25 @@ public final class Inbox implements Closeable {
     public Entry get(ScopeKey key, long id) {
         ScopeQueue q = scopes.get(key);
         return q == null ? null : q.pending.get(id);
+    }
+
+    /**
+     * Up to {@code max} pending messages of the scope after {@code id}, ascending, that no attempt
+     * has been started for: they stop at the first one attempted before.
+     */
+    List<Entry> unattemptedAfter(ScopeKey key, long id, int max) {
+        ScopeQueue q = scopes.get(key);
+        if (q == null || max <= 0) {
+            return Collections.emptyList();
+        }
+        List<Entry> out = new ArrayList<>(Math.min(max, q.pending.size()));
+        for (Entry e : q.pending.tailMap(id, false).values()) {
+            if (out.size() == max || e.attempts > 0) {
+                break;
+            }
+            out.add(e);
+        }
+        return out;
     }
 
     /** Scopes with at least one pending message, sorted so that dispatch order is deterministic. */
@@ -306,6 +335,15 @@ public final class Inbox implements Closeable {
         return fileBytes;
     }
 
+    /**
+     * Where the callback side stores the attempt whose callback runs, for the next open to count
+     * should the process die inside it; null where it cannot be mapped (the state thread must then
+     * count every attempt before its callback is handed over).
+     */
+    RunningAttempt running() {
+        return running;
+    }
+
     // ---- changes ----
 
     /**
@@ -328,9 +366,9 @@ public final class Inbox implements Closeable {
             }
         }
         Map<ScopeKey, Long> highs = new HashMap<>();
-        List<ScopeKey> keys = new ArrayList<>();
-        List<SyncMessage> fresh = new ArrayList<>();
-        List<byte[]> records = new ArrayList<>();
+        List<ScopeKey> keys = new ArrayList<>(messages.size());
+        List<SyncMessage> fresh = new ArrayList<>(messages.size());
+        List<byte[]> records = new ArrayList<>(messages.size());
         for (SyncMessage m : messages) {
             ScopeKey key = ScopeKey.of(m);
             if (key == null) {
@@ -501,6 +539,9 @@ public final class Inbox implements Closeable {
                 }
             }
         } finally {
+            if (running != null) {
+                running.close();
+            }
             if (journal != null) {
                 journal.close();
             }
@@ -660,6 +701,13 @@ public final class Inbox implements Closeable {
                     + "; writing delivery records to the log instead", e);
             journal = null;
         }
+        try {
+            running = RunningAttempt.open(dir);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot map " + RunningAttempt.FILE_NAME + " in " + dir
+                    + "; every attempt is counted in the inbox before its callback", e);
+            running = null;
+        }
         // a compaction that crashed before its rename: the log itself is intact
         DurableFiles.recover(tmp, file);
         if (!file.exists()) {
@@ -695,11 +743,12 @@ public final class Inbox implements Closeable {
                 break;
             }
         }
+        boolean diedInCallback = countLeftoverAttempt();
         if (validEnd < size) {
             LOG.warning("inbox " + file + ": ignoring " + (size - validEnd) + " bytes of a torn or corrupt record at offset "
                     + validEnd + "; everything before it is kept");
             compact();
-        } else if (!journaled.isEmpty() || worthCompacting(size)) {
+        } else if (!journaled.isEmpty() || diedInCallback || worthCompacting(size)) {
             // the journal's records into the log: the journal then starts over from it
             compact();
         } else {
@@ -708,6 +757,42 @@ public final class Inbox implements Closeable {
                 journal.startOver(fileBytes, tailCrc);
             }
         }
+    }
+
+    /**
+     * Counts the attempt an earlier process died in ({@link RunningAttempt}): the message's attempts
+     * become at least that one's, when it is still pending on the same timeline. The compaction
+     * that follows writes the count into the log; the leftover is cleared when the log holds it.
+     *
+     * @return whether a count was raised
+     */
+    private boolean countLeftoverAttempt() throws IOException {
+        RunningAttempt.Leftover left = running == null ? null : running.leftover();
+        if (left == null) {
+            return false;
+        }
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(left.body));
+        ScopeKey key;
+        long id;
+        int attempts;
+        try {
+            if (in.readByte() != InboxRecords.ATTEMPT) {
+                return false;
+            }
+            key = readKey(in);
+            id = in.readLong();
+            attempts = in.readInt();
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "undecodable " + RunningAttempt.FILE_NAME + "; ignored", e);
+            return false;
+        }
+        Entry e = get(key, id);
+        if (e == null || e.message.epoch() != left.epoch || e.attempts >= attempts) {
+            return false;
+        }
+        LOG.info("the app stopped inside the callback of " + e.message + ", attempt " + attempts + "; counted");
+        e.attempts = attempts;
+        return true;
     }
 
     private static boolean readMagic(DataInputStream in, byte[] magic) throws IOException {

@@ -54,6 +54,8 @@ public final class RealMssClient implements MssClient {
     private final DeliveryPump pump;
     private final UpstreamRequests upstream;
     private final FullUpdates fullUpdates;
+    /** State thread: messages left the inbox in the current task; frames may be taken again at its end. */
+    private boolean removedInTask;
 
     private RealMssClient(ClientConfig config, Tls tls, SyncPointStore store, Inbox inbox, boolean storeDirty,
                           Random random) {
@@ -71,16 +73,6 @@ public final class RealMssClient implements MssClient {
             ownedCallbackExecutor = null;
         }
         this.loop = new StateLoop("mss-client-state", callbackExecutor);
-        // the ATTEMPT and DONE records of a task: one write at its end, before its callbacks run
-        inbox.deferDeliveryRecords();
-        loop.setBeforeCallbacks(() -> {
-            try {
-                inbox.flushDeferred();
-            } catch (IOException e) {
-                LOG.log(Level.WARNING, "cannot write delivery records to the inbox; attempts or acks may be lost"
-                        + " on a crash", e);
-            }
-        });
         this.users = new UserSwitch(loop, this::userChanged);
         this.intake = new FrameIntake(loop, inbox, store, bizCallbacks, users, closeCalled::get);
         this.connections = new ConnectionManager(loop, config, tls,
@@ -96,11 +88,27 @@ public final class RealMssClient implements MssClient {
                 connections.send(c, ClientFrame.newBuilder().setAck(ack).build());
             }
         });
-        this.pump = new DeliveryPump(loop, inbox, config, bizCallbacks, users, closeCalled::get, intake::resume);
+        this.pump = new DeliveryPump(loop, inbox, config, bizCallbacks, users, closeCalled::get,
+                () -> removedInTask = true);
         this.upstream = new UpstreamRequests(loop, config.upstreamTimeoutMillis, callbackExecutor, connections::send);
         this.fullUpdates = new FullUpdates(loop, inbox, store, bizCallbacks, closeCalled::get, connections, acks, pump,
                 intake::resume);
         intake.wire(connections, acks, pump, upstream, fullUpdates);
+        // the ATTEMPT and DONE records of a task: one write at its end, before its callbacks run
+        inbox.deferDeliveryRecords();
+        loop.setBeforeCallbacks(() -> {
+            if (removedInTask) {
+                // once per task, not once per ack: a task takes many acks during a catch-up
+                removedInTask = false;
+                intake.resume();
+            }
+            try {
+                inbox.flushDeferred();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot write delivery records to the inbox; attempts or acks may be lost"
+                        + " on a crash", e);
+            }
+        });
     }
 
     /** Validates the config, sets up TLS trust and loads the state directory. */
@@ -141,6 +149,8 @@ public final class RealMssClient implements MssClient {
         loop.post(() -> {
             if (bizCallbacks.put(bizType, callback) == null) {
                 connections.reconnectNow("registered bizType " + bizType);
+            } else {
+                pump.callbackChanged(bizType);
             }
             fullUpdates.registered(bizType, callback);
             pump.pumpAll();
@@ -153,6 +163,7 @@ public final class RealMssClient implements MssClient {
         requireBizType(bizType);
         loop.post(() -> {
             if (bizCallbacks.remove(bizType) != null) {
+                pump.callbackChanged(bizType);
                 connections.reconnectNow("unregistered bizType " + bizType);
             }
             intake.resume();

@@ -203,6 +203,146 @@ class DeliveryPumpTest {
     }
 
     @Test
+    void aMessageAckedOnlyAfterItsCallbackReturnedHoldsTheNextBackUntilTheAck() throws Exception {
+        List<SyncMessage> unacked = new CopyOnWriteArrayList<>();
+        callbacks.put("ORDER", message -> {
+            calls.add(message.id() + "/" + attempts.merge(message.id(), 1, Integer::sum));
+            if (message.id() <= 8) {
+                pump.reportAcked(message);
+            } else {
+                // acked later, from another thread, as an app that stores it asynchronously does
+                unacked.add(message);
+            }
+        });
+        // 1..8 acked inside their callbacks: runs of 1, 2 and 4 messages, then one of 8 from 9 on
+        storeAndPump(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
+        await().atMost(Duration.ofSeconds(10)).until(() -> unacked.size() == 1);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> calls.size() == 9);
+        for (long id = 9; id <= 12; id++) {
+            long expected = id;
+            await().atMost(Duration.ofSeconds(10)).until(() -> unacked.size() == expected - 8);
+            assertThat(calls).hasSize((int) expected);
+            pump.reportAcked(unacked.get((int) (expected - 9)));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        assertThat(calls).containsExactly("1/1", "2/1", "3/1", "4/1", "5/1", "6/1", "7/1", "8/1", "9/1", "10/1",
+                "11/1", "12/1");
+    }
+
+    /**
+     * A run goes on while the state thread is busy (here: held), and an app that dies in the
+     * callback of a message the state thread has not counted yet finds that attempt counted all
+     * the same: the callback thread stored it in {@code inbox.running} first.
+     */
+    @Test
+    void anAppDyingInACallbackTheStateThreadHasNotCountedYetFindsItCounted() throws Exception {
+        java.util.concurrent.CountDownLatch stateHeld = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch in40 = new java.util.concurrent.CountDownLatch(1);
+        callbacks.put("ORDER", message -> {
+            calls.add(message.id() + "/" + attempts.merge(message.id(), 1, Integer::sum));
+            try {
+                if (message.id() == 33) {
+                    // runs of 1, 2, 4, 8, 16 before; 32..63 is one run: hold the state thread in it
+                    loop.post(() -> {
+                        stateHeld.countDown();
+                        awaitQuietly(release);
+                    });
+                    stateHeld.await();
+                } else if (message.id() == 40) {
+                    in40.countDown();
+                    release.await();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            pump.reportAcked(message);
+        });
+        long[] ids = oneTo(60);
+        storeAndPump(ids);
+        assertThat(in40.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        try {
+            // the state thread, held since 33, has recorded neither the acks of 33..39 nor the attempt of 40
+            File withoutRunning = copyOfStateDir();
+            new File(withoutRunning, RunningAttempt.FILE_NAME).delete();
+            Inbox inbox = Inbox.open(withoutRunning);
+            assertThat(inbox.get(ScopeKey.user("ORDER", "ivy"), 40).attempts()).isZero();
+            inbox.close();
+            // what the process left: the attempt the callback thread stored before calling
+            Inbox crashed = Inbox.open(copyOfStateDir());
+            assertThat(crashed.get(ScopeKey.user("ORDER", "ivy"), 40).attempts()).isEqualTo(1);
+            assertThat(crashed.get(ScopeKey.user("ORDER", "ivy"), 41).attempts()).isZero();
+            crashed.close();
+        } finally {
+            release.countDown();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        List<String> expected = new ArrayList<>();
+        for (long id : ids) {
+            expected.add(id + "/1");
+        }
+        assertThat(calls).containsExactlyElementsOf(expected);
+    }
+
+    @TempDir
+    File copies;
+    int copyCount;
+
+    File copyOfStateDir() throws java.io.IOException {
+        File to = new File(copies, "copy-" + copyCount++);
+        to.mkdirs();
+        for (File f : dir.listFiles()) {
+            java.nio.file.Files.copy(f.toPath(), new File(to, f.getName()).toPath());
+        }
+        return to;
+    }
+
+    static long[] oneTo(int n) {
+        return java.util.stream.LongStream.rangeClosed(1, n).toArray();
+    }
+
+    static void awaitQuietly(java.util.concurrent.CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void aReplacedCallbackGetsTheRestOfARunHandedToTheOldOne() throws Exception {
+        java.util.concurrent.CountDownLatch in20 = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch replaced = new java.util.concurrent.CountDownLatch(1);
+        List<String> old = new CopyOnWriteArrayList<>();
+        List<String> replacement = new CopyOnWriteArrayList<>();
+        callbacks.put("ORDER", message -> {
+            old.add(String.valueOf(message.id()));
+            if (message.id() == 20) {
+                in20.countDown();
+                awaitQuietly(replaced);
+            }
+            pump.reportAcked(message);
+        });
+        long[] ids = oneTo(40);
+        storeAndPump(ids);
+        assertThat(in20.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        // 16..31 is one run; the app replaces the callback while the old one is inside 20
+        OnStateThread.run(loop, () -> {
+            callbacks.put("ORDER", message -> {
+                replacement.add(String.valueOf(message.id()));
+                pump.reportAcked(message);
+            });
+            pump.callbackChanged("ORDER");
+        });
+        replaced.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> pending() == 0);
+        assertThat(old).last().isEqualTo("20");
+        assertThat(replacement).first().isEqualTo("21");
+        assertThat(replacement).last().isEqualTo("40");
+        assertThat(old.size() + replacement.size()).isEqualTo(40);
+    }
+
+    @Test
     void messagesOfAUserWhoSignedOutWait() throws Exception {
         register((id, attempt) -> false, false);
         users.request(null, "");

@@ -130,7 +130,8 @@ class FrameIntakeTest {
     /** Queues frames as the reader does (it blocks when the queue is full: here the test stops). */
     void readerQueues(ServerFrame... frames) throws Exception {
         for (ServerFrame frame : frames) {
-            assertThat(c.inbound.offer(frame)).as("room in the reader's queue").isTrue();
+            assertThat(c.inbound.offer(new Connection.Inbound(frame, frame.getSerializedSize())))
+                    .as("room in the reader's queue").isTrue();
         }
         OnStateThread.run(loop, () -> intake.framesQueued(c));
     }
@@ -163,14 +164,15 @@ class FrameIntakeTest {
         // one more frame than the budget: it waits in the queue, neither stored nor acked
         ServerFrame beyond = frame(1 + (long) budget, PER_FRAME);
         readerQueues(beyond);
-        assertThat(c.inbound).containsExactly(beyond);
+        assertThat(c.inbound).extracting(i -> i.frame).containsExactly(beyond);
         assertThat(storedSyncPoint()).isEqualTo((long) budget);
         assertThat(pending()).isEqualTo(budget);
 
         // exactly half the budget behind: still waiting
         appMayAck.release(budget / 2);
         await().atMost(Duration.ofSeconds(60)).until(() -> pending() == budget / 2);
-        assertThat(c.inbound).as("half behind is not less than half").containsExactly(beyond);
+        assertThat(c.inbound).extracting(i -> i.frame).as("half behind is not less than half")
+                .containsExactly(beyond);
         // one more acked: taken
         appMayAck.release(1);
         await().atMost(Duration.ofSeconds(10)).until(() -> c.inbound.isEmpty());
