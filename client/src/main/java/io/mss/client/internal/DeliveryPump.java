@@ -28,7 +28,8 @@ import java.util.logging.Logger;
  * <p>A delivery is handed over as a <em>run</em>: the scope's head and up to {@link #MAX_RUN}
  * messages after it that were never attempted. When the app acks a message inside its callback,
  * the callback thread goes on to the next message of the run at once, storing its attempt in the
- * inbox's {@link RunningAttempt} first; the state thread learns of it from the ack, counts that
+ * inbox's {@link RunningAttempt} first (kept there until the next callback); the state thread
+ * learns of it from the ack, counts that
  * attempt in the inbox too and arms its timeout. Without that, every message of a scope would wait
  * for a round trip between the callback thread and the state thread. A message not acked by the
  * time its callback returns ends the run; so does the state thread, which can stop a run at any
@@ -42,6 +43,8 @@ final class DeliveryPump {
     private static final Logger LOG = Logger.getLogger("io.mss.client");
     /** Most messages of a scope handed to the callback thread at once. */
     static final int MAX_RUN = 64;
+    /** How soon the ack timer looks again at a run whose attempt was acked but whose ack is not here yet. */
+    private static final long ACKED_RECHECK_MILLIS = 50;
 
     /**
      * What the deliveries of one run share: one ack timer, for whichever of them the state thread
@@ -233,8 +236,16 @@ final class DeliveryPump {
                 // stopped by the state thread before it started: nothing to tell
                 return;
             }
-            if (closing.getAsBoolean() || !users.stillSignedIn(d.key)
-                    || (running != null && !running.begin(d.key, d.message.id(), d.message.epoch(), d.attempt))) {
+            boolean runs;
+            try {
+                runs = !closing.getAsBoolean() && users.stillSignedIn(d.key)
+                        && (running == null || running.begin(d.key, d.message.id(), d.message.epoch(), d.attempt));
+            } catch (RuntimeException | Error e) {
+                // e.g. the mapped file failing: the state thread must learn that this attempt never started
+                LOG.log(Level.WARNING, "cannot start the callback for " + d, e);
+                runs = false;
+            }
+            if (!runs) {
                 Delivery notRun = d;
                 loop.postFromCallback(() -> notRun(notRun));
                 return;
@@ -250,10 +261,8 @@ final class DeliveryPump {
             if (threw == null && config.autoAck) {
                 reportAcked(d.message);
             }
+            // the RunningAttempt keeps it until the next callback: the inbox counts it a little later
             current = null;
-            if (running != null) {
-                running.end();
-            }
             if (!d.goesOn()) {
                 if (threw != null) {
                     LOG.log(Level.WARNING, "callback for " + d + " threw", threw);
@@ -270,13 +279,18 @@ final class DeliveryPump {
         }
     }
 
-    /** Any thread: the app acked {@code message}. */
+    /**
+     * Any thread: the app acked {@code message}. Posted before the callback thread may go on: what
+     * it posts about the next message of the run (its ack, failure or not running) must reach the
+     * state thread after this ack, which is what moves the state thread on to that message. An ack
+     * the state thread takes before the mark below ends the run there instead.
+     */
     void reportAcked(SyncMessage message) {
         Delivery d = current;
+        loop.postFromCallback(() -> acked(message));
         if (d != null && d.message == message) {
             d.ackedInCallback();
         }
-        loop.postFromCallback(() -> acked(message));
     }
 
     /** Done: removed from the inbox, the scope moves on. A late ack (after a timeout) counts too. */
@@ -297,7 +311,7 @@ final class DeliveryPump {
             if (d.next != null && !d.stopUnlessAcked() && d.next.state != Delivery.REVOKED) {
                 goOn(d);
             } else {
-                if (d.state == Delivery.ACKED) {
+                if (d.state == Delivery.ACKED && d.next == null) {
                     // the whole run was acked inside its callbacks: a longer one next time
                     runLengths.merge(key, 2, (was, two) -> Math.min(MAX_RUN, was * 2));
                 } else {
@@ -350,9 +364,9 @@ final class DeliveryPump {
             return;
         }
         if (!d.stopUnlessAcked()) {
-            // acked inside the callback just now: the ack is on its way to this thread; watch
-            // whichever attempt is in flight then
-            armAckTimeout(run, config.ackTimeoutMillis);
+            // acked inside the callback just now: the ack is on its way to this thread; look again
+            // soon at whichever attempt is in flight then, which counts from its own start
+            armAckTimeout(run, Math.min(config.ackTimeoutMillis, ACKED_RECHECK_MILLIS));
             return;
         }
         failed(d, "not acked within " + config.ackTimeoutMillis + " ms");
@@ -363,6 +377,7 @@ final class DeliveryPump {
             return;
         }
         finish(d);
+        runLengths.remove(d.key);
         Inbox.Entry e = inbox.get(d.key, d.message.id());
         if (e == null) {
             return;
@@ -399,6 +414,7 @@ final class DeliveryPump {
             return;
         }
         finish(d);
+        runLengths.remove(d.key);
         uncount(d);
         pump(d.key);
     }
@@ -493,6 +509,7 @@ final class DeliveryPump {
         if (d != null) {
             finish(d);
         }
+        runLengths.remove(key);
         cancelRetry(key);
     }
 

@@ -358,28 +358,34 @@ public final class Inbox implements Closeable {
      * @throws IllegalArgumentException for a message of another epoch than its scope's
      */
     public Set<ScopeKey> store(Collection<SyncMessage> messages) throws IOException {
-        for (SyncMessage m : messages) {
-            ScopeKey key = ScopeKey.of(m);
-            long epoch = key == null ? 0 : epoch(key);
-            if (m.epoch() != 0 && epoch != 0 && m.epoch() != epoch) {
-                throw new IllegalArgumentException(m + " is not on the scope's epoch " + epoch + ": restart it first");
-            }
-        }
+        // a frame holds runs of one scope's messages: the key and its running high change per run, not per message
         Map<ScopeKey, Long> highs = new HashMap<>();
         List<ScopeKey> keys = new ArrayList<>(messages.size());
         List<SyncMessage> fresh = new ArrayList<>(messages.size());
         List<byte[]> records = new ArrayList<>(messages.size());
+        ScopeKey key = null;
+        long high = 0;
+        long epoch = 0;
         for (SyncMessage m : messages) {
-            ScopeKey key = ScopeKey.of(m);
-            if (key == null) {
-                throw new IllegalArgumentException("a USER message without userId: " + m);
+            if (key == null || !key.holds(m)) {
+                if (key != null) {
+                    highs.put(key, high);
+                }
+                key = ScopeKey.of(m);
+                if (key == null) {
+                    throw new IllegalArgumentException("a USER message without userId: " + m);
+                }
+                Long running = highs.get(key);
+                high = running != null ? running : high(key);
+                epoch = epoch(key);
             }
-            Long running = highs.get(key);
-            long high = running != null ? running : high(key);
+            if (m.epoch() != 0 && epoch != 0 && m.epoch() != epoch) {
+                throw new IllegalArgumentException(m + " is not on the scope's epoch " + epoch + ": restart it first");
+            }
             if (m.id() <= high) {
                 continue;
             }
-            highs.put(key, m.id());
+            high = m.id();
             keys.add(key);
             fresh.add(m);
             records.add(encoder.msg(key, m));
@@ -389,17 +395,23 @@ public final class Inbox implements Closeable {
         }
         append(records, true);
         Set<ScopeKey> touched = new LinkedHashSet<>();
+        ScopeKey last = null;
+        ScopeQueue q = null;
         for (int i = 0; i < fresh.size(); i++) {
-            ScopeKey key = keys.get(i);
-            ScopeQueue q = queue(key);
-            q.high = Math.max(q.high, fresh.get(i).id());
-            if (q.epoch == 0) {
-                q.epoch = fresh.get(i).epoch();
+            if (keys.get(i) != last) {
+                last = keys.get(i);
+                q = queue(last);
+                touched.add(last);
             }
-            q.pending.put(fresh.get(i).id(), new Entry(fresh.get(i), records.get(i).length));
-            q.pendingBytes += records.get(i).length;
-            liveBytes += records.get(i).length;
-            touched.add(key);
+            SyncMessage m = fresh.get(i);
+            int bytes = records.get(i).length;
+            q.high = Math.max(q.high, m.id());
+            if (q.epoch == 0) {
+                q.epoch = m.epoch();
+            }
+            q.pending.put(m.id(), new Entry(m, bytes));
+            q.pendingBytes += bytes;
+            liveBytes += bytes;
         }
         return touched;
     }

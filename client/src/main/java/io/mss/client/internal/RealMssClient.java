@@ -97,7 +97,7 @@ public final class RealMssClient implements MssClient {
         // the ATTEMPT and DONE records of a task: one write at its end, before its callbacks run
         inbox.deferDeliveryRecords();
         loop.setBeforeCallbacks(() -> {
-            if (removedInTask) {
+            while (removedInTask) {
                 // once per task, not once per ack: a task takes many acks during a catch-up
                 removedInTask = false;
                 intake.resume();

@@ -12,22 +12,24 @@ import java.util.Arrays;
 import java.util.zip.CRC32;
 
 /**
- * The delivery attempt whose callback is running now, in a small memory-mapped file
- * ({@value #FILE_NAME}): stored right before each callback and cleared right after it returns.
- * An app whose process dies inside a callback leaves it behind, and the next {@link Inbox#open}
- * counts that attempt. It lets the callback thread go on from one message of a scope to the next
+ * The delivery attempt whose callback runs, or ran last, in a small memory-mapped file
+ * ({@value #FILE_NAME}): stored right before each callback and kept until the next one (the
+ * state thread counts an attempt in the inbox a little after its callback may have returned).
+ * An app whose process dies inside a callback, or right after it, leaves it behind, and the next
+ * {@link Inbox#open} counts that attempt; once the inbox holds it, or the message is done, the
+ * leftover changes nothing (it only ever raises a count to an attempt that did start). It lets the callback thread go on from one message of a scope to the next
  * after an ack given inside the callback, without waiting for the state thread to count the next
  * attempt in the inbox first (a round trip between the two threads per message): the state thread
  * still records each attempt in the inbox, a little later, and this covers the time in between.
  * A store into the mapping is a copy into the page cache, which outlives the process, as the
  * {@link DeliveryJournal}'s records do; like theirs, a power loss may lose it.
  *
- * <p>Format: the magic {@code MSSRUN01}, u32 length (0: no callback running), u32 CRC of the
+ * <p>Format: the magic {@code MSSRUN01}, u32 length (0: none), u32 CRC of the
  * body, then the body: u64 the message's epoch and an ATTEMPT record exactly as in the inbox's
  * log. The length is stored last and zeroed first, so a process killed while storing leaves
  * nothing that reads as an attempt (and its callback had not started).
  *
- * <p>Owned by the callback side: {@link #begin} and {@link #end} are called by whichever thread
+ * <p>Owned by the callback side: {@link #begin} is called by whichever thread
  * runs the client's callbacks, one at a time. Synchronized all the same, so that {@link #close}
  * (state thread) ends it for good: an attempt cut short by closing the client is not counted,
  * and a callback still running in a closed client never overwrites what a new client on the
@@ -135,13 +137,6 @@ final class RunningAttempt implements Closeable {
         map.putInt(LENGTH_OFFSET + 4, (int) crc.getValue());
         map.putInt(LENGTH_OFFSET, body.length);
         return true;
-    }
-
-    /** The callback returned. */
-    synchronized void end() {
-        if (!closed) {
-            map.putInt(LENGTH_OFFSET, 0);
-        }
     }
 
     /** Clears what an earlier process left, once the inbox has counted it. */

@@ -47,6 +47,12 @@ public final class ScopeKey {
         return new ScopeKey(m.bizType(), m.scope(), "");
     }
 
+    /** Whether {@code m} belongs to this scope: what {@link #of} would give, without building a key. */
+    boolean holds(SyncMessage m) {
+        return m.scope() == scope && m.bizType().equals(bizType)
+                && (scope != Scope.USER || owner.equals(m.userId()));
+    }
+
     public String bizType() {
         return bizType;
     }

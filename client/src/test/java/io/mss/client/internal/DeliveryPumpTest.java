@@ -342,6 +342,37 @@ class DeliveryPumpTest {
         assertThat(old.size() + replacement.size()).isEqualTo(40);
     }
 
+    /**
+     * Acks from the app's own thread, landing just before, while or just after the callback
+     * returns: each message once, in order, and the scope never stalls (an ack must reach the state
+     * thread before anything the callback thread then does with the next message of the run).
+     */
+    @Test
+    void acksFromAnotherThreadAroundTheCallbacksReturnDeliverEachMessageOnceInOrder() throws Exception {
+        ExecutorService appThread = Executors.newSingleThreadExecutor();
+        java.util.Random random = new java.util.Random(7);
+        try {
+            callbacks.put("ORDER", message -> {
+                calls.add(message.id() + "/" + attempts.merge(message.id(), 1, Integer::sum));
+                appThread.execute(() -> pump.reportAcked(message));
+                long until = System.nanoTime() + random.nextInt(30_000);
+                while (System.nanoTime() < until) {
+                    Thread.yield();
+                }
+            });
+            long[] ids = oneTo(3000);
+            storeAndPump(ids);
+            await().atMost(Duration.ofSeconds(60)).until(() -> pending() == 0);
+            List<String> expected = new ArrayList<>();
+            for (long id : ids) {
+                expected.add(id + "/1");
+            }
+            assertThat(calls).containsExactlyElementsOf(expected);
+        } finally {
+            appThread.shutdownNow();
+        }
+    }
+
     @Test
     void messagesOfAUserWhoSignedOutWait() throws Exception {
         register((id, attempt) -> false, false);
