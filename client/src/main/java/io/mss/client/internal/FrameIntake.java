@@ -136,11 +136,17 @@ final class FrameIntake implements ConnectionManager.Session {
             c.inbound.poll();
             frames.add(next.frame.getSyncData());
             takenBytes += next.wireBytes;
-            for (BizBatch batch : next.frame.getSyncData().getBatchesList()) {
-                taken += batch.getOplogsCount();
-            }
+            taken += oplogs(next.frame.getSyncData());
         }
         return frames;
+    }
+
+    private static int oplogs(SyncData data) {
+        int n = 0;
+        for (BizBatch batch : data.getBatchesList()) {
+            n += batch.getOplogsCount();
+        }
+        return n;
     }
 
     /** Messages left the inbox or became deliverable elsewhere: take frames again once the app caught up. */
@@ -206,9 +212,7 @@ final class FrameIntake implements ConnectionManager.Session {
         boolean epochs = c.version >= ProtocolVersion.EPOCHS;
         int oplogs = 0;
         for (SyncData data : frames) {
-            for (BizBatch batch : data.getBatchesList()) {
-                oplogs += batch.getOplogsCount();
-            }
+            oplogs += oplogs(data);
         }
         List<SyncMessage> incoming = new ArrayList<>(oplogs);
         Set<ScopeKey> stored = new LinkedHashSet<>();

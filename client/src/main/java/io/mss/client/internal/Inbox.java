@@ -71,10 +71,10 @@ import java.util.zip.CRC32;
  *       the log carries them. A power loss right after may lose them: the message is then
  *       delivered once more, or its attempt not counted. Opening replays the journal's records
  *       after the log's, when the journal follows the log as it was found.
- *   <li>The attempt whose callback is running is also in {@link RunningAttempt} (stored by the
- *       callback thread before the callback, cleared after it), so that the callback thread may
- *       go on to a scope's next message before the state thread recorded its ATTEMPT. Opening
- *       counts what an app that died inside a callback left there.
+ *   <li>The attempt whose callback runs, or ran last, is also in {@link RunningAttempt} (stored
+ *       by the callback thread before the callback, kept until the next one), so that the callback
+ *       thread may go on to a scope's next message before the state thread recorded its ATTEMPT.
+ *       Opening counts what an app that died inside or right after a callback left there.
  *   <li>A torn or corrupt record (length out of range, short read, CRC mismatch, undecodable
  *       body) ends the replay: everything before it is kept, the file is rewritten from what
  *       was read. Records are never rewritten in place, so a crash during an append can only
@@ -158,7 +158,7 @@ public final class Inbox implements Closeable {
     private int tailCrc;
     /** Where ATTEMPT and DONE records go between writes of the log; null where it cannot be mapped. */
     private DeliveryJournal journal;
-    /** The attempt whose callback runs now, for the callback side; null where it cannot be mapped. */
+    /** The attempt whose callback runs or ran last, for the callback side; null where it cannot be mapped. */
     private RunningAttempt running;
     /** While loading: the log's records after the state the journal follows, once the replay passed it. */
     private List<byte[]> loggedAfterJournalBase;

@@ -30,9 +30,6 @@ final class InboxRecords {
     /** Encoded keys; as many as the scopes this inbox has seen, which are few. */
     private final Map<ScopeKey, byte[]> keys = new HashMap<>();
     private final CRC32 crc = new CRC32();
-    /** The key of the last record (the same instance, record after record, within a scope's run). */
-    private ScopeKey lastKey;
-    private byte[] lastKeyBytes;
 
     byte[] msg(ScopeKey key, SyncMessage m) {
         byte[] receivedAs = utf8(m.userId() == null ? "" : m.userId());
@@ -64,11 +61,7 @@ final class InboxRecords {
 
     /** Header left for {@link #finish}, then type, key and id; {@code fieldBytes} follow. */
     private ByteBuffer start(byte type, ScopeKey key, long id, int fieldBytes) {
-        if (key != lastKey) {
-            lastKeyBytes = keys.computeIfAbsent(key, InboxRecords::encodeKey);
-            lastKey = key;
-        }
-        byte[] k = lastKeyBytes;
+        byte[] k = keys.computeIfAbsent(key, InboxRecords::encodeKey);
         ByteBuffer r = ByteBuffer.allocate(HEADER_BYTES + 1 + k.length + 8 + fieldBytes);
         r.position(HEADER_BYTES);
         return r.put(type).put(k).putLong(id);
