@@ -87,6 +87,7 @@ final class DeliveryPump {
         final SyncMessage message;
         final int attempt;
         final MessageCallback callback;
+        /** The run it belongs to, whose key is its scope. */
         final Run run;
         /** The scope's next message in this run; null at the run's end. */
         final Delivery next;
@@ -94,9 +95,11 @@ final class DeliveryPump {
         volatile int state;
         /** Set by the callback thread when the callback starts (System.nanoTime, never 0). */
         volatile long startedNanos;
+        /** The thread running its callback; set before {@link #current} names it. */
+        Thread runner;
 
-        Delivery(ScopeKey key, SyncMessage message, int attempt, MessageCallback callback, Run run, Delivery next) {
-            this.key = key;
+        Delivery(SyncMessage message, int attempt, MessageCallback callback, Run run, Delivery next) {
+            this.key = run.key;
             this.message = message;
             this.attempt = attempt;
             this.callback = callback;
@@ -212,10 +215,10 @@ final class DeliveryPump {
             List<Inbox.Entry> after = length == null ? Collections.<Inbox.Entry>emptyList()
                     : inbox.unattemptedAfter(key, entry.message().id(), length - 1);
             for (int i = after.size() - 1; i >= 0; i--) {
-                next = new Delivery(key, after.get(i).message(), 1, callback, run, next);
+                next = new Delivery(after.get(i).message(), 1, callback, run, next);
             }
         }
-        Delivery d = new Delivery(key, entry.message(), attempt, callback, run, next);
+        Delivery d = new Delivery(entry.message(), attempt, callback, run, next);
         inFlight.put(key, d);
         armAckTimeout(run, config.ackTimeoutMillis);
         loop.dispatch(() -> run(d));
@@ -250,6 +253,7 @@ final class DeliveryPump {
                 loop.postFromCallback(() -> notRun(notRun));
                 return;
             }
+            d.runner = Thread.currentThread();
             current = d;
             d.startedNanos = Math.max(1, System.nanoTime());
             Throwable threw = null;
@@ -280,15 +284,23 @@ final class DeliveryPump {
     }
 
     /**
-     * Any thread: the app acked {@code message}. Posted before the callback thread may go on: what
-     * it posts about the next message of the run (its ack, failure or not running) must reach the
-     * state thread after this ack, which is what moves the state thread on to that message. An ack
-     * the state thread takes before the mark below ends the run there instead.
+     * Any thread: the app acked {@code message}. What the callback thread posts about the next
+     * message of the run (its ack, failure or not running) must reach the state thread after this
+     * ack, which is what moves the state thread on to that message. On the callback's own thread
+     * that holds whatever the order here, so the mark comes first and the state thread finds it;
+     * another thread posts first, or the callback thread could go on and post before it (an ack the
+     * state thread takes before that thread's mark ends the run there instead).
      */
     void reportAcked(SyncMessage message) {
         Delivery d = current;
+        boolean inCallback = d != null && d.message == message;
+        if (inCallback && d.runner == Thread.currentThread()) {
+            d.ackedInCallback();
+            loop.postFromCallback(() -> acked(message));
+            return;
+        }
         loop.postFromCallback(() -> acked(message));
-        if (d != null && d.message == message) {
+        if (inCallback) {
             d.ackedInCallback();
         }
     }
